@@ -1,0 +1,96 @@
+/**
+ * The one event model every part of gitops-bot emits into the notification pipeline (issue #5).
+ * Every event carries the cluster name, env/app when known, and a correlation id that ties an
+ * image commit -> sync -> Helm result together (the id of the commit that started the chain).
+ */
+
+export interface EventBase {
+  /** Unique id of this event (for idempotent delivery and logs). */
+  id: string;
+  time: string;
+  cluster: string;
+  env?: string;
+  app?: string;
+  /** Ties related events together; by convention the full SHA of the triggering commit. */
+  correlationId: string;
+}
+
+export interface CommitRef {
+  sha: string;
+  subject: string;
+  author?: string;
+}
+
+/** A chat command (or CLI) committed a change to the config repo. */
+export interface CommandCommitEvent extends EventBase {
+  kind: "command-commit";
+  action:
+    | "promote"
+    | "release"
+    | "rollback"
+    | "lock"
+    | "unlock"
+    | "automate"
+    | "deautomate"
+    | "policy";
+  actor: string;
+  approvers: string[];
+  commit: CommitRef;
+  /** Image changes made by the commit. */
+  changes: { container: string; image: string; from?: string; to: string }[];
+  message?: string;
+  locked?: { user?: string; message?: string };
+}
+
+export interface SyncObjectResult {
+  /** `namespace:kind/name` (fluxcloud's id form); cluster-scoped objects use `<cluster>`. */
+  id: string;
+  file: string;
+  action: "created" | "configured" | "pruned" | "unchanged" | "failed";
+  error?: string;
+}
+
+export interface SyncEvent extends EventBase {
+  kind: "sync";
+  fromRevision?: string;
+  toRevision: string;
+  commits: CommitRef[];
+  objects: SyncObjectResult[];
+  /** True when the previous sync failed and this one succeeded. */
+  recovered?: boolean;
+}
+
+/** Image automation committed a new tag. */
+export interface AutoReleaseEvent extends EventBase {
+  kind: "auto-release";
+  image: string;
+  from: string;
+  to: string;
+  policy: string;
+  commit: CommitRef;
+  workload: string;
+}
+
+export interface HelmEvent extends EventBase {
+  kind: "helm";
+  release: string;
+  namespace: string;
+  revision?: number;
+  chartVersion?: string;
+  phase: "deployed" | "failed" | "rolled-back" | "tested" | "test-failed";
+  error?: string;
+}
+
+export interface ReconcilerEvent extends EventBase {
+  kind: "reconciler";
+  reconciler: "sync" | "image" | "helm";
+  state: "failed" | "recovered" | "stalled";
+  message: string;
+}
+
+export type GitopsEvent = CommandCommitEvent | SyncEvent | AutoReleaseEvent | HelmEvent | ReconcilerEvent;
+
+/** Anything that accepts events (the notification router, a recorder in tests). */
+export interface EventSink {
+  emit(event: GitopsEvent): void;
+}
