@@ -1,0 +1,98 @@
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { UserError } from "../core/errors.js";
+import { type Config, configSchema } from "./schema.js";
+
+/** One problem in the configuration, with the dotted path of the key. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Thrown when the configuration is invalid; carries every problem at once. */
+export class ConfigError extends UserError {
+  readonly problems: ConfigProblem[];
+  constructor(source: string, problems: ConfigProblem[]) {
+    super(
+      `invalid configuration in ${source}:\n${problems.map((p) => `  - ${p.path || "(root)"}: ${p.message}`).join("\n")}`,
+      { code: "bad-config", hint: "Fix the keys listed above; `gitops-bot check` validates without starting." },
+    );
+    this.problems = problems;
+  }
+}
+
+/**
+ * Replaces `${NAME}` (and `${NAME:-default}`) in every string of a parsed YAML tree with the
+ * environment variable. Interpolation happens after parsing, so a secret containing YAML syntax
+ * cannot change the document's structure. Unset variables without a default are reported.
+ */
+export function interpolate(value: unknown, env: Record<string, string | undefined>, problems: ConfigProblem[], path = ""): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (def !== undefined) return def;
+      problems.push({ path, message: `environment variable ${name} is not set` });
+      return "";
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, problems, path ? `${path}.${k}` : k);
+    return out;
+  }
+  return value;
+}
+
+function zodProblems(err: z.ZodError): ConfigProblem[] {
+  return err.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+}
+
+/** Validates an already-parsed config object (after interpolation). Throws `ConfigError` with all problems. */
+export function parseConfig(raw: unknown, env: Record<string, string | undefined> = {}, source = "config"): Config {
+  const problems: ConfigProblem[] = [];
+  const interpolated = interpolate(raw ?? {}, env, problems);
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) problems.push(...zodProblems(result.error));
+  if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
+  return result.data;
+}
+
+/**
+ * Loads the configuration file: `path`, else `$GITOPS_BOT_CONFIG`, else `gitops-bot.yaml`.
+ * The only place (with `cli.ts`) that reads `process.env`.
+ */
+export async function loadConfig(path?: string, env: Record<string, string | undefined> = process.env): Promise<Config> {
+  const file = path ?? env["GITOPS_BOT_CONFIG"] ?? "gitops-bot.yaml";
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new UserError(`cannot read configuration file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      code: "no-config",
+      hint: "Pass --config <file> or set GITOPS_BOT_CONFIG; `npm start` runs the demo without any configuration.",
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(file, [{ path: "", message: `not valid YAML: ${(e as Error).message}` }]);
+  }
+  return parseConfig(raw, env, file);
+}
+
+/** Every secret value in a config, for the redactor. */
+export function configSecrets(cfg: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, key: string) => {
+    if (typeof v === "string") {
+      if (/(password|token|secret|appPassword|botToken|signingSecret|appToken)$/i.test(key)) out.push(v);
+    } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(cfg, "");
+  return out;
+}

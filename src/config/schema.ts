@@ -1,0 +1,92 @@
+import { z } from "zod";
+
+/**
+ * The configuration schema: the single source of truth for config keys, defaults and the
+ * README's configuration reference (`npm run docs:config`). Each area owns one section here;
+ * add fields, never rename them (they are a user-facing contract).
+ *
+ * Every field has a `.describe()`: that text is the reference documentation.
+ */
+
+/** A duration such as `30s`, `5m`, `1h`, `1h30m`, or a number of milliseconds. */
+export const duration = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^(\d+(ms|s|m|h))+$/, "use a duration like 30s, 5m or 1h")])
+  .transform((v) => (typeof v === "number" ? v : parseDuration(v)));
+
+/** Parses `1h30m`, `45s`, `250ms` into milliseconds. */
+export function parseDuration(s: string): number {
+  let total = 0;
+  for (const m of s.matchAll(/(\d+)(ms|s|m|h)/g)) {
+    const n = Number(m[1]);
+    total += m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n * 3_600_000;
+  }
+  return total;
+}
+
+const identity = z
+  .object({
+    name: z.string().min(1).describe("Committer name for commits the bot makes."),
+    email: z.string().min(3).describe("Committer e-mail for commits the bot makes."),
+  })
+  .describe("The bot's git identity (committer). The chat user is the commit author.");
+
+export const repoSchema = z
+  .object({
+    url: z
+      .string()
+      .min(1)
+      .describe("Config repo: an HTTP(S) URL, or a local path to a git repository (no remote) for trying things out."),
+    branch: z.string().default("main").describe("Branch the bot reads and commits to."),
+    auth: z
+      .object({
+        username: z.string().optional().describe("HTTP basic auth user (default `git` when only a token is set)."),
+        password: z.string().optional().describe("HTTP basic auth password. Use `${ENV_VAR}` interpolation."),
+        token: z.string().optional().describe("Access token (GitHub/GitLab/Gitea). Use `${ENV_VAR}` interpolation."),
+      })
+      .default({})
+      .describe("Credentials for the config repo."),
+    author: identity.default({ name: "gitops-bot", email: "gitops-bot@localhost" }),
+    workdir: z
+      .string()
+      .optional()
+      .describe("Where the bot keeps its working clone (default: a directory under the OS temp dir)."),
+    backend: z
+      .enum(["auto", "native", "isomorphic"])
+      .default("auto")
+      .describe("Git implementation: `native` (git CLI), `isomorphic` (isomorphic-git, no git needed), `auto` (native when `git` is on PATH)."),
+    envsFrom: z
+      .enum(["folders", "namespaces"])
+      .default("folders")
+      .describe("How environments are found: folders under `releasesPath`, or the namespace of each workload."),
+    releasesPath: z.string().default("releases").describe("Folder whose sub-folders are the environments."),
+    pushRetries: z.number().int().min(0).max(50).default(8).describe("How often a rejected push is re-applied on the new HEAD."),
+  })
+  .describe("The config git repo (desired state).");
+
+export const logSchema = z
+  .object({
+    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    pretty: z.boolean().default(false).describe("Human-readable logs instead of JSON (for laptops)."),
+  })
+  .default({ level: "info", pretty: false })
+  .describe("Logging. Logs are JSON lines; secrets are redacted.");
+
+export const httpSchema = z
+  .object({
+    host: z.string().default("0.0.0.0").describe("Address the HTTP server listens on."),
+    port: z.number().int().min(0).max(65535).default(8080).describe("Port of the HTTP server (Slack, Teams, webhooks, health)."),
+  })
+  .default({ host: "0.0.0.0", port: 8080 })
+  .describe("The single HTTP server.");
+
+export const configSchema = z
+  .object({
+    clusterName: z.string().default("default").describe("Name of the cluster; every event and message carries it."),
+    repo: repoSchema,
+    log: logSchema,
+    http: httpSchema,
+  })
+  .describe("gitops-bot configuration");
+
+export type Config = z.infer<typeof configSchema>;
+export type RepoConfig = z.infer<typeof repoSchema>;
