@@ -158,7 +158,8 @@ function k8sLdflags(version) {
  * otherwise builds into a temp path and renames it into place (a killed build never leaves
  * a half-written binary behind a valid stamp).
  */
-async function goTool({ name, version, key, build, check }) {
+async function goTool({ name, version, key: keyFn, build, check }) {
+  const key = await keyFn();
   const dir = join(ROOT, `${name}-${version}`);
   const bin = join(dir, "bin", name);
   const stamp = await readStamp(dir);
@@ -166,7 +167,7 @@ async function goTool({ name, version, key, build, check }) {
     try {
       await check(bin);
       log(`${name} ${version}: cached (${bin})`);
-      return { bin, version, built: false, seconds: 0 };
+      return { name, bin, version, built: false, seconds: 0 };
     } catch (err) {
       log(`${name} ${version}: cached binary does not run (${err.message.split("\n")[0]}), rebuilding`);
     }
@@ -180,13 +181,15 @@ async function goTool({ name, version, key, build, check }) {
   await chmod(tmp, 0o755);
   await check(tmp);
   await rename(tmp, bin);
+  // -mod=mod may have completed go.sum during the build: stamp what the next run will hash.
+  const builtKey = await keyFn();
   const seconds = (Date.now() - started) / 1000;
   await writeFile(
     join(dir, "stamp.json"),
-    `${JSON.stringify({ name, version, key, builtAt: new Date().toISOString(), seconds }, null, 2)}\n`,
+    `${JSON.stringify({ name, version, key: builtKey, builtAt: new Date().toISOString(), seconds }, null, 2)}\n`,
   );
   log(`${name} ${version}: built in ${secs(seconds * 1000)} -> ${bin}`);
-  return { bin, version, built: true, seconds };
+  return { name, bin, version, built: true, seconds };
 }
 
 async function kubeApiserver(go) {
@@ -197,7 +200,7 @@ async function kubeApiserver(go) {
   return goTool({
     name: "kube-apiserver",
     version,
-    key: await hashFiles(files, `${RECIPE}|${go.version}|${ldflags}`),
+    key: () => hashFiles(files, `${RECIPE}|${go.version}|${ldflags}`),
     build: (out) =>
       run(go.go, ["build", "-trimpath", "-ldflags", ldflags, "-o", out, "."], {
         cwd: modDir,
@@ -219,7 +222,7 @@ async function etcd(go) {
   return goTool({
     name: "etcd",
     version,
-    key: await hashFiles(files, `${RECIPE}|${go.version}`),
+    key: () => hashFiles(files, `${RECIPE}|${go.version}`),
     build: (out) =>
       run(go.go, ["build", "-trimpath", "-ldflags", "-s -w", "-o", out, "."], {
         cwd: modDir,
@@ -236,12 +239,17 @@ async function etcd(go) {
 
 async function helm(go) {
   const version = HELM_VERSION;
-  // helm's Makefile stamps its version the same way; without it `helm version` says "v4.x-dev"-ish.
-  const ldflags = `-s -w -X helm.sh/helm/v4/internal/version.version=${version}`;
+  // The same stamps as helm's Makefile for a release tag (else it reports "+unreleased").
+  const ldflags = [
+    "-s -w",
+    `-X helm.sh/helm/v4/internal/version.version=${version}`,
+    "-X helm.sh/helm/v4/internal/version.metadata=",
+    "-X helm.sh/helm/v4/internal/version.gitTreeState=clean",
+  ].join(" ");
   return goTool({
     name: "helm",
     version,
-    key: await hashFiles([], `${RECIPE}|${go.version}|${ldflags}`),
+    key: () => hashFiles([], `${RECIPE}|${go.version}|${ldflags}`),
     build: async (out) => {
       const gobin = `${out}.d`;
       await rm(gobin, { recursive: true, force: true });
@@ -350,7 +358,7 @@ async function main() {
   if (!kubectl) log("kubectl: not on PATH (optional: only the benchmarks compare against it)");
   else log(`kubectl: ${kubectl}`);
   for (const r of [kas, etc, hlm]) {
-    if (r) log(`  ${r.bin.split("/").slice(-3, -2)[0]}: ${r.built ? `built in ${secs(r.seconds * 1000)}` : "cached"}`);
+    if (r) log(`  ${r.name} ${r.version}: ${r.built ? `built in ${secs(r.seconds * 1000)}` : "cached"}`);
   }
   log(`wrote ${envFile}`);
   log(`done in ${secs(Date.now() - t0)}`);
