@@ -44,7 +44,11 @@ const log = (msg) => process.stdout.write(`[e2e:tools] ${msg}\n`);
 class ToolError extends Error {}
 
 /** Runs a command (argument array, never a shell); resolves with its output, rejects with the tail of it. */
-function run(cmd, argv, { cwd = REPO, env = process.env, timeoutMs = 120_000, label = cmd, echo = false } = {}) {
+function run(
+  cmd,
+  argv,
+  { cwd = REPO, env = process.env, timeoutMs = 120_000, label = cmd, echo = false } = {},
+) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, argv, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -281,7 +285,9 @@ async function debianTools() {
     const pkgs = missing.map((m) => m.pkg);
     const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
     if (!isRoot || !which("apt-get")) {
-      throw new ToolError(`missing ${missing.map((m) => m.bin).join(", ")}: run apt-get install -y ${pkgs.join(" ")}`);
+      throw new ToolError(
+        `missing ${missing.map((m) => m.bin).join(", ")}: run apt-get install -y ${pkgs.join(" ")}`,
+      );
     }
     const started = Date.now();
     log(`apt-get install ${pkgs.join(" ")}...`);
@@ -302,11 +308,15 @@ async function debianTools() {
     if (!p) throw new ToolError(`${w.bin} still not found after installing ${w.pkg}`);
     found[w.bin] = p;
   }
-  const regVersion = (await run(found["docker-registry"], ["--version"], { label: "docker-registry --version" }))
+  const regVersion = (
+    await run(found["docker-registry"], ["--version"], { label: "docker-registry --version" })
+  )
     .trim()
     .split(/\s+/)
     .find((s) => /^v?\d+\.\d+/.test(s));
-  log(`docker-registry ${regVersion ?? "?"}: ${found["docker-registry"]}; htpasswd: ${found.htpasswd}; git: ${found.git}`);
+  log(
+    `docker-registry ${regVersion ?? "?"}: ${found["docker-registry"]}; htpasswd: ${found.htpasswd}; git: ${found.git}`,
+  );
   return { ...found, registryVersion: regVersion ?? null };
 }
 
@@ -335,7 +345,8 @@ async function main() {
   ]);
   const failures = results.filter((r) => r.status === "rejected").map((r) => r.reason);
   if (failures.length > 0) {
-    for (const f of failures) process.stderr.write(`\n[e2e:tools] FAILED: ${f instanceof Error ? f.message : f}\n`);
+    for (const f of failures)
+      process.stderr.write(`\n[e2e:tools] FAILED: ${f instanceof Error ? f.message : f}\n`);
     throw new ToolError(`${failures.length} tool(s) could not be provisioned (see above)`);
   }
   const [kas, etc, hlm, debs] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
@@ -365,6 +376,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`\n[e2e:tools] FAILED after ${secs(Date.now() - t0)}: ${err instanceof Error ? err.message : err}\n`);
+  process.stderr.write(
+    `\n[e2e:tools] FAILED after ${secs(Date.now() - t0)}: ${err instanceof Error ? err.message : err}\n`,
+  );
   process.exit(1);
 });

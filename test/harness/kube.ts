@@ -54,7 +54,9 @@ function fastTmp(): string {
 
 async function startFailure(proc: ManagedProcess, err: unknown): Promise<Error> {
   const msg = err instanceof Error ? err.message : String(err);
-  return new Error(`${proc.name} did not start: ${msg}\n--- ${proc.logFile} (tail) ---\n${await proc.logTail(40)}`);
+  return new Error(
+    `${proc.name} did not start: ${msg}\n--- ${proc.logFile} (tail) ---\n${await proc.logTail(40)}`,
+  );
 }
 
 /** Starts etcd on free loopback ports with `--unsafe-no-fsync` and a data dir on tmpfs; waits for /health. */
@@ -138,12 +140,20 @@ export function kubeGet(
 }
 
 /** Writes a kubeconfig (cluster/context/user all named "e2e"/"admin") and returns its path. */
-export async function writeKubeconfig(path: string, server: string, caPem: string, token: string): Promise<string> {
+export async function writeKubeconfig(
+  path: string,
+  server: string,
+  caPem: string,
+  token: string,
+): Promise<string> {
   const doc = {
     apiVersion: "v1",
     kind: "Config",
     clusters: [
-      { name: "e2e", cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } },
+      {
+        name: "e2e",
+        cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") },
+      },
     ],
     users: [{ name: "admin", user: { token } }],
     contexts: [{ name: "e2e", context: { cluster: "e2e", user: "admin", namespace: "default" } }],
@@ -169,7 +179,11 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeEnv> {
   let etcd: EtcdServer | undefined;
   let apiserver: ManagedProcess | undefined;
   const cleanup = () =>
-    stopAll([() => rm(dir, { recursive: true, force: true }), etcd?.stop, apiserver && (() => apiserver!.stop())]);
+    stopAll([
+      () => rm(dir, { recursive: true, force: true }),
+      etcd?.stop,
+      apiserver && (() => apiserver!.stop()),
+    ]);
   try {
     etcd = await startEtcd({ tools, logFile: logs.etcd });
 

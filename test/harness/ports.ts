@@ -28,7 +28,11 @@ export async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false>,
-  { timeoutMs = 60_000, intervalMs = 100, abort }: { timeoutMs?: number; intervalMs?: number; abort?: () => string | null } = {},
+  {
+    timeoutMs = 60_000,
+    intervalMs = 100,
+    abort,
+  }: { timeoutMs?: number; intervalMs?: number; abort?: () => string | null } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;

@@ -42,7 +42,11 @@ export interface StartRegistryOptions {
 }
 
 /** Writes an htpasswd file with one bcrypt entry (the only hash docker-registry accepts). */
-export async function writeHtpasswd(tools: E2eTools, file: string, creds: RegistryCredentials): Promise<void> {
+export async function writeHtpasswd(
+  tools: E2eTools,
+  file: string,
+  creds: RegistryCredentials,
+): Promise<void> {
   // -C 4: the lowest bcrypt cost. The registry checks the hash on every request, and at the
   // default cost each request would spend tens of ms in bcrypt (benchmarks push thousands).
   // -i reads the password from stdin so it never shows in `ps`.
@@ -54,7 +58,9 @@ export async function writeHtpasswd(tools: E2eTools, file: string, creds: Regist
 
 /** The Authorization header for `creds`, or none. */
 export function authHeaders(creds?: RegistryCredentials): Record<string, string> {
-  return creds ? { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` } : {};
+  return creds
+    ? { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` }
+    : {};
 }
 
 /**
@@ -65,7 +71,9 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
   const tools = opts.tools ?? (await loadTools());
   const dir = await mkdtemp(join(tmpdir(), "gitops-bot-registry-"));
   const credentials =
-    opts.auth === true ? { username: "e2e", password: randomBytes(12).toString("hex") } : opts.auth || undefined;
+    opts.auth === true
+      ? { username: "e2e", password: randomBytes(12).toString("hex") }
+      : opts.auth || undefined;
   try {
     let htpasswd: string | undefined;
     if (credentials) {
@@ -152,7 +160,10 @@ function tarOneFile(name: string, content: Buffer): Buffer {
 }
 
 async function registryFetch(reg: RegistryRef, path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = { ...authHeaders(reg.credentials), ...(init.headers as Record<string, string> | undefined) };
+  const headers = {
+    ...authHeaders(reg.credentials),
+    ...(init.headers as Record<string, string> | undefined),
+  };
   return fetch(new URL(path, reg.url), { ...init, headers });
 }
 
@@ -222,8 +233,14 @@ export async function pushImage(
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: configDigest,
+      size: config.length,
+    },
+    layers: [
+      { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length },
+    ],
   });
   const res = await registryFetch(reg, `/v2/${repo}/manifests/${encodeURIComponent(tag)}`, {
     method: "PUT",
