@@ -11,7 +11,12 @@ import { pushImage, type RegistryRef } from "../../test/harness/registry.js";
 export interface GeneratedObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [field: string]: unknown;
 }
 
@@ -309,7 +314,7 @@ export async function generateGitRepo(
     const changes: string[] = [];
     if (c === 0) {
       msg = `Initial import of ${opts.files} releases\n`;
-      paths.forEach((p, i) => changes.push(`M 100644 inline ${p}\n${data(content(i, 0))}`));
+      for (const [i, p] of paths.entries()) changes.push(`M 100644 inline ${p}\n${data(content(i, 0))}`);
     } else {
       const i = (c * 7) % Math.max(opts.files, 1);
       versions[i] = (versions[i] ?? 0) + 1;
