@@ -79,14 +79,117 @@ export const httpSchema = z
   .default({ host: "0.0.0.0", port: 8080 })
   .describe("The single HTTP server.");
 
+export const slackSchema = z
+  .object({
+    signingSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Slack signing secret (HTTP mode: every request is verified with it). Use `${ENV_VAR}` interpolation.",
+      ),
+    botToken: z.string().min(1).describe("Bot user OAuth token (`xoxb-…`). Use `${ENV_VAR}` interpolation."),
+    appToken: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "App-level token (`xapp-…`) for Socket Mode. Setting it turns Socket Mode on unless `socketMode: false`.",
+      ),
+    socketMode: z
+      .boolean()
+      .optional()
+      .describe(
+        "Receive events over Socket Mode (a WebSocket to Slack) instead of HTTP. Default: on when `appToken` is set.",
+      ),
+    apiUrl: z
+      .string()
+      .url()
+      .optional()
+      .describe(
+        "Base URL of the Slack Web API (default `https://slack.com/api/`); for proxies and local fakes.",
+      ),
+    command: z
+      .string()
+      .regex(/^\/[a-z0-9_-]+$/)
+      .default("/gitops")
+      .describe("The slash command the bot answers."),
+    botId: z.string().optional().describe("The bot id (`B…`); looked up with `auth.test` when unset."),
+    botUserId: z
+      .string()
+      .optional()
+      .describe("The bot's user id (`U…`); looked up with `auth.test` when unset."),
+  })
+  .superRefine((s, ctx) => {
+    const socket = s.socketMode ?? s.appToken !== undefined;
+    if (socket && !s.appToken)
+      ctx.addIssue({
+        code: "custom",
+        path: ["appToken"],
+        message: "Socket Mode needs an app-level token (xapp-…)",
+      });
+    if (!socket && !s.signingSecret)
+      ctx.addIssue({
+        code: "custom",
+        path: ["signingSecret"],
+        message: "HTTP mode needs the signing secret",
+      });
+  })
+  .describe("Slack front end. Omit the section to disable Slack.");
+
+export const teamsSchema = z
+  .object({
+    appId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Microsoft App ID of the bot. Without it, Teams requests are NOT authenticated (local testing only).",
+      ),
+    appPassword: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Client secret of the app. Use `${ENV_VAR}` interpolation."),
+    tenantId: z.string().min(1).optional().describe("Tenant id for single-tenant bots."),
+    openIdMetadataUrl: z
+      .string()
+      .url()
+      .optional()
+      .describe("OpenID metadata URL used to validate inbound tokens (default: Bot Framework's public one)."),
+    conversationStore: z
+      .string()
+      .optional()
+      .describe(
+        "JSON file where conversation references are kept for proactive messages (default: under the OS temp dir).",
+      ),
+  })
+  .superRefine((t, ctx) => {
+    if (t.appId && !t.appPassword)
+      ctx.addIssue({ code: "custom", path: ["appPassword"], message: "appId needs appPassword" });
+    if (!t.appId && (t.appPassword || t.tenantId))
+      ctx.addIssue({
+        code: "custom",
+        path: ["appId"],
+        message: "appPassword/tenantId are set but appId is missing",
+      });
+  })
+  .describe(
+    "Microsoft Teams front end. Omit the section to disable Teams; `teams: {}` runs WITHOUT authentication (testing only).",
+  );
+
 export const configSchema = z
   .object({
     clusterName: z.string().default("default").describe("Name of the cluster; every event and message carries it."),
     repo: repoSchema,
     log: logSchema,
     http: httpSchema,
+    slack: slackSchema.optional(),
+    teams: teamsSchema.optional(),
   })
   .describe("gitops-bot configuration");
 
 export type Config = z.infer<typeof configSchema>;
 export type RepoConfig = z.infer<typeof repoSchema>;
+export type SlackConfig = z.infer<typeof slackSchema>;
+export type TeamsConfig = z.infer<typeof teamsSchema>;
