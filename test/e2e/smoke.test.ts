@@ -1,9 +1,8 @@
 // Smoke suite: proves the e2e environment is the real thing (a real API server with server-side
 // apply, field managers, CRDs and RBAC; the real helm CLI; a real registry; a real git server).
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -20,6 +19,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { e2eEnv, e2eKubeConfig, newNamespace } from "../harness/e2e.js";
+import { type GitServer, startGitServer } from "../harness/git-server.js";
 import { kubeGet } from "../harness/kube.js";
 import { waitFor } from "../harness/ports.js";
 import { authHeaders, listTags, pushImage, type RegistryRef } from "../harness/registry.js";
@@ -341,29 +341,23 @@ describe("registry", () => {
 });
 
 describe("git server", () => {
-  let server: Server;
-  let base: string;
-  let root: string;
+  let server: GitServer;
   const user = "e2e";
   const password = randomBytes(8).toString("hex");
 
   beforeAll(async () => {
-    root = join(scratch, "git-root");
-    await execFileP("git", ["init", "--quiet", "--bare", "--initial-branch=main", join(root, "config.git")]);
-    server = startGitHttpBackend(root, user, password);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const addr = server.address();
-    base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+    server = await startGitServer({ username: user, password });
+    await server.createBareRepo("config.git");
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await server?.stop();
   });
 
   it("accepts an authenticated push and serves it to a fresh clone", async () => {
     const git = (cwd: string, ...args: string[]) =>
       execFileP("git", ["-c", "user.name=Smoke", "-c", "user.email=smoke@example.com", ...args], { cwd });
-    const authed = `${base.replace("http://", `http://${user}:${password}@`)}/config.git`;
+    const authed = server.authUrl("config.git");
     const work = join(scratch, "work");
     await execFileP("git", ["clone", "--quiet", authed, work]);
     await writeFile(join(work, "app.yaml"), "image: registry.local/app:1.0.0\n");
@@ -377,71 +371,19 @@ describe("git server", () => {
     expect((await git(other, "rev-parse", "HEAD")).stdout.trim()).toBe(pushed);
     expect(await readFile(join(other, "app.yaml"), "utf8")).toBe("image: registry.local/app:1.0.0\n");
 
-    // Without credentials the server refuses (git asks for a password; we forbid the prompt).
-    const anon = execFileP("git", ["ls-remote", `${base}/config.git`], {
+    // Another writer's commit shows up on fetch, on top of ours.
+    const theirs = await server.commitDirect("config.git", {
+      files: { "b.yaml": "x: 1\n" },
+      message: "other writer",
+    });
+    await git(work, "fetch", "--quiet", "origin");
+    expect((await git(work, "rev-parse", "origin/main")).stdout.trim()).toBe(theirs);
+    expect((await git(work, "rev-parse", "origin/main~1")).stdout.trim()).toBe(pushed);
+
+    // Without credentials the server refuses (git would prompt for a password; we forbid that).
+    const anon = execFileP("git", ["ls-remote", server.url("config.git")], {
       env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
     });
     await expect(anon).rejects.toThrow(/401|Authentication failed|could not read Username/);
   });
 });
-
-/**
- * Minimal smart-HTTP git server: `git http-backend` as CGI behind basic auth. Kept in the test
- * because test/harness/git-server.ts (owned by the git work) did not exist when this was written.
- */
-function startGitHttpBackend(projectRoot: string, user: string, password: string): Server {
-  const expected = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
-  return createServer((req, res) => {
-    if (req.headers.authorization !== expected) {
-      res.writeHead(401, { "www-authenticate": 'Basic realm="git"' }).end();
-      return;
-    }
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const cgi = spawn("git", ["http-backend"], {
-      env: {
-        ...process.env,
-        GIT_PROJECT_ROOT: projectRoot,
-        GIT_HTTP_EXPORT_ALL: "1",
-        REMOTE_USER: user, // http-backend enables receive-pack only for authenticated users
-        REMOTE_ADDR: req.socket.remoteAddress ?? "127.0.0.1",
-        REQUEST_METHOD: req.method ?? "GET",
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        CONTENT_TYPE: req.headers["content-type"] ?? "",
-        HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
-        GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),
-      },
-    });
-    req.pipe(cgi.stdin);
-    let head = Buffer.alloc(0);
-    let headersDone = false;
-    cgi.stdout.on("data", (chunk: Buffer) => {
-      if (headersDone) {
-        res.write(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      headersDone = true;
-      let status = 200;
-      for (const line of head.subarray(0, end).toString("latin1").split("\r\n")) {
-        const i = line.indexOf(":");
-        const name = line.slice(0, i).trim();
-        const value = line.slice(i + 1).trim();
-        if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
-        else res.setHeader(name, value);
-      }
-      res.writeHead(status);
-      res.write(head.subarray(end + 4));
-    });
-    cgi.on("close", () => {
-      if (!headersDone) res.writeHead(502);
-      res.end();
-    });
-    cgi.on("error", () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-  });
-}

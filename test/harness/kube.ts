@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { freePorts, waitFor } from "./ports.js";
-import { type ManagedProcess, startProcess, stopAll } from "./process.js";
+import { type ManagedProcess, removeOnExit, startProcess, stopAll } from "./process.js";
 import { type E2eTools, loadTools } from "./tools.js";
 
 /** A running etcd on loopback. */
@@ -63,6 +63,7 @@ async function startFailure(proc: ManagedProcess, err: unknown): Promise<Error> 
 export async function startEtcd(opts: { tools?: E2eTools; logFile?: string } = {}): Promise<EtcdServer> {
   const tools = opts.tools ?? (await loadTools());
   const dataDir = await mkdtemp(join(fastTmp(), "gitops-bot-etcd-"));
+  const forget = removeOnExit(dataDir);
   const logFile = opts.logFile ?? join(dataDir, "etcd.log");
   for (let attempt = 1; ; attempt++) {
     const [client, peer] = await freePorts(2);
@@ -98,8 +99,10 @@ export async function startEtcd(opts: { tools?: E2eTools; logFile?: string } = {
       const tailText = await proc.logTail();
       // Another process may have grabbed the port between freePorts() and bind: retry.
       if (attempt < 3 && /address already in use/.test(tailText)) continue;
+      const error = await startFailure(proc, err);
       await rm(dataDir, { recursive: true, force: true });
-      throw await startFailure(proc, err);
+      forget();
+      throw error;
     }
     return {
       url,
@@ -108,6 +111,7 @@ export async function startEtcd(opts: { tools?: E2eTools; logFile?: string } = {
       stop: async () => {
         await proc.stop();
         await rm(dataDir, { recursive: true, force: true });
+        forget();
       },
     };
   }
@@ -175,6 +179,7 @@ export async function writeKubeconfig(
 export async function startKube(opts: StartKubeOptions = {}): Promise<KubeEnv> {
   const tools = opts.tools ?? (await loadTools());
   const dir = await mkdtemp(join(fastTmp(), "gitops-bot-kube-"));
+  const forget = removeOnExit(dir);
   const logs = { etcd: join(dir, "etcd.log"), apiserver: join(dir, "kube-apiserver.log") };
   let etcd: EtcdServer | undefined;
   let apiserver: ManagedProcess | undefined;
@@ -258,7 +263,7 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeEnv> {
           apiserver: proc,
           stop: () => {
             stopped ??= stopAll([
-              () => rm(dir, { recursive: true, force: true }),
+              async () => (await rm(dir, { recursive: true, force: true }), forget()),
               opts.kubeconfigPath ? () => rm(kubeconfigPath, { force: true }) : undefined,
               etcdServer.stop,
               () => proc.stop(),

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 /** A child process started by the harness: output goes to `logFile`; `stop()` is idempotent. */
@@ -15,11 +15,23 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-// Safety net: if the test runner dies without running teardown, do not leave servers behind.
+// Safety net: if the test runner exits without running teardown (Ctrl-C, a crash), do not leave
+// servers or their temp dirs behind.
 const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
 process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * Registers a temp dir to be removed if the process exits before its owner cleans it up; returns
+ * the function that unregisters it (call it after removing the dir yourself).
+ */
+export function removeOnExit(dir: string): () => void {
+  tempDirs.add(dir);
+  return () => tempDirs.delete(dir);
+}
 
 /** Spawns `cmd` with an argument array (never a shell), logging stdout+stderr to `logFile`. */
 export function startProcess(

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import { freePorts, waitFor } from "./ports.js";
-import { type ManagedProcess, startProcess } from "./process.js";
+import { type ManagedProcess, removeOnExit, startProcess } from "./process.js";
 import { type E2eTools, loadTools } from "./tools.js";
 
 const execFileP = promisify(execFile);
@@ -70,6 +70,7 @@ export function authHeaders(creds?: RegistryCredentials): Record<string, string>
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<RegistryServer> {
   const tools = opts.tools ?? (await loadTools());
   const dir = await mkdtemp(join(tmpdir(), "gitops-bot-registry-"));
+  const forget = removeOnExit(dir);
   const credentials =
     opts.auth === true
       ? { username: "e2e", password: randomBytes(12).toString("hex") }
@@ -124,13 +125,17 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Re
         process: proc,
         ...(credentials && { credentials }),
         stop: () => {
-          stopped ??= proc.stop().finally(() => rm(dir, { recursive: true, force: true }));
+          stopped ??= proc.stop().finally(async () => {
+            await rm(dir, { recursive: true, force: true });
+            forget();
+          });
           return stopped;
         },
       };
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    forget();
     throw err;
   }
 }
