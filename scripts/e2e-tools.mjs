@@ -115,7 +115,9 @@ function goEnv() {
   return {
     ...process.env,
     GOTOOLCHAIN: "local", // never download another Go toolchain behind our back
-    GOFLAGS: "-mod=mod",
+    // -buildvcs=false: the wrapper modules sit inside this git checkout, and VCS stamping fails
+    // when the checkout belongs to another user (common in CI containers).
+    GOFLAGS: "-mod=mod -buildvcs=false",
     CGO_ENABLED: "0",
   };
 }
@@ -259,7 +261,7 @@ async function helm(go) {
       await rm(gobin, { recursive: true, force: true });
       // `go install pkg@version` ignores the current module; GOFLAGS=-mod=mod is not allowed there.
       await run(go.go, ["install", "-trimpath", "-ldflags", ldflags, `helm.sh/helm/v4/cmd/helm@${version}`], {
-        env: { ...goEnv(), GOFLAGS: "", GOBIN: gobin },
+        env: { ...goEnv(), GOFLAGS: "-buildvcs=false", GOBIN: gobin },
         timeoutMs: BUILD_TIMEOUT_MS,
         label: "go install helm",
       });
