@@ -362,6 +362,7 @@ function git(
     child.stderr.on("data", (d: Buffer) => {
       err += d.toString();
     });
+    child.stdin.on("error", () => {}); // git may exit before reading stdin
     child.once("error", fail);
     child.once("close", (code) => {
       if ((o.okCodes ?? [0]).includes(code ?? -1)) ok(out);

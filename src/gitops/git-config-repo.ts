@@ -1,0 +1,362 @@
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { RepoConfig } from "../config/schema.js";
+import { StalledError, TransientError, UserError } from "../core/errors.js";
+import { printable } from "../core/names.js";
+import { type Clock, type Logger, systemClock } from "../core/ports.js";
+import { Redactor } from "../core/redact.js";
+import type { Change, CommitInfo, CommitResult, ConfigRepo, Identity, LogFilter } from "./config-repo.js";
+import type { GitBackend, TreeFile } from "./git/backend.js";
+import { formatCommitMessage, parseCommitMessage } from "./git/message.js";
+import { Mutex } from "./git/mutex.js";
+import { type BackendOptions, NativeGitBackend } from "./git/native-backend.js";
+import { normalizeRepoPath } from "./git/paths.js";
+import { resolveRemote } from "./git/remote.js";
+import { TreeFileAccess } from "./git/tree-file-access.js";
+
+/** Dependencies of `GitConfigRepo.open`. `random` and `sleep` exist for tests of the retry backoff. */
+export interface GitConfigRepoDeps {
+  logger: Logger;
+  clock?: Clock;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Which implementation `backend: auto` resolved to, plus the factory for the isomorphic one
+ * (loaded lazily so the native path never pays for importing isomorphic-git). */
+async function createBackend(kind: RepoConfig["backend"], o: BackendOptions): Promise<GitBackend> {
+  const native = kind === "native" || (kind === "auto" && (await NativeGitBackend.available()));
+  if (native) return new NativeGitBackend(o);
+  if (o.remote.kind === "local") {
+    throw new StalledError(
+      kind === "auto"
+        ? `repo.url ${o.remote.url} is a local path, which needs the git CLI, and git is not on PATH`
+        : "repo.backend isomorphic works with HTTP(S) URLs only; use backend native (or auto) for a local path",
+    );
+  }
+  const { IsomorphicGitBackend } = await import("./git/isomorphic-backend.js");
+  return new IsomorphicGitBackend(o) as unknown as GitBackend;
+}
+
+/** Per-workdir locks: two instances on one working clone (same process) must not interleave writes. */
+const workdirLocks = new Map<string, Mutex>();
+
+const TREE_CACHE_SIZE = 8;
+
+/**
+ * `ConfigRepo` over git (DESIGN.md). `repo.url` is either an HTTP(S) URL, cloned into
+ * `repo.workdir` (a bare clone: the bot never checks files out), or a local path to a repo that is
+ * committed to directly on `repo.branch` (the demo; its checkout is fast-forwarded when that
+ * branch is checked out).
+ *
+ * How `commit` works: under a per-workdir mutex it fetches the branch, runs the edits against a
+ * copy-on-write view of the head commit's tree, writes only the changed blobs, builds the new tree
+ * from the old one plus those blobs (no work tree scan), creates the commit (author = the acting
+ * user, committer = `repo.author`), and pushes it without force. When the push loses a race it
+ * starts over from a fresh fetch, up to `repo.pushRetries` times with jittered exponential backoff.
+ *
+ * Reads (`read`, `list`, `log`, `diff`) do not take the lock and work at any commit. Errors are
+ * `UserError` (bad credentials, missing repo or branch, bad path), `TransientError` (unreachable
+ * server, retries exhausted) or internal; no message or log line carries a credential.
+ */
+export class GitConfigRepo implements ConfigRepo {
+  readonly publicUrl: string;
+  /** The implementation in use (`backend: auto` resolved). */
+  readonly backendName: "native" | "isomorphic";
+  private headSha: string;
+  private readonly trees = new Map<string, Promise<Map<string, TreeFile>>>();
+  private writesSinceMaintenance = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly cfg: RepoConfig,
+    private readonly backend: GitBackend,
+    private readonly lock: Mutex,
+    private readonly deps: Required<GitConfigRepoDeps>,
+    private readonly redactor: Redactor,
+    head: string,
+    publicUrl: string,
+  ) {
+    this.publicUrl = publicUrl;
+    this.backendName = backend.name;
+    this.headSha = head;
+  }
+
+  /**
+   * Opens the repo: resolves the backend, creates or re-uses the working clone, and fetches the
+   * branch. Throws `UserError` for bad credentials, a missing repo or branch, `TransientError`
+   * when the server cannot be reached, `StalledError` for an unusable workdir/backend.
+   */
+  static async open(cfg: RepoConfig, deps: GitConfigRepoDeps): Promise<GitConfigRepo> {
+    const remote = resolveRemote(cfg);
+    const redactor = new Redactor([...remote.secrets, cfg.auth?.password, cfg.auth?.token]);
+    const workdir = resolve(cfg.workdir ?? defaultWorkdir(remote.publicUrl, cfg.branch));
+    const logger = deps.logger.child({ component: "config-repo", repo: remote.publicUrl });
+    const backend = await createBackend(cfg.backend, {
+      remote,
+      branch: cfg.branch,
+      workdir,
+      logger,
+      redactor,
+    });
+    const lockKey = remote.kind === "local" ? remote.url : workdir;
+    let lock = workdirLocks.get(lockKey);
+    if (!lock) {
+      lock = new Mutex();
+      workdirLocks.set(lockKey, lock);
+    }
+    const started = Date.now();
+    const head = await lock.run(async () => {
+      await backend.open();
+      return backend.fetchHead();
+    });
+    logger.info({ backend: backend.name, head, ms: Date.now() - started, workdir }, "config repo ready");
+    return new GitConfigRepo(
+      cfg,
+      backend,
+      lock,
+      {
+        logger,
+        clock: deps.clock ?? systemClock,
+        random: deps.random ?? Math.random,
+        sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      },
+      redactor,
+      head,
+      remote.publicUrl,
+    );
+  }
+
+  /** Fetches the branch and returns its head (serialized with writes). */
+  sync(): Promise<string> {
+    return this.lock.run(() => this.refresh());
+  }
+
+  /** Head as of the last sync or commit; no network. */
+  async head(): Promise<string> {
+    return this.headSha;
+  }
+
+  async read(path: string, at?: string): Promise<string | undefined> {
+    const p = normalizeRepoPath(path);
+    const commit = await this.commitAt(at);
+    const files = await this.tree(commit);
+    const f = files.get(p);
+    if (!f || f.mode === "160000") return undefined;
+    if (f.mode === "120000") {
+      throw new UserError(`refusing path "${printable(p)}": is a symlink`, { code: "bad-path" });
+    }
+    return (await this.backend.readBlob(f.oid)).toString("utf8");
+  }
+
+  async list(dir: string, at?: string): Promise<string[]> {
+    const d = normalizeRepoPath(dir, { allowRoot: true });
+    const prefix = d === "" ? "" : `${d}/`;
+    const files = await this.tree(await this.commitAt(at));
+    const out: string[] = [];
+    for (const [p, f] of files)
+      if (p.startsWith(prefix) && f.mode !== "120000" && f.mode !== "160000") out.push(p);
+    return out.sort();
+  }
+
+  commit(change: Change): Promise<CommitResult> {
+    if (this.closed) return Promise.reject(new Error("config repo is closed"));
+    // Validate before queueing so a bad change fails fast and never holds the lock.
+    const message = formatCommitMessage(change);
+    const author = sanitizeIdentity(change.author);
+    const committer = sanitizeIdentity(this.cfg.author);
+    const result = this.lock.run(() => this.commitLocked(change, message, author, committer));
+    void result.then(
+      () => this.afterWrite(),
+      () => {},
+    );
+    return result;
+  }
+
+  async log(filter: LogFilter = {}): Promise<CommitInfo[]> {
+    const from = await this.commitAt(filter.from);
+    const paths = filter.paths?.map((p) => normalizeRepoPath(p, { allowRoot: true })).filter((p) => p !== "");
+    if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
+      throw new UserError("log limit must be a non-negative integer", { code: "bad-limit" });
+    }
+    const raw = await this.backend.log(from, { paths, limit: filter.limit });
+    return raw.map((c) => {
+      const m = parseCommitMessage(c.message);
+      return { ...c, subject: m.subject, body: m.body, trailers: m.trailers };
+    });
+  }
+
+  async diff(from: string, to: string, paths?: string[]): Promise<string> {
+    const [a, b] = await Promise.all([this.commitAt(from), this.commitAt(to)]);
+    const ps = paths?.map((p) => normalizeRepoPath(p, { allowRoot: true })).filter((p) => p !== "");
+    return this.backend.diff(a, b, ps);
+  }
+
+  /** Waits for queued writes, then releases the backend (idempotent). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.lock.run(async () => {});
+    await this.backend.close();
+  }
+
+  // ---- internals ----
+
+  private async refresh(): Promise<string> {
+    this.headSha = await this.backend.fetchHead();
+    return this.headSha;
+  }
+
+  private async commitLocked(
+    change: Change,
+    message: string,
+    author: Identity,
+    committer: Identity,
+  ): Promise<CommitResult> {
+    const started = Date.now();
+    let retries = 0;
+    for (;;) {
+      const base = await this.refresh();
+      const files = await this.tree(base);
+      const view = new TreeFileAccess(files, (oid) => this.backend.readBlob(oid));
+      // An edit that throws aborts the change: nothing has been written yet but blobs in memory.
+      for (const edit of change.edits) await edit(view);
+
+      const changed = new Map<string, TreeFile | null>();
+      await Promise.all(
+        [...view.changes()].map(async ([path, content]) => {
+          const old = view.baseEntry(path);
+          if (content === null) {
+            if (old) changed.set(path, null);
+            return;
+          }
+          const oid = await this.backend.writeBlob(Buffer.from(content, "utf8"));
+          const mode = old && old.mode !== "120000" && old.mode !== "160000" ? old.mode : "100644";
+          if (!old || old.oid !== oid || old.mode !== mode) changed.set(path, { mode, oid });
+        }),
+      );
+      const paths = [...changed.keys()].sort();
+      if (changed.size === 0) {
+        this.deps.logger.debug({ subject: change.subject }, "edit changed nothing; no commit");
+        return { parent: base, diff: "", files: [], retries };
+      }
+
+      const tree = await this.backend.writeTree(base, changed);
+      const diffP = this.backend.diff(base, tree);
+      if (change.dryRun) return { parent: base, diff: await diffP, files: paths, retries };
+
+      const now = Math.floor(this.deps.clock.now().getTime() / 1000);
+      const sha = await this.backend.writeCommit({
+        tree,
+        parents: [base],
+        message,
+        author: { ...author, timestamp: now },
+        committer: { ...committer, timestamp: now },
+      });
+      const [outcome, diff] = await Promise.all([this.backend.publish(sha, base), diffP]);
+      if (outcome === "ok") {
+        this.headSha = sha;
+        // The new commit's listing is the base's plus our changes: no need to read it back.
+        const next = new Map(files);
+        for (const [p, f] of changed) {
+          if (f) next.set(p, f);
+          else next.delete(p);
+        }
+        this.remember(sha, Promise.resolve(next));
+        this.deps.logger.info(
+          { sha, parent: base, files: paths, retries, ms: Date.now() - started, subject: change.subject },
+          "committed and pushed",
+        );
+        return { sha, parent: base, diff, files: paths, retries };
+      }
+
+      retries++;
+      if (retries > this.cfg.pushRetries) {
+        throw new TransientError(
+          `push to ${this.publicUrl} (${this.cfg.branch}) was rejected ${retries} times: other writers keep moving the branch`,
+        );
+      }
+      const delay = backoff(retries, this.deps.random);
+      this.deps.logger.debug(
+        { retries, delayMs: delay, parent: base },
+        "push lost a race; re-applying on the new head",
+      );
+      await this.deps.sleep(delay);
+    }
+  }
+
+  private afterWrite(): void {
+    // Loose objects pile up with every fetch and commit; let git pack them now and then, off the hot path.
+    if (++this.writesSinceMaintenance < 100) return;
+    this.writesSinceMaintenance = 0;
+    void this.lock
+      .run(() => this.backend.maintenance())
+      .catch((e: unknown) =>
+        this.deps.logger.warn({ err: this.redactor.value(e) }, "git maintenance failed"),
+      );
+  }
+
+  /** Resolves `at` (default: head) to a commit SHA; `UserError` for an unknown or malformed revision. */
+  private async commitAt(at: string | undefined): Promise<string> {
+    if (at === undefined || at === "") return this.headSha;
+    if (at.startsWith("-") || /[\s\u0000-\u001f\u007f:]|\.\.|@\{/.test(at) || at.length > 256) {
+      throw new UserError(`"${printable(at)}" is not a valid revision`, { code: "bad-revision" });
+    }
+    const sha = await this.backend.resolveCommit(at);
+    if (!sha) {
+      throw new UserError(`unknown revision "${printable(at)}" in the config repo`, {
+        code: "unknown-revision",
+        hint: "Use a commit SHA from the history.",
+      });
+    }
+    return sha;
+  }
+
+  private tree(commit: string): Promise<Map<string, TreeFile>> {
+    const hit = this.trees.get(commit);
+    if (hit) {
+      // LRU: move to the end.
+      this.trees.delete(commit);
+      this.trees.set(commit, hit);
+      return hit;
+    }
+    const p = this.backend.listTree(commit);
+    this.remember(commit, p);
+    p.catch(() => this.trees.delete(commit));
+    return p;
+  }
+
+  private remember(commit: string, p: Promise<Map<string, TreeFile>>): void {
+    this.trees.set(commit, p);
+    while (this.trees.size > TREE_CACHE_SIZE) {
+      const oldest = this.trees.keys().next().value;
+      if (oldest === undefined) break;
+      this.trees.delete(oldest);
+    }
+  }
+}
+
+/** Default working clone location: stable per repo and branch, so a restart re-uses the clone. */
+function defaultWorkdir(publicUrl: string, branch: string): string {
+  const id = createHash("sha256").update(`${publicUrl}#${branch}`).digest("hex").slice(0, 16);
+  return join(tmpdir(), `gitops-bot-clone-${id}`);
+}
+
+/** `<`, `>` and line breaks would corrupt the commit header; git would strip them silently. */
+function sanitizeIdentity(who: Identity): Identity {
+  const clean = (s: string) =>
+    String(s ?? "")
+      .replace(/[<>\u0000-\u001f\u007f]/g, "")
+      .trim();
+  return {
+    name: clean(who.name) || "unknown",
+    email: clean(who.email).replace(/\s+/g, "") || "unknown@localhost",
+  };
+}
+
+/** Jittered exponential backoff: 25 ms, 50 ms, 100 ms … capped at 2 s, each scaled by 0.5–1.0. */
+function backoff(attempt: number, random: () => number): number {
+  const base = Math.min(2000, 25 * 2 ** (attempt - 1));
+  return Math.round(base * (0.5 + random() * 0.5));
+}

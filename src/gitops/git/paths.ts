@@ -1,0 +1,41 @@
+import { UserError } from "../../core/errors.js";
+import { printable } from "../../core/names.js";
+
+/**
+ * Validates a repo-relative path given to `FileAccess` / `ConfigRepo.read`. Guarantees that the
+ * returned path is `/`-separated, relative, and cannot leave the repo root: it refuses absolute
+ * paths, `..` and `.` segments, empty segments, backslashes, NUL and control characters, and
+ * `.git` segments (git itself refuses to track those). Throws a `UserError` (code `bad-path`).
+ * A trailing `/` is dropped. With `allowRoot`, `""` and `"."` mean the repo root and return `""`.
+ */
+export function normalizeRepoPath(path: string, opts: { allowRoot?: boolean } = {}): string {
+  const refuse = (why: string): never => {
+    throw new UserError(`refusing path "${printable(path)}": ${why}`, {
+      code: "bad-path",
+      hint: "Paths are relative to the repo root, use '/' and may not contain '..'.",
+    });
+  };
+  if (typeof path !== "string") refuse("not a string");
+  if (opts.allowRoot && (path === "" || path === "." || path === "./" || path === "/")) return "";
+  if (path === "") refuse("empty");
+  // Control characters (incl. NUL, newline), DEL and C1 controls could confuse git's line-based I/O.
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) refuse("control character");
+  if (path.includes("\\")) refuse("backslash");
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) refuse("absolute path");
+  const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
+  for (const seg of trimmed.split("/")) {
+    if (seg === "") refuse("empty path segment");
+    if (seg === "..") refuse("leaves the repo root");
+    if (seg === ".") refuse("'.' segment");
+    if (seg.toLowerCase() === ".git") refuse(".git is not part of the tree");
+  }
+  return trimmed;
+}
+
+/** The directory prefixes of a normalized path: `a/b/c` -> [`a`, `a/b`]. */
+export function parentDirs(path: string): string[] {
+  const segs = path.split("/");
+  const out: string[] = [];
+  for (let i = 1; i < segs.length; i++) out.push(segs.slice(0, i).join("/"));
+  return out;
+}
