@@ -1,0 +1,607 @@
+/**
+ * Release discovery (issue #2): builds the `ReleaseModel` (envs, apps, and per app and env the
+ * workload, images with their YAML paths, chart and policies) from the config repo at a revision,
+ * or from any `RepoReader` (e.g. a directory on disk, for tests and the demo).
+ *
+ * A malformed file yields a `DiscoveryProblem` for that file only; every other app is still
+ * discovered. Repo paths never leave the repo root.
+ */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { isMap, parseAllDocuments } from "yaml";
+import { UserError } from "../core/errors.js";
+import type {
+  AppInstance,
+  ChartSource,
+  ContainerImage,
+  DiscoveryProblem,
+  ImageLocation,
+  ReleaseModel,
+  Workload,
+  WorkloadKind,
+} from "../core/release.js";
+import type { ConfigRepo } from "./config-repo.js";
+import { parseImageRef, repositoryOf } from "./image-ref.js";
+import { readPolicies } from "./policies.js";
+
+/** The read side of a repo at one revision. `list` returns repo-relative file paths under `dir`
+ * (recursive); `read` returns undefined for a missing file. `FileAccess` satisfies it. */
+export interface RepoReader {
+  read(path: string): Promise<string | undefined>;
+  list(dir: string): Promise<string[]>;
+}
+
+export interface DiscoveryOptions {
+  /** Folder whose sub-folders are the environments (default `releases`). */
+  releasesPath?: string;
+  /** `folders` (default): env = first folder under `releasesPath`; `namespaces`: env = the
+   * workload's namespace, for every YAML file under `releasesPath`. */
+  envsFrom?: "folders" | "namespaces";
+}
+
+/** What one file holds: its app instances and its problems. */
+export interface FileDiscovery {
+  instances: AppInstance[];
+  problems: DiscoveryProblem[];
+}
+
+const WORKLOAD_KINDS = new Set<WorkloadKind>([
+  "HelmRelease",
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "CronJob",
+]);
+const YAML_FILE = /\.ya?ml$/i;
+
+/** Normalises a repo-relative path and refuses one that leaves the repo root (`..`, absolute, `\`, NUL).
+ * Throws a `UserError`. */
+export function safeRepoPath(p: string): string {
+  if (p.includes("\0") || p.includes("\\") || p.startsWith("/") || /^[a-zA-Z]:/.test(p)) {
+    throw new UserError(`path "${p}" is outside the config repo`, { code: "bad-path" });
+  }
+  const norm = posix.normalize(p).replace(/\/+$/, "");
+  if (norm === ".." || norm.startsWith("../") || norm.split("/").includes("..")) {
+    throw new UserError(`path "${p}" is outside the config repo`, { code: "bad-path" });
+  }
+  return norm === "." ? "" : norm;
+}
+
+/** Known env names in their usual order; others sort alphabetically after them. */
+const ENV_ORDER = [
+  "local",
+  "dev",
+  "development",
+  "test",
+  "qa",
+  "int",
+  "stg",
+  "stage",
+  "staging",
+  "uat",
+  "preprod",
+  "prod",
+  "production",
+];
+
+/** Sorts envs in promotion order where the names are conventional (dev, stg, prod), else alphabetically. */
+export function sortEnvs(envs: Iterable<string>): string[] {
+  const rank = (e: string) => {
+    const i = ENV_ORDER.indexOf(e);
+    return i < 0 ? ENV_ORDER.length : i;
+  };
+  return [...new Set(envs)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** Builds the release model from `reader`. Never throws for a broken file: see `problems`. */
+export async function discover(
+  reader: RepoReader,
+  revision: string,
+  opts: DiscoveryOptions = {},
+): Promise<ReleaseModel> {
+  const root = safeRepoPath(opts.releasesPath ?? "releases");
+  const problems: DiscoveryProblem[] = [];
+  let files: string[] = [];
+  try {
+    files = (await reader.list(root))
+      .map((f) => joinUnder(root, f))
+      .filter((f): f is string => f !== undefined);
+  } catch (e) {
+    problems.push({ file: root, message: `cannot list ${root}: ${(e as Error).message}` });
+  }
+  files = files.filter((f) => YAML_FILE.test(f)).sort();
+  const instances: AppInstance[] = [];
+  const envs = new Set<string>();
+  for (const file of files) {
+    const env = envFromPath(file, root, opts);
+    if (opts.envsFrom !== "namespaces" && env === undefined) continue; // a file directly in releases/
+    if (env !== undefined) envs.add(env);
+    let text: string | undefined;
+    try {
+      text = await reader.read(file);
+    } catch (e) {
+      problems.push({ file, message: `cannot read: ${(e as Error).message}`, ...(env ? { env } : {}) });
+      continue;
+    }
+    if (text === undefined) continue;
+    const found = discoverFile(file, text, opts);
+    problems.push(...found.problems);
+    instances.push(...found.instances);
+  }
+  const unique = dedupe(renameChartCollisions(instances), problems);
+  for (const i of unique) envs.add(i.env);
+  const envOrder = sortEnvs(envs);
+  const rank = (e: string) => envOrder.indexOf(e);
+  return {
+    revision,
+    envs: envOrder,
+    apps: [...new Set(unique.map((i) => i.app))].sort(),
+    instances: unique.sort((a, b) => a.app.localeCompare(b.app) || rank(a.env) - rank(b.env)),
+    problems,
+  };
+}
+
+/** Builds the model from a `ConfigRepo` at `at` (default: its head as last synced). */
+export async function discoverFromRepo(
+  repo: ConfigRepo,
+  opts: DiscoveryOptions & { at?: string } = {},
+): Promise<ReleaseModel> {
+  const rev = opts.at ?? (await repo.head());
+  return discover({ read: (p) => repo.read(p, rev), list: (d) => repo.list(d, rev) }, rev, opts);
+}
+
+/** A `RepoReader` over a directory on disk (tests, the demo). Symlinks are skipped, paths confined. */
+export function dirReader(rootDir: string): RepoReader {
+  return {
+    async read(path) {
+      const rel = safeRepoPath(path);
+      try {
+        const st = await lstat(join(rootDir, rel));
+        if (!st.isFile()) return undefined;
+        return await readFile(join(rootDir, rel), "utf8");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw e;
+      }
+    },
+    async list(dir) {
+      const base = safeRepoPath(dir);
+      const out: string[] = [];
+      const walk = async (rel: string) => {
+        let entries: import("node:fs").Dirent[];
+        try {
+          entries = await readdir(join(rootDir, rel), { withFileTypes: true });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+          throw e;
+        }
+        for (const ent of entries) {
+          const p = rel ? `${rel}/${ent.name}` : ent.name;
+          if (ent.isDirectory()) {
+            if (ent.name !== ".git") await walk(p);
+          } else if (ent.isFile()) out.push(p);
+        }
+      };
+      await walk(base);
+      return out.sort();
+    },
+  };
+}
+
+/** Accepts list entries given relative to the repo root or to `root`; drops unsafe ones. */
+function joinUnder(root: string, f: string): string | undefined {
+  try {
+    const p = safeRepoPath(f);
+    if (root === "" || p.startsWith(`${root}/`)) return p;
+    return safeRepoPath(`${root}/${p}`);
+  } catch {
+    return undefined;
+  }
+}
+
+function envFromPath(file: string, root: string, opts: DiscoveryOptions): string | undefined {
+  if (opts.envsFrom === "namespaces") return undefined;
+  const rel = root === "" ? file : file.slice(root.length + 1);
+  const parts = rel.split("/");
+  return parts.length >= 2 ? parts[0] : undefined;
+}
+
+/** The env a file belongs to in folder mode (undefined in namespace mode or outside an env folder). */
+export function envOfFile(file: string, opts: DiscoveryOptions = {}): string | undefined {
+  return envFromPath(file, safeRepoPath(opts.releasesPath ?? "releases"), opts);
+}
+
+/** Several HelmReleases of one shared chart in one env would all be "the chart's app": name those
+ * after their files instead (`api.yaml`, `worker.yaml` using a generic `microservice` chart). */
+function renameChartCollisions(instances: AppInstance[]): AppInstance[] {
+  const count = new Map<string, number>();
+  for (const i of instances) count.set(`${i.env}\0${i.app}`, (count.get(`${i.env}\0${i.app}`) ?? 0) + 1);
+  return instances.map((i) => {
+    const fromChart = i.workload.kind === "HelmRelease" && i.workload.chart?.name === i.app;
+    if (fromChart && (count.get(`${i.env}\0${i.app}`) ?? 0) > 1)
+      return { ...i, app: basenameNoExt(i.workload.file) };
+    return i;
+  });
+}
+
+/** Two instances of one app in one env: the first (by path) wins, the second is a problem. */
+function dedupe(instances: AppInstance[], problems: DiscoveryProblem[]): AppInstance[] {
+  const seen = new Map<string, AppInstance>();
+  const out: AppInstance[] = [];
+  for (const i of instances) {
+    const key = `${i.env}\0${i.app}`;
+    const prev = seen.get(key);
+    if (prev) {
+      problems.push({
+        file: i.workload.file,
+        app: i.app,
+        env: i.env,
+        message: `${i.env}/${i.app} is defined twice: in ${prev.workload.file} and ${i.workload.file}`,
+        hint: "Keep one workload per app and environment; this one is ignored.",
+      });
+      continue;
+    }
+    seen.set(key, i);
+    out.push(i);
+  }
+  return out;
+}
+
+function basenameNoExt(file: string): string {
+  return posix.basename(file).replace(YAML_FILE, "");
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
+}
+
+/**
+ * Discovers the instances in one file (`file` is repo-relative). Also used by `ReleaseService`'s
+ * edit functions to re-find an instance in the file on the HEAD the edit runs against.
+ */
+export function discoverFile(file: string, text: string, opts: DiscoveryOptions = {}): FileDiscovery {
+  const env = envOfFile(file, opts);
+  const problems: DiscoveryProblem[] = [];
+  const fileApp = basenameNoExt(file);
+  const where = { ...(env ? { env } : {}), app: fileApp };
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text);
+  } catch (e) {
+    return {
+      instances: [],
+      problems: [{ file, ...where, message: `cannot parse: ${(e as Error).message}` }],
+    };
+  }
+  const list = Array.isArray(docs) ? docs : [docs];
+  const bad = list.find((d) => d.errors.length > 0);
+  if (bad) {
+    const err = bad.errors[0];
+    // A file we cannot parse is one we must not edit either: report it and skip the whole file.
+    return {
+      instances: [],
+      problems: [
+        {
+          file,
+          ...where,
+          message: `invalid YAML: ${err?.message.split("\n")[0] ?? "parse error"}`,
+          hint: "Fix the YAML syntax; the other apps are unaffected.",
+        },
+      ],
+    };
+  }
+  const workloads: Workload[] = [];
+  list.forEach((doc, docIndex) => {
+    let js: unknown;
+    try {
+      js = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      problems.push({ file, ...where, message: `document ${docIndex}: ${(e as Error).message}` });
+      return;
+    }
+    if (!isObj(js) || !WORKLOAD_KINDS.has(js.kind as WorkloadKind)) return;
+    if (!isMap(doc.contents)) return;
+    try {
+      const w = readWorkload(js, file, docIndex, (m) => problems.push({ file, ...where, ...m }));
+      if (w) workloads.push(w);
+    } catch (e) {
+      problems.push({ file, ...where, message: `document ${docIndex}: ${(e as Error).message}` });
+    }
+  });
+  const instances: AppInstance[] = [];
+  // One workload per file: the app is named after the file (or the chart). Several: after each workload.
+  const chartName = (w: Workload) => (w.kind === "HelmRelease" ? w.chart?.name : undefined);
+  for (const w of workloads) {
+    const app = workloads.length === 1 ? (chartName(w) ?? fileApp) : (chartName(w) ?? w.name);
+    const instEnv = env ?? (opts.envsFrom === "namespaces" ? w.namespace : undefined);
+    if (!instEnv) continue;
+    instances.push({ app, env: instEnv, workload: w });
+  }
+  // Re-home the problems found on workloads of this file to their app names.
+  if (instances.length === 1 && instances[0]) {
+    const only = instances[0];
+    for (const p of problems) {
+      p.app = only.app;
+      p.env = only.env;
+    }
+  }
+  return { instances, problems };
+}
+
+function readWorkload(
+  js: Obj,
+  file: string,
+  docIndex: number,
+  problem: (p: { message: string; hint?: string }) => void,
+): Workload | undefined {
+  const kind = js.kind as WorkloadKind;
+  const apiVersion = str(js.apiVersion) ?? "";
+  const meta = isObj(js.metadata) ? js.metadata : {};
+  const name = str(meta.name);
+  if (!name) {
+    problem({ message: `document ${docIndex}: ${kind} without metadata.name` });
+    return undefined;
+  }
+  const spec = isObj(js.spec) ? js.spec : {};
+  const annotations = isObj(meta.annotations) ? meta.annotations : {};
+  const pol = readPolicies(annotations);
+  for (const p of pol.problems) problem(p);
+  let images: ContainerImage[] = [];
+  let chart: ChartSource | undefined;
+  let releaseName: string | undefined;
+  let namespace = str(meta.namespace);
+  if (kind === "HelmRelease") {
+    if (!apiVersion.startsWith("helm.fluxcd.io/") && !apiVersion.startsWith("helm.toolkit.fluxcd.io/")) {
+      return undefined;
+    }
+    releaseName = str(spec.releaseName);
+    chart = readChart(apiVersion, spec);
+    namespace ??= str(spec.targetNamespace);
+    images = helmImages(spec, annotations, problem);
+  } else {
+    const podSpecPath =
+      kind === "CronJob" ? ["spec", "jobTemplate", "spec", "template", "spec"] : ["spec", "template", "spec"];
+    let pod: unknown = js;
+    for (const k of podSpecPath) pod = isObj(pod) ? pod[k] : undefined;
+    if (isObj(pod)) images = podImages(pod, podSpecPath, problem);
+  }
+  for (const img of images) {
+    const f = pol.filters.get(img.container);
+    if (f) img.filter = f;
+  }
+  const w: Workload = {
+    kind,
+    apiVersion,
+    name,
+    namespace: namespace ?? "default",
+    file,
+    docIndex,
+    images,
+    policies: pol.policies,
+  };
+  if (releaseName !== undefined) w.releaseName = releaseName;
+  if (chart) w.chart = chart;
+  return w;
+}
+
+function readChart(apiVersion: string, spec: Obj): ChartSource | undefined {
+  const c = spec.chart;
+  if (apiVersion.startsWith("helm.fluxcd.io/")) {
+    if (!isObj(c)) return undefined;
+    if (str(c.git) !== undefined || str(c.path) !== undefined) {
+      const out: ChartSource = { type: "git" };
+      const path = str(c.path);
+      if (path) out.name = posix.basename(path.replace(/\/+$/, ""));
+      const git = str(c.git);
+      if (git) out.git = git;
+      if (path) out.path = path;
+      const ref = str(c.ref);
+      if (ref) out.ref = ref;
+      return out;
+    }
+    const out: ChartSource = { type: "helm-repo" };
+    const name = str(c.name);
+    if (name) out.name = name;
+    const version = str(c.version);
+    if (version) out.version = version;
+    const repository = str(c.repository);
+    if (repository) out.repository = repository;
+    return out;
+  }
+  // Flux v2: spec.chart.spec.{chart, version, sourceRef}, or spec.chartRef.
+  const cs = isObj(c) && isObj(c.spec) ? c.spec : undefined;
+  if (cs) {
+    const out: ChartSource = { type: "source-ref" };
+    const chart = str(cs.chart);
+    if (chart) out.name = posix.basename(chart.replace(/\/+$/, ""));
+    if (chart?.includes("/")) out.path = chart;
+    const version = str(cs.version);
+    if (version) out.version = version;
+    const src = isObj(cs.sourceRef) ? cs.sourceRef : undefined;
+    if (src) out.repository = `${str(src.kind) ?? "?"}/${str(src.name) ?? "?"}`;
+    return out;
+  }
+  const ref = isObj(spec.chartRef) ? spec.chartRef : undefined;
+  if (ref) {
+    const out: ChartSource = { type: "source-ref" };
+    const name = str(ref.name);
+    if (name) out.name = name;
+    out.repository = `${str(ref.kind) ?? "?"}/${name ?? "?"}`;
+    return out;
+  }
+  return undefined;
+}
+
+function podImages(
+  pod: Obj,
+  base: string[],
+  problem: (p: { message: string; hint?: string }) => void,
+): ContainerImage[] {
+  const out: ContainerImage[] = [];
+  for (const field of ["initContainers", "containers"] as const) {
+    const list = pod[field];
+    if (!Array.isArray(list)) continue;
+    list.forEach((c, i) => {
+      if (!isObj(c)) return;
+      const name = str(c.name) ?? `${field}[${i}]`;
+      const image = str(c.image);
+      if (image === undefined) return;
+      const ref = parseImageRef(image);
+      if (!ref) {
+        problem({ message: `container ${name}: "${image}" is not an image reference` });
+        return;
+      }
+      out.push({
+        container: name,
+        repository: repositoryOf(ref),
+        tag: ref.tag ?? "latest",
+        location: { tagPath: [...base, field, i, "image"] },
+      });
+    });
+  }
+  return out;
+}
+
+const ALIAS = /^(repository|tag|registry)\.(?:fluxcd\.io|flux\.weave\.works)\/(.+)$/;
+
+function helmImages(
+  spec: Obj,
+  annotations: Obj,
+  problem: (p: { message: string; hint?: string }) => void,
+): ContainerImage[] {
+  const values = isObj(spec.values) ? spec.values : undefined;
+  const base = ["spec", "values"];
+  const aliases = new Map<string, { repository?: string; tag?: string; registry?: string }>();
+  for (const [k, v] of Object.entries(annotations)) {
+    const m = ALIAS.exec(k);
+    if (!m?.[1] || !m[2]) continue;
+    if (typeof v !== "string" || v === "") {
+      problem({ message: `${k} must be a dot-path under spec.values` });
+      continue;
+    }
+    const a = aliases.get(m[2]) ?? {};
+    a[m[1] as "repository" | "tag" | "registry"] = v;
+    aliases.set(m[2], a);
+  }
+  const out: ContainerImage[] = [];
+  if (aliases.size > 0) {
+    for (const [alias, a] of aliases) {
+      if (!a.repository) {
+        problem({ message: `image alias ${alias} has no repository.fluxcd.io/${alias} annotation` });
+        continue;
+      }
+      const split = (p: string) => [...base, ...p.split(".")];
+      const get = (path: string[]) => {
+        let cur: unknown = spec;
+        for (const k of path.slice(1)) cur = isObj(cur) ? cur[k] : undefined;
+        return str(cur);
+      };
+      const repoPath = split(a.repository);
+      const repoVal = get(repoPath);
+      if (repoVal === undefined) {
+        problem({ message: `image alias ${alias}: no value at spec.values.${a.repository}` });
+        continue;
+      }
+      const registryPath = a.registry ? split(a.registry) : undefined;
+      const registry = registryPath ? get(registryPath) : undefined;
+      const withRegistry = (r: string) => (registry ? `${registry.replace(/\/+$/, "")}/${r}` : r);
+      if (a.tag) {
+        const tagPath = split(a.tag);
+        const tag = get(tagPath);
+        if (tag === undefined) {
+          problem({ message: `image alias ${alias}: no value at spec.values.${a.tag}` });
+          continue;
+        }
+        const loc: ImageLocation = { tagPath, repositoryPath: repoPath };
+        if (registryPath) loc.registryPath = registryPath;
+        out.push({ container: alias, repository: withRegistry(repoVal), tag, location: loc });
+      } else {
+        const ref = parseImageRef(repoVal);
+        if (!ref) {
+          problem({ message: `image alias ${alias}: "${repoVal}" is not an image reference` });
+          continue;
+        }
+        const loc: ImageLocation = { tagPath: repoPath };
+        if (registryPath) loc.registryPath = registryPath;
+        out.push({
+          container: alias,
+          repository: withRegistry(repositoryOf(ref)),
+          tag: ref.tag ?? "latest",
+          location: loc,
+        });
+      }
+    }
+    return out;
+  }
+  if (!values) return out;
+  const top = interpretImage(values, base, "chart-image");
+  if (top) out.push(top);
+  for (const [k, v] of Object.entries(values)) {
+    if (!isObj(v) || k === "image") continue;
+    const sub = interpretImage(v, [...base, k], k);
+    if (sub) out.push(sub);
+  }
+  return out;
+}
+
+/** The helm-operator value layouts: `image: repo:tag`, `image` + `tag`, `image.{repository,tag,registry}`. */
+function interpretImage(m: Obj, base: (string | number)[], container: string): ContainerImage | undefined {
+  const image = m.image;
+  if (typeof image === "string") {
+    const tag = str(m.tag);
+    const registry = str(m.registry);
+    const withRegistry = (r: string) => (registry ? `${registry.replace(/\/+$/, "")}/${r}` : r);
+    if (tag !== undefined) {
+      if (!parseImageRef(image)) return undefined;
+      const loc: ImageLocation = { tagPath: [...base, "tag"], repositoryPath: [...base, "image"] };
+      if (registry) loc.registryPath = [...base, "registry"];
+      return { container, repository: withRegistry(image), tag, location: loc };
+    }
+    const ref = parseImageRef(image);
+    if (!ref) return undefined;
+    const loc: ImageLocation = { tagPath: [...base, "image"] };
+    if (registry) loc.registryPath = [...base, "registry"];
+    return {
+      container,
+      repository: withRegistry(repositoryOf(ref)),
+      tag: ref.tag ?? "latest",
+      location: loc,
+    };
+  }
+  if (isObj(image)) {
+    const repo = str(image.repository);
+    if (repo === undefined) return undefined;
+    const registry = str(image.registry);
+    const withRegistry = (r: string) => (registry ? `${registry.replace(/\/+$/, "")}/${r}` : r);
+    const tag = str(image.tag);
+    if (tag !== undefined) {
+      const loc: ImageLocation = {
+        tagPath: [...base, "image", "tag"],
+        repositoryPath: [...base, "image", "repository"],
+      };
+      if (registry) loc.registryPath = [...base, "image", "registry"];
+      return { container, repository: withRegistry(repo), tag, location: loc };
+    }
+    const ref = parseImageRef(repo);
+    if (!ref?.tag) return undefined;
+    const loc: ImageLocation = { tagPath: [...base, "image", "repository"] };
+    if (registry) loc.registryPath = [...base, "image", "registry"];
+    return { container, repository: withRegistry(repositoryOf(ref)), tag: ref.tag, location: loc };
+  }
+  return undefined;
+}
+
+/** Reads the annotations of document `docIndex` of `text` (for setters that need the existing keys). */
+export function annotationsOf(text: string, docIndex: number): Record<string, unknown> {
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const js = list[docIndex]?.toJS({ maxAliasCount: 100 }) as unknown;
+  const meta = isObj(js) && isObj(js.metadata) ? js.metadata : {};
+  return isObj(meta.annotations) ? meta.annotations : {};
+}
