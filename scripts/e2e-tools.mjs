@@ -183,7 +183,16 @@ async function goTool({ name, version, key: keyFn, build, check }) {
   await mkdir(join(dir, "bin"), { recursive: true });
   const tmp = `${bin}.tmp-${process.pid}`;
   await rm(tmp, { force: true });
-  await build(tmp);
+  // A heartbeat, so that a long cold build does not look like a hang.
+  const beat = setInterval(
+    () => log(`${name} ${version}: still building (${secs(Date.now() - started)})`),
+    60_000,
+  );
+  try {
+    await build(tmp);
+  } finally {
+    clearInterval(beat);
+  }
   await chmod(tmp, 0o755);
   await check(tmp);
   await rename(tmp, bin);

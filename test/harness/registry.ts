@@ -8,7 +8,7 @@ import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import { freePorts, waitFor } from "./ports.js";
 import { type ManagedProcess, removeOnExit, startProcess } from "./process.js";
-import { type E2eTools, loadTools } from "./tools.js";
+import { loadRegistryTools, type RegistryTools } from "./tools.js";
 
 const execFileP = promisify(execFile);
 
@@ -36,14 +36,15 @@ export interface RegistryServer extends RegistryRef {
 }
 
 export interface StartRegistryOptions {
-  tools?: E2eTools;
+  /** Default: env.json of `npm run e2e:tools`, else PATH (see loadRegistryTools). */
+  tools?: RegistryTools;
   /** Turn on htpasswd auth. `true` generates random credentials. */
   auth?: RegistryCredentials | true;
 }
 
 /** Writes an htpasswd file with one bcrypt entry (the only hash docker-registry accepts). */
 export async function writeHtpasswd(
-  tools: E2eTools,
+  tools: RegistryTools,
   file: string,
   creds: RegistryCredentials,
 ): Promise<void> {
@@ -68,7 +69,7 @@ export function authHeaders(creds?: RegistryCredentials): Record<string, string>
  * htpasswd (bcrypt) auth when `auth` is given; waits until /v2/ answers (200, or 401 with auth).
  */
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<RegistryServer> {
-  const tools = opts.tools ?? (await loadTools());
+  const tools = opts.tools ?? (await loadRegistryTools());
   const dir = await mkdtemp(join(tmpdir(), "gitops-bot-registry-"));
   const forget = removeOnExit(dir);
   const credentials =

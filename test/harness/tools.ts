@@ -1,6 +1,7 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
 /** Paths of the real binaries, as written by `npm run e2e:tools` to env.json. */
 export interface E2eTools {
@@ -38,4 +39,39 @@ export async function loadTools(): Promise<E2eTools> {
     throw new Error(`${file} lacks ${missing.join(", ")}: run \`npm run e2e:tools\` (see docs/testing.md)`);
   }
   return { kubectl: null, ...env } as E2eTools;
+}
+
+/** The two binaries a registry needs (a subset of E2eTools). */
+export type RegistryTools = Pick<E2eTools, "registry" | "htpasswd">;
+
+function onPath(name: string): string | null {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"];
+  for (const dir of dirs) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+/**
+ * docker-registry and htpasswd, from env.json when `npm run e2e:tools` has run, else from PATH:
+ * the integration suite needs a registry but not the Go-built tools. Throws with the apt-get
+ * command when they are missing.
+ */
+export async function loadRegistryTools(): Promise<RegistryTools> {
+  try {
+    const raw = JSON.parse(await readFile(join(toolsDir(), "env.json"), "utf8")) as Partial<E2eTools>;
+    if (raw.registry && raw.htpasswd && existsSync(raw.registry) && existsSync(raw.htpasswd)) {
+      return { registry: raw.registry, htpasswd: raw.htpasswd };
+    }
+  } catch {
+    // no env.json: fall back to PATH
+  }
+  const registry = onPath("docker-registry");
+  const htpasswd = onPath("htpasswd");
+  if (!registry || !htpasswd) {
+    throw new Error(
+      "docker-registry/htpasswd not found: run `apt-get install -y docker-registry apache2-utils` or `npm run e2e:tools`",
+    );
+  }
+  return { registry, htpasswd };
 }
