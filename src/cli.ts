@@ -12,6 +12,28 @@ import { correlationId, isUserError } from "./core/errors.js";
 type Sub = (argv: string[]) => Promise<number>;
 
 const subcommands: Record<string, { summary: string; run: Sub }> = {
+  demo: {
+    summary: "try it: a local config repo and a chat shell (what `npm start` runs)",
+    run: async (argv) =>
+      (await import("./bot/platforms/shell/demo.js")).runDemo(argv, {
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        noColor: process.env["NO_COLOR"] !== undefined,
+      }),
+  },
+  cmd: {
+    summary: "run one chat command against a config repo (scripts, CI)",
+    run: async (argv) =>
+      (await import("./bot/platforms/cli/cmd.js")).runCmd(argv, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        gitToken: process.env["GITOPS_BOT_GIT_TOKEN"],
+        gitPassword: process.env["GITOPS_BOT_GIT_PASSWORD"],
+        gitUsername: process.env["GITOPS_BOT_GIT_USERNAME"],
+        noColor: process.env["NO_COLOR"] !== undefined,
+      }),
+  },
   check: {
     summary: "validate the configuration and the config repo",
     run: async (argv) => (await import("./config/check.js")).runCheck(argv),

@@ -178,6 +178,63 @@ export const teamsSchema = z
     "Microsoft Teams front end. Omit the section to disable Teams; `teams: {}` runs WITHOUT authentication (testing only).",
   );
 
+const principals = {
+  users: z
+    .array(z.string())
+    .default([])
+    .describe("User ids: Slack `U123` (or `slack:U123`), Teams AAD object ids (or `teams:<id>`), `cli:<name>`, `shell:<name>`."),
+  groups: z.array(z.string()).default([]).describe("Group ids the platform reports for the user (Slack usergroup ids `S123`)."),
+  channels: z.array(z.string()).default([]).describe("Channel / conversation ids where the rule applies to everybody."),
+};
+
+export const authzRuleSchema = z
+  .object({
+    envs: z.array(z.string()).default(["*"]).describe("Environments the rule covers (`*` for all)."),
+    verbs: z
+      .array(z.string())
+      .default(["*"])
+      .describe("Verbs the rule grants: command names such as `promote`, or `write` (every changing command), `read`, `*`."),
+    ...principals,
+  })
+  .describe("Grants `verbs` in `envs` to the listed users, groups and channels.");
+
+export const authzSchema = z
+  .object({
+    protectedEnvs: z
+      .array(z.string())
+      .default(["prod"])
+      .describe("Environments where every change needs approval in chat (see `approvals`)."),
+    readForEveryone: z.boolean().default(true).describe("Read-only commands (status, history, diff, …) are allowed for everybody."),
+    rules: z
+      .array(authzRuleSchema)
+      .default([])
+      .describe(
+        "Who may run which verbs where. When at least one rule covers a verb in an env, only the people it lists may run it there; verbs no rule covers follow the defaults (writes allowed, protected envs need approval).",
+      ),
+  })
+  .prefault({})
+  .describe("Authorization of chat commands per environment.");
+
+export const approvalsSchema = z
+  .object({
+    required: z.number().int().min(1).max(10).default(1).describe("How many people other than the requester must approve."),
+    ttl: duration.default(3_600_000).describe("How long a pending approval stays valid (e.g. `1h`)."),
+    allowSelfApproval: z
+      .boolean()
+      .default(false)
+      .describe("Let the requester approve their own change (the demo shell only; never in a shared chat)."),
+    approvers: z
+      .object(principals)
+      .prefault({})
+      .describe("When non-empty, only these users/groups/channels may approve (in addition to having the verb's permission)."),
+    storePath: z
+      .string()
+      .optional()
+      .describe("File that keeps pending approvals across restarts (default: `approvals.json` next to the repo workdir)."),
+  })
+  .prefault({})
+  .describe("Approvals of changes to protected environments.");
+
 export const configSchema = z
   .object({
     clusterName: z.string().default("default").describe("Name of the cluster; every event and message carries it."),
@@ -186,6 +243,8 @@ export const configSchema = z
     http: httpSchema,
     slack: slackSchema.optional(),
     teams: teamsSchema.optional(),
+    authz: authzSchema,
+    approvals: approvalsSchema,
   })
   .describe("gitops-bot configuration");
 
@@ -193,3 +252,5 @@ export type Config = z.infer<typeof configSchema>;
 export type RepoConfig = z.infer<typeof repoSchema>;
 export type SlackConfig = z.infer<typeof slackSchema>;
 export type TeamsConfig = z.infer<typeof teamsSchema>;
+export type AuthzConfig = z.infer<typeof authzSchema>;
+export type ApprovalsConfig = z.infer<typeof approvalsSchema>;

@@ -1,0 +1,725 @@
+/**
+ * The command engine: the one pipeline every invocation goes through, typed or clicked, from any
+ * front end: parse -> validate -> authorize -> confirm/approve -> run -> reply.
+ *
+ * Platforms call `engine.handle(invocation, responder)` (it is an `InvocationHandler`); front ends
+ * that need the outcome (the `cmd` CLI, tests) call `engine.execute(invocation, opts)`.
+ * Redelivered invocations (same `Invocation.id`) run once. User errors become a reply with the
+ * message and a hint (visible to the actor only); anything else becomes "internal error (ref …)"
+ * with the full error in the log.
+ */
+import { randomUUID } from "node:crypto";
+import { correlationId, isUserError, StalledError, TransientError, UserError } from "../core/errors.js";
+import type { CommandCommitEvent, EventSink } from "../core/events.js";
+import { b, code, type Message, mention, type RichText, t } from "../core/message.js";
+import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
+import { Redactor } from "../core/redact.js";
+import type { ReleaseModel } from "../core/release.js";
+import type { Actor, OpOptions, OpResult, ReleaseOperations } from "../gitops/operations.js";
+import {
+  type ApprovalStore,
+  InMemoryApprovalStore,
+  newApprovalId,
+  type PendingApproval,
+} from "./approvals.js";
+import { Authorizer } from "./authz.js";
+import { commands as builtinCommands } from "./commands/index.js";
+import { IdempotencyCache } from "./idempotency.js";
+import { bindArgs, didYouMean, type ParsedLine, parseLine, quote } from "./parse.js";
+import type { ChatUser, Invocation, Responder } from "./platform.js";
+import {
+  ActionableUserError,
+  type ApprovalDecisions,
+  type Command,
+  type CommandContext,
+  CommandRegistry,
+  type ImageCatalog,
+  type Permission,
+  type SyncTrigger,
+} from "./registry.js";
+
+/** How an execution ended. */
+export type Outcome =
+  | "ok"
+  | "user-error"
+  | "internal-error"
+  | "approval-requested"
+  | "confirmation-needed"
+  | "duplicate";
+
+/** The result of `execute`: the reply plus machine-readable details (for `--json` and tests). */
+export interface EngineResult {
+  outcome: Outcome;
+  message: Message;
+  /** The canonical command text that ran (quoted tokens), when it parsed. */
+  command?: string;
+  /** Writes the command made (dry runs included). */
+  results: OpResult[];
+  /** Extra data a command returned with `ctx.output`. */
+  data?: unknown;
+  error?: { code: string; message: string; hint?: string; ref?: string };
+  /** Id of the approval request created (outcome `approval-requested`). */
+  approvalId?: string;
+}
+
+/** Per-call options of `execute`. */
+export interface ExecuteOptions {
+  /** Front ends that act with their own git credentials (`gitops-bot cmd`): chat approvals do not
+   * apply, and writes to protected envs and risky commands need `yes` instead. */
+  trusted?: boolean;
+  /** The `--yes` of the CLI: confirms risky commands and protected writes (trusted only). */
+  yes?: boolean;
+}
+
+/** Everything the engine needs; only `ops` is required. */
+export interface EngineDeps {
+  ops: ReleaseOperations;
+  registry?: CommandRegistry;
+  authorizer?: Authorizer;
+  approvals?: ApprovalStore;
+  /** How long approval requests stay valid (default 1 h). */
+  approvalTtlMs?: number;
+  /** Receives a `command-commit` event for every commit a command makes. */
+  events?: EventSink;
+  sync?: SyncTrigger;
+  images?: ImageCatalog;
+  /** Web link to a commit (e.g. `https://github.com/org/repo/commit/<sha>`), when there is one. */
+  commitUrl?: (sha: string) => string | undefined;
+  cluster?: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** Known secrets, redacted from any error text shown to users. */
+  secrets?: string[];
+  idempotencyTtlMs?: number;
+}
+
+const WRITE_METHODS = [
+  "release",
+  "promote",
+  "rollback",
+  "lock",
+  "unlock",
+  "automate",
+  "deautomate",
+  "policy",
+] as const;
+
+/** The identity a chat user commits as. */
+export function actorFor(user: ChatUser): Actor {
+  const local = user.id.replace(/[^A-Za-z0-9._-]+/g, ".").replace(/^\.+|\.+$/g, "") || "user";
+  return {
+    id: user.id,
+    name: user.name,
+    identity: { name: user.name, email: user.email ?? `${local}@users.gitops-bot.invalid` },
+  };
+}
+
+/** Canonical text of a parsed line: verb, quoted positionals, then flags (used to store and replay). */
+export function canonicalText(p: ParsedLine, drop: string[] = []): string {
+  const pos = p.tokens.filter((x) => !x.flag).map((x) => x.text);
+  const flags = p.tokens.filter((x) => x.flag && !drop.includes(x.text)).map((x) => x.text);
+  // A positional that starts with '-' must stay quoted, or it would come back as a flag.
+  const quoted = pos.map((s) => (s.startsWith("-") ? `'${s.replace(/'/g, `'"'"'`)}'` : quote([s])));
+  return [p.verb, ...quoted, ...flags].join(" ");
+}
+
+function errorMessage(
+  text: string,
+  hint: string | undefined,
+  severity: Message["severity"] = "error",
+): Message {
+  const blocks: Message["blocks"] = hint ? [{ kind: "context", text: [t(hint)] }] : [];
+  return {
+    title: [t(text)],
+    severity,
+    blocks,
+    fallbackText: hint ? `${text}\n${hint}` : text,
+    visibility: "actor",
+  };
+}
+
+/** The command engine. One per process; safe for concurrent invocations. */
+export class CommandEngine {
+  readonly registry: CommandRegistry;
+  readonly authorizer: Authorizer;
+  private readonly ops: ReleaseOperations;
+  private readonly store: ApprovalStore;
+  private readonly ttlMs: number;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly redactor: Redactor;
+  private readonly seen: IdempotencyCache<EngineResult>;
+  private readonly approvalLocks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: EngineDeps) {
+    this.ops = deps.ops;
+    this.registry = deps.registry ?? new CommandRegistry(builtinCommands);
+    this.authorizer = deps.authorizer ?? new Authorizer();
+    this.store = deps.approvals ?? new InMemoryApprovalStore();
+    this.ttlMs = deps.approvalTtlMs ?? 3_600_000;
+    this.logger = deps.logger ?? nullLogger;
+    this.clock = deps.clock ?? systemClock;
+    this.redactor = new Redactor(deps.secrets ?? []);
+    this.seen = new IdempotencyCache<EngineResult>({
+      clock: this.clock,
+      ...(deps.idempotencyTtlMs ? { ttlMs: deps.idempotencyTtlMs } : {}),
+    });
+  }
+
+  /** The `InvocationHandler` platforms register: runs the invocation and replies (once). */
+  readonly handle = async (inv: Invocation, responder: Responder): Promise<void> => {
+    const r = await this.execute(inv);
+    if (r.outcome === "duplicate") return;
+    try {
+      await responder.reply(r.message);
+    } catch (e) {
+      this.logger.error({ err: e, invocation: inv.id }, "reply failed");
+    }
+  };
+
+  /** Runs one invocation through the pipeline and returns the reply with its outcome. Never throws. */
+  async execute(inv: Invocation, opts: ExecuteOptions = {}): Promise<EngineResult> {
+    const r = await this.seen.once(inv.id, () => this.executeOnce(inv, opts));
+    if (r.first) return r.value;
+    this.logger.info({ invocation: inv.id }, "duplicate delivery ignored");
+    return {
+      outcome: "duplicate",
+      message: r.value?.message ?? errorMessage("already handled", undefined, "info"),
+      results: [],
+    };
+  }
+
+  private async executeOnce(inv: Invocation, opts: ExecuteOptions): Promise<EngineResult> {
+    const log = this.logger.child({ invocation: inv.id, platform: inv.platform, user: inv.user.id });
+    const results: OpResult[] = [];
+    let data: unknown;
+    let command: string | undefined;
+    try {
+      const text = this.textOf(inv);
+      if (text === undefined) {
+        return {
+          outcome: "ok",
+          message: errorMessage("Cancelled: nothing was changed.", undefined, "info"),
+          results,
+        };
+      }
+      const parsed = parseLine(text);
+      const cmd = this.registry.resolve(parsed.verb);
+      command = canonicalText(parsed);
+      log.info({ command }, "command");
+      const model = this.memoModel();
+      const args = await this.validate(cmd, parsed, model);
+      const perm = cmd.permission(args);
+      const write = cmd.sideEffects === "write";
+      const dryRun = write && (args as { dryRun?: boolean }).dryRun === true;
+      const who = { user: inv.user, channel: inv.channel };
+      const decision = this.authorizer.check(perm, write, who);
+      if (decision.kind === "deny")
+        throw new UserError(decision.reason, { code: "forbidden", hint: decision.hint ?? "" });
+      const ctx = this.context(inv, model, results, (d) => {
+        data = d;
+      });
+
+      if (decision.kind === "approval" && !dryRun) {
+        if (opts.trusted) {
+          if (!opts.yes) {
+            throw new UserError(`${perm.env} is a protected environment: this change needs --yes`, {
+              code: "needs-yes",
+              hint: "Chat approvals do not apply to the command line, which acts with its own git credentials; add --yes to commit anyway, or --dry-run to see the change.",
+            });
+          }
+        } else {
+          const pending = await this.requestApproval(cmd, args, perm, parsed, inv, model, results);
+          return {
+            outcome: "approval-requested",
+            message: pending.message,
+            command,
+            results,
+            approvalId: pending.id,
+          };
+        }
+      }
+
+      const yes = (args as { yes?: boolean }).yes === true || (opts.trusted === true && opts.yes === true);
+      if (cmd.confirm && !yes && !dryRun) {
+        const why = await cmd.confirm(args, ctx);
+        if (why) {
+          if (opts.trusted) {
+            throw new UserError(`${why}: add --yes to go ahead`, {
+              code: "needs-yes",
+              hint: `Or --dry-run to see the change first.`,
+            });
+          }
+          return {
+            outcome: "confirmation-needed",
+            message: this.confirmation(why, parsed),
+            command,
+            results,
+          };
+        }
+      }
+
+      const message = await cmd.run(args, ctx);
+      this.emitCommits(results, ctx.actor, []);
+      return { outcome: "ok", message, command, results, data };
+    } catch (e) {
+      return this.failure(e, log, command, results);
+    }
+  }
+
+  /** The command text of an invocation; undefined for a "cancel" button. */
+  private textOf(inv: Invocation): string | undefined {
+    const value = inv.button?.value;
+    if (value) {
+      const m = /^(approve|reject|cancel|confirm):([a-z0-9-]{1,64})$/u.exec(value);
+      if (m?.[1] === "approve" || m?.[1] === "reject") return `${m[1]} ${m[2]}`;
+      if (m?.[1] === "cancel") return undefined;
+    }
+    return inv.text;
+  }
+
+  private failure(e: unknown, log: Logger, command: string | undefined, results: OpResult[]): EngineResult {
+    const base = { results, ...(command ? { command } : {}) };
+    if (isUserError(e)) {
+      log.info({ code: e.code, error: e.message }, "user error");
+      const message = errorMessage(e.message, e.hint || undefined);
+      if (e instanceof ActionableUserError && e.actions.length)
+        message.blocks.push({ kind: "actions", actions: e.actions });
+      return {
+        ...base,
+        outcome: "user-error",
+        message,
+        error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) },
+      };
+    }
+    const ref = correlationId();
+    log.error({ err: e, ref, command }, "command failed");
+    // Transient and stalled errors carry a message meant for people (redacted anyway); others do not.
+    const known = e instanceof TransientError || e instanceof StalledError;
+    const text = known
+      ? `${e instanceof TransientError ? "temporary failure" : "configuration problem"}: ${this.redactor.text(e.message)} (ref ${ref})`
+      : `internal error (ref ${ref})`;
+    const hint =
+      e instanceof TransientError
+        ? "Try again in a minute."
+        : "The bot's log has the details under this ref.";
+    return {
+      ...base,
+      outcome: "internal-error",
+      message: errorMessage(text, hint),
+      error: { code: "internal", message: text, hint, ref },
+    };
+  }
+
+  private memoModel(): () => Promise<ReleaseModel> {
+    let p: Promise<ReleaseModel> | undefined;
+    return () => {
+      p ??= this.ops.model();
+      return p;
+    };
+  }
+
+  /** Binds tokens, checks app and env names against the model, and applies the zod schema. */
+  private async validate(
+    cmd: Command<unknown>,
+    parsed: ParsedLine,
+    model: () => Promise<ReleaseModel>,
+  ): Promise<unknown> {
+    const raw = bindArgs(cmd, parsed.tokens);
+    const named = cmd.params.filter(
+      (p) => (p.kind === "app" || p.kind === "env") && raw[p.key] !== undefined,
+    );
+    if (named.length > 0) {
+      const m = await model();
+      for (const p of named) {
+        const v = raw[p.key] as string;
+        const known = p.kind === "app" ? m.apps : m.envs;
+        if (!known.includes(v)) {
+          const close = didYouMean(v, known);
+          throw new UserError(
+            `unknown ${p.kind} "${v}"${close.length ? `; did you mean ${close.join(" or ")}?` : ""}`,
+            {
+              code: p.kind === "app" ? "unknown-app" : "unknown-env",
+              hint: `${p.kind === "app" ? "Apps" : "Environments"}: ${known.join(", ") || "none found"}. Usage: ${cmd.usage}`,
+            },
+          );
+        }
+      }
+    }
+    const r = cmd.args.safeParse(raw);
+    if (!r.success) {
+      const what = r.error.issues.map((i) => `${i.path.join(".") || "arguments"}: ${i.message}`).join("; ");
+      throw new UserError(`invalid arguments for ${cmd.name}: ${what}`, {
+        code: "usage",
+        hint: `Usage: ${cmd.usage}`,
+      });
+    }
+    return r.data;
+  }
+
+  /** Builds the context a command runs with. Writes go through a recorder that forces dry runs in previews. */
+  private context(
+    inv: Invocation,
+    model: () => Promise<ReleaseModel>,
+    results: OpResult[],
+    output: (d: unknown) => void,
+    extra: { actor?: Actor; approvers?: Actor[]; preview?: boolean } = {},
+  ): CommandContext {
+    const actor = extra.actor ?? actorFor(inv.user);
+    const approvers = extra.approvers ?? [];
+    const preview = extra.preview ?? false;
+    const ops = this.recordingOps(results, preview);
+    const decisions: ApprovalDecisions = {
+      approve: (id) => this.decide(inv, id, "approve"),
+      reject: (id) => this.decide(inv, id, "reject"),
+      list: () => this.listPending(),
+    };
+    return {
+      invocation: inv,
+      ops,
+      model,
+      actor,
+      opts: (dryRun?: boolean): OpOptions => ({
+        actor,
+        ...(approvers.length ? { approvers } : {}),
+        dryRun: preview || dryRun === true,
+      }),
+      preview,
+      registry: this.registry,
+      approvals: decisions,
+      ...(this.deps.sync ? { sync: this.deps.sync } : {}),
+      ...(this.deps.images ? { images: this.deps.images } : {}),
+      commitUrl: (sha) => this.deps.commitUrl?.(sha),
+      clock: this.clock,
+      logger: this.logger,
+      output,
+    };
+  }
+
+  private recordingOps(results: OpResult[], preview: boolean): ReleaseOperations {
+    const inner = this.ops;
+    const wrapped: ReleaseOperations = {
+      model: () => inner.model(),
+      plan: (a) => inner.plan(a),
+      history: (a) => inner.history(a),
+    } as ReleaseOperations;
+    for (const m of WRITE_METHODS) {
+      (wrapped as unknown as Record<string, (a: OpOptions) => Promise<OpResult>>)[m] = async (
+        a: OpOptions,
+      ) => {
+        // A preview must never commit, whatever the command passes.
+        const r = await (inner[m] as (a: OpOptions) => Promise<OpResult>).call(
+          inner,
+          preview ? { ...a, dryRun: true } : a,
+        );
+        results.push(r);
+        return r;
+      };
+    }
+    return wrapped;
+  }
+
+  private emitCommits(results: OpResult[], actor: Actor, approvers: Actor[]): void {
+    const sink = this.deps.events;
+    if (!sink) return;
+    for (const r of results) {
+      if (!r.commit.sha) continue;
+      const ev: CommandCommitEvent = {
+        kind: "command-commit",
+        id: randomUUID(),
+        time: this.clock.now().toISOString(),
+        cluster: this.deps.cluster ?? "default",
+        env: r.env,
+        app: r.app,
+        correlationId: r.commit.sha,
+        action: r.action,
+        actor: actor.name,
+        approvers: approvers.map((a) => a.name),
+        commit: { sha: r.commit.sha, subject: r.subject, author: actor.name },
+        changes: r.imageChanges.map((c) => ({
+          container: c.container,
+          image: c.repository,
+          from: c.from,
+          to: c.to,
+        })),
+        ...(r.locked ? { locked: { user: actor.name } } : {}),
+      };
+      try {
+        sink.emit(ev);
+      } catch (e) {
+        this.logger.warn({ err: e }, "event sink failed");
+      }
+    }
+  }
+
+  private confirmation(why: string, parsed: ParsedLine): Message {
+    const text = canonicalText(parsed);
+    const nonce = newApprovalId();
+    return {
+      title: [t("Please confirm: "), code(text)],
+      severity: "warning",
+      blocks: [
+        { kind: "text", text: [t(`${why}.`)] },
+        {
+          kind: "actions",
+          actions: [
+            { label: "Confirm", command: `${text} --yes`, style: "danger", value: `confirm:${nonce}` },
+            { label: "Cancel", command: "help", style: "default", value: `cancel:${nonce}` },
+          ],
+        },
+        { kind: "context", text: [t("Or type "), code(`${text} --yes`)] },
+      ],
+      fallbackText: `Please confirm: ${text}. ${why}. Type "${text} --yes" to go ahead.`,
+      visibility: "actor",
+    };
+  }
+
+  // --- Approvals -------------------------------------------------------------------------------
+
+  private async requestApproval(
+    cmd: Command<unknown>,
+    args: unknown,
+    perm: Permission,
+    parsed: ParsedLine,
+    inv: Invocation,
+    model: () => Promise<ReleaseModel>,
+    results: OpResult[],
+  ): Promise<{ id: string; message: Message }> {
+    // Preview: run the command as a dry run to show the exact diff that will be committed.
+    const previewCtx = this.context(inv, model, results, () => {}, { preview: true });
+    await cmd.run(args, previewCtx);
+    const now = this.clock.now();
+    const id = newApprovalId();
+    const app = (args as { app?: string }).app;
+    const pending: PendingApproval = {
+      id,
+      command: canonicalText(parsed, ["--yes", "-y"]),
+      verb: perm.verb,
+      ...(perm.env ? { env: perm.env } : {}),
+      ...(app ? { app } : {}),
+      requester: {
+        id: inv.user.id,
+        name: inv.user.name,
+        ...(inv.user.email ? { email: inv.user.email } : {}),
+      },
+      platform: inv.platform,
+      channel: inv.channel,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.ttlMs).toISOString(),
+      required: this.authorizer.requiredApprovals,
+      approvals: [],
+    };
+    await this.store.put(pending);
+    return { id, message: this.approvalMessage(pending, results) };
+  }
+
+  private approvalMessage(p: PendingApproval, results: OpResult[]): Message {
+    const diff = results
+      .map((r) => r.commit.diff)
+      .filter(Boolean)
+      .join("\n");
+    const changes = results.flatMap((r) => r.imageChanges.map((c) => `${c.container}: ${c.from} → ${c.to}`));
+    const self = this.authorizer.allowSelfApproval;
+    const blocks: Message["blocks"] = [
+      {
+        kind: "facts",
+        facts: [
+          { label: "Requested by", value: [mention(p.requester.id, p.requester.name)] },
+          { label: "Command", value: [code(p.command)] },
+          ...(changes.length ? [{ label: "Changes", value: [t(changes.join(", "))] }] : []),
+          {
+            label: "Approvals needed",
+            value: [t(`${p.required} (${self ? "the requester may approve" : "not the requester"})`)],
+          },
+          { label: "Expires", value: [t(p.expiresAt)] },
+        ],
+      },
+    ];
+    if (diff) blocks.push({ kind: "code", text: diff, language: "diff" });
+    else blocks.push({ kind: "text", text: [t("The change would not modify any file.")] });
+    blocks.push({
+      kind: "actions",
+      actions: [
+        { label: "Approve", command: `approve ${p.id}`, style: "primary", value: `approve:${p.id}` },
+        { label: "Reject", command: `reject ${p.id}`, style: "danger", value: `reject:${p.id}` },
+      ],
+    });
+    blocks.push({
+      kind: "context",
+      text: [t("Or type "), code(`approve ${p.id}`), t(" / "), code(`reject ${p.id}`)],
+    });
+    return {
+      title: [t("Approval needed: "), b(p.command)],
+      severity: "warning",
+      blocks,
+      fallbackText: `Approval needed for "${p.command}" requested by ${p.requester.name}: approve ${p.id} / reject ${p.id}`,
+      visibility: "channel",
+      updateKey: `approval:${p.id}`,
+    };
+  }
+
+  /** Serializes decisions on one approval so two clicks cannot both reach the quorum. */
+  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.approvalLocks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.approvalLocks.set(id, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.approvalLocks.get(id) === tail) this.approvalLocks.delete(id);
+    }
+  }
+
+  private async pendingOrThrow(id: string): Promise<PendingApproval> {
+    const p = await this.store.get(id);
+    if (!p) {
+      throw new UserError(`there is no pending approval ${id}`, {
+        code: "no-approval",
+        hint: "It was already approved or rejected, or it expired. Type `pending` to list open requests.",
+      });
+    }
+    if (new Date(p.expiresAt).getTime() <= this.clock.now().getTime()) {
+      await this.store.delete(id);
+      throw new UserError(`the approval request ${id} expired at ${p.expiresAt}`, {
+        code: "approval-expired",
+        hint: `Run the command again to ask anew: ${p.command}`,
+      });
+    }
+    return p;
+  }
+
+  private decide(inv: Invocation, id: string, decision: "approve" | "reject"): Promise<Message> {
+    return this.locked(id, async () => {
+      const p = await this.pendingOrThrow(id);
+      const perm: Permission = { verb: p.verb, ...(p.env ? { env: p.env } : {}) };
+      const who = { user: inv.user, channel: inv.channel };
+      const by = [mention(inv.user.id, inv.user.name)];
+      if (decision === "reject") {
+        const ok = inv.user.id === p.requester.id || this.authorizer.canApprove(perm, who, "").ok;
+        if (!ok) throw new UserError("you may not reject this request", { code: "forbidden" });
+        await this.store.delete(id);
+        return {
+          title: [t("Rejected: "), b(p.command)],
+          severity: "info",
+          blocks: [{ kind: "text", text: [t("Rejected by "), ...by, t(". Nothing was changed.")] }],
+          fallbackText: `Rejected: ${p.command} (by ${inv.user.name})`,
+          visibility: "channel",
+          updateKey: `approval:${id}`,
+        };
+      }
+      const can = this.authorizer.canApprove(perm, who, p.requester.id);
+      if (!can.ok)
+        throw new UserError(can.reason, { code: "forbidden", hint: "Ask another person to approve it." });
+      if (p.approvals.some((a) => a.id === inv.user.id)) {
+        throw new UserError("you already approved this request", { code: "already-approved" });
+      }
+      p.approvals.push({
+        id: inv.user.id,
+        name: inv.user.name,
+        ...(inv.user.email ? { email: inv.user.email } : {}),
+        at: this.clock.now().toISOString(),
+      });
+      if (p.approvals.length < p.required) {
+        await this.store.put(p);
+        const left = p.required - p.approvals.length;
+        return {
+          title: [t("Approved by "), ...by, t(`: ${left} more approval${left > 1 ? "s" : ""} needed`)],
+          severity: "info",
+          blocks: [{ kind: "context", text: [code(p.command)] }],
+          fallbackText: `${inv.user.name} approved ${p.command}; ${left} more needed`,
+          visibility: "channel",
+        };
+      }
+      // Quorum reached: remove the request first so a crash mid-run cannot commit it twice.
+      await this.store.delete(id);
+      return this.runApproved(p);
+    });
+  }
+
+  private async runApproved(p: PendingApproval): Promise<Message> {
+    const requester: ChatUser = {
+      id: p.requester.id,
+      name: p.requester.name,
+      ...(p.requester.email ? { email: p.requester.email } : {}),
+    };
+    const inv: Invocation = {
+      id: `approval:${p.id}`,
+      platform: p.platform,
+      text: p.command,
+      user: requester,
+      channel: p.channel,
+      receivedAt: this.clock.now(),
+    };
+    const parsed = parseLine(p.command);
+    const cmd = this.registry.resolve(parsed.verb);
+    const model = this.memoModel();
+    const args = await this.validate(cmd, parsed, model);
+    // Rights may have changed since the request: check the requester again.
+    const decision = this.authorizer.check(cmd.permission(args), true, {
+      user: requester,
+      channel: p.channel,
+    });
+    if (decision.kind === "deny")
+      throw new UserError(`the requester may no longer run this: ${decision.reason}`, { code: "forbidden" });
+    const approvers = p.approvals.map((a) =>
+      actorFor({ id: a.id, name: a.name, ...(a.email ? { email: a.email } : {}) }),
+    );
+    const results: OpResult[] = [];
+    const ctx = this.context(inv, model, results, () => {}, { actor: actorFor(requester), approvers });
+    const msg = await cmd.run(args, ctx);
+    this.emitCommits(results, ctx.actor, approvers);
+    const names: RichText = [t("Approved by ")];
+    p.approvals.forEach((a, i) => {
+      if (i > 0) names.push(t(", "));
+      names.push(mention(a.id, a.name));
+    });
+    return {
+      ...msg,
+      blocks: [...msg.blocks, { kind: "context", text: [...names, t(`; requested by ${p.requester.name}`)] }],
+      visibility: "channel",
+      updateKey: `approval:${p.id}`,
+    };
+  }
+
+  private async listPending(): Promise<Message> {
+    const now = this.clock.now().getTime();
+    const all = (await this.store.list()).filter((p) => new Date(p.expiresAt).getTime() > now);
+    if (all.length === 0) {
+      return {
+        title: [t("No pending approvals")],
+        severity: "info",
+        blocks: [],
+        fallbackText: "No pending approvals",
+      };
+    }
+    return {
+      title: [t(`${all.length} pending approval${all.length > 1 ? "s" : ""}`)],
+      severity: "info",
+      blocks: [
+        {
+          kind: "table",
+          columns: ["id", "command", "requested by", "approvals", "expires"],
+          rows: all.map((p) => [
+            [code(p.id)],
+            [code(p.command)],
+            [t(p.requester.name)],
+            [t(`${p.approvals.length}/${p.required}`)],
+            [t(p.expiresAt)],
+          ]),
+        },
+      ],
+      fallbackText: all.map((p) => `${p.id}: ${p.command} (${p.requester.name})`).join("\n"),
+    };
+  }
+
+  /** Removes expired approval requests; returns how many. Call it now and then (the service does hourly). */
+  async sweepApprovals(): Promise<number> {
+    const now = this.clock.now().getTime();
+    let n = 0;
+    for (const p of await this.store.list()) {
+      if (new Date(p.expiresAt).getTime() <= now && (await this.store.delete(p.id))) n++;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,608 @@
+/**
+ * Command-line parsing for every front end (Slack, Teams, shell, `gitops-bot cmd`): one grammar.
+ *
+ * Stage 1, `parseLine`: checks the raw text (length cap, control, invisible and bidi characters,
+ * Slack link markup, homoglyphs mixed into Latin words), tokenizes it with shell-like quoting and
+ * lower-cases the verb. Stage 2, `bindArgs`: maps the tokens after the verb onto a command's
+ * declared parameters and flags, rejecting unknown flags and malformed values. Nothing here ever
+ * reaches a shell: names are checked against the release model by the engine afterwards.
+ *
+ * Every rejection is a `UserError` with a message that says which character, where, and why.
+ */
+import { UserError } from "../core/errors.js";
+import { isSafeName, printable } from "../core/names.js";
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, "0");
+}
+
+/** Longest command text we accept (a 10 kB paste is a mistake or an attack). */
+export const MAX_INPUT_LENGTH = 1000;
+/** Longest single token. */
+export const MAX_TOKEN_LENGTH = 200;
+
+/** One token of the command line. `flag` is true for `--name` tokens before a `--` terminator. */
+export interface Token {
+  text: string;
+  flag: boolean;
+}
+
+/** The result of `parseLine`: the verb (lower-cased) and the remaining tokens. */
+export interface ParsedLine {
+  verb: string;
+  tokens: Token[];
+}
+
+// Characters that render as nothing (or reorder text) and so let a pasted command differ from
+// what the user sees: zero-width spaces/joiners, bidi overrides and isolates, BOM, soft hyphen,
+// Hangul fillers. https://www.unicode.org/reports/tr36/ (Unicode security considerations)
+const INVISIBLE_RANGES: [number, number][] = [
+  [0x00ad, 0x00ad],
+  [0x034f, 0x034f],
+  [0x061c, 0x061c],
+  [0x115f, 0x1160],
+  [0x17b4, 0x17b5],
+  [0x180b, 0x180e],
+  [0x200b, 0x200f],
+  [0x202a, 0x202e],
+  [0x2060, 0x2064],
+  [0x2066, 0x206f],
+  [0x3164, 0x3164],
+  [0xfe00, 0xfe0f],
+  [0xfeff, 0xfeff],
+  [0xffa0, 0xffa0],
+];
+// Built from ranges: a literal class with combining marks trips up linters and readers alike.
+const INVISIBLE = new RegExp(
+  `[${INVISIBLE_RANGES.map(([a, z]) => (a === z ? `\\u${hex4(a)}` : `\\u${hex4(a)}-\\u${hex4(z)}`)).join("")}]`,
+  "u",
+);
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/u;
+// Slack rewrites links, mentions and channels into `<http://x|x>`, `<@U123>`, `<#C1|name>`, `<!here>`.
+const SLACK_MARKUP = /<[^<>\s]*(?:\|[^<>]*)?>/u;
+
+/** Cyrillic, Greek and full-width letters that look like Latin ones (the usual spoofing set). */
+const HOMOGLYPHS: Record<string, string> = {
+  "\u0430": "a",
+  "\u0435": "e",
+  "\u043e": "o",
+  "\u0440": "p",
+  "\u0441": "c",
+  "\u0443": "y",
+  "\u0445": "x",
+  "\u0456": "i",
+  "\u0458": "j",
+  "\u0455": "s",
+  "\u04bb": "h",
+  "\u0501": "d",
+  "\u051b": "q",
+  "\u051d": "w",
+  "\u0410": "A",
+  "\u0412": "B",
+  "\u0415": "E",
+  "\u041a": "K",
+  "\u041c": "M",
+  "\u041d": "H",
+  "\u041e": "O",
+  "\u0420": "P",
+  "\u0421": "C",
+  "\u0422": "T",
+  "\u0425": "X",
+  "\u0406": "I",
+  "\u0408": "J",
+  "\u03bf": "o",
+  "\u03b1": "a",
+  "\u03bd": "v",
+  "\u03c1": "p",
+  "\u03c4": "t",
+  "\u03b9": "i",
+  "\u03ba": "k",
+  "\u0391": "A",
+  "\u0392": "B",
+  "\u0395": "E",
+  "\u0396": "Z",
+  "\u0397": "H",
+  "\u0399": "I",
+  "\u039a": "K",
+  "\u039c": "M",
+  "\u039d": "N",
+  "\u039f": "O",
+  "\u03a1": "P",
+  "\u03a4": "T",
+  "\u03a7": "X",
+  "\u03a5": "Y",
+  "\u0131": "i",
+  "\u2010": "-",
+  "\u2011": "-",
+  "\u2012": "-",
+  "\u2013": "-",
+  "\u2212": "-",
+  "\u2044": "/",
+};
+
+function codePoint(c: string): string {
+  return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** Describes a suspicious character for an error message: `"а" (U+0430, looks like "a")`. */
+export function describeChar(c: string): string {
+  const like =
+    HOMOGLYPHS[c] ?? (/[\uff01-\uff5e]/u.test(c) ? String.fromCharCode(c.charCodeAt(0) - 0xfee0) : undefined);
+  const shown = INVISIBLE.test(c) || CONTROL.test(c) ? "" : `"${c}" `;
+  return `${shown}(${codePoint(c)}${like ? `, looks like "${like}"` : ""})`;
+}
+
+function isLookalike(c: string): boolean {
+  return c in HOMOGLYPHS || /[\uff01-\uff5e]/u.test(c);
+}
+
+/**
+ * Checks raw command text and throws a `UserError` for anything that should not be in a command:
+ * over-long input, control characters, invisible characters, Slack link markup, and lookalike
+ * letters mixed into a Latin word (`prоd` with a Cyrillic `о`).
+ */
+export function checkText(text: string): void {
+  if (text.length > MAX_INPUT_LENGTH) {
+    throw new UserError(
+      `the command is too long (${text.length} characters; the limit is ${MAX_INPUT_LENGTH})`,
+      {
+        code: "too-long",
+        hint: "Commands are short: a verb, an app, environments and maybe a tag. Type `help` for the list.",
+      },
+    );
+  }
+  const ctl = CONTROL.exec(text);
+  if (ctl) {
+    const nl = ctl[0] === "\n" || ctl[0] === "\r";
+    throw new UserError(
+      nl
+        ? "the command spans several lines; a command is one line"
+        : `the command contains a control character ${describeChar(ctl[0])} at position ${ctl.index + 1}`,
+      { code: "bad-char", hint: "Retype the command on one line instead of pasting it." },
+    );
+  }
+  const inv = INVISIBLE.exec(text);
+  if (inv) {
+    throw new UserError(
+      `the command contains an invisible character ${describeChar(inv[0])} at position ${inv.index + 1}`,
+      { code: "bad-char", hint: "It probably came with a copy-and-paste: retype the command by hand." },
+    );
+  }
+  const markup = SLACK_MARKUP.exec(text);
+  if (markup) {
+    throw new UserError(`the command contains link markup ${printable(markup[0])}`, {
+      code: "link-markup",
+      hint: "The chat client turned part of the command into a link or mention. Wrap the names in `backticks` or retype them.",
+    });
+  }
+  // A word that mixes Latin letters with lookalikes is a spoof; a word written wholly in another
+  // script (a lock reason in Russian, say) is fine.
+  for (const word of text.split(/\s+/u)) {
+    if (!/[A-Za-z0-9]/u.test(word)) continue;
+    for (const c of word) {
+      if (isLookalike(c)) {
+        throw new UserError(`"${printable(word)}" contains the character ${describeChar(c)}`, {
+          code: "homoglyph",
+          hint: "Retype the word with plain Latin letters.",
+        });
+      }
+    }
+  }
+}
+
+const QUOTES: Record<string, string> = {
+  '"': '"',
+  "'": "'",
+  "\u201c": "\u201d",
+  "\u2018": "\u2019",
+  "\u201e": "\u201c",
+};
+
+/**
+ * Splits text into tokens like a POSIX shell, minus everything dangerous: `'…'` is literal, `"…"`
+ * honours `\"` and `\\`, typographic quotes (which chat clients substitute) count as quotes, a
+ * backslash outside quotes escapes only whitespace, quotes and backslashes (so `regex:^v\d+$`
+ * survives unquoted). A token starting with `-` is a flag unless it comes after `--`.
+ * Throws a `UserError` for an unterminated quote or a token over `MAX_TOKEN_LENGTH`.
+ */
+export function tokenize(text: string): Token[] {
+  const out: Token[] = [];
+  let cur = "";
+  let inToken = false;
+  let quotedStart = false;
+  let afterTerminator = false;
+  const chars = [...text];
+  const push = () => {
+    if (!inToken) return;
+    if (cur.length > MAX_TOKEN_LENGTH) {
+      throw new UserError(
+        `an argument is too long (${cur.length} characters; the limit is ${MAX_TOKEN_LENGTH})`,
+        {
+          code: "too-long",
+        },
+      );
+    }
+    if (!afterTerminator && !quotedStart && cur === "--") afterTerminator = true;
+    else
+      out.push({
+        text: cur,
+        flag: !afterTerminator && !quotedStart && cur.startsWith("-") && cur.length > 1,
+      });
+    cur = "";
+    inToken = false;
+    quotedStart = false;
+  };
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
+    if (c === " " || c === "\t") {
+      push();
+      continue;
+    }
+    const close = QUOTES[c];
+    if (close !== undefined) {
+      if (!inToken) quotedStart = true;
+      inToken = true;
+      let j = i + 1;
+      let closed = false;
+      for (; j < chars.length; j++) {
+        const d = chars[j] as string;
+        if (d === close || (close !== "'" && close !== '"' && (d === '"' || d === c))) {
+          closed = true;
+          break;
+        }
+        if (c === '"' && d === "\\" && (chars[j + 1] === '"' || chars[j + 1] === "\\")) {
+          cur += chars[j + 1];
+          j++;
+          continue;
+        }
+        cur += d;
+      }
+      if (!closed) {
+        throw new UserError(`the quote ${c} opened at position ${i + 1} is never closed`, {
+          code: "bad-quote",
+          hint: "Close the quote, or leave quotes out: only text with spaces needs them.",
+        });
+      }
+      i = j;
+      continue;
+    }
+    if (c === "\\") {
+      const n = chars[i + 1];
+      if (n !== undefined && /[\s"'\\]/u.test(n)) {
+        cur += n;
+        i++;
+        inToken = true;
+        continue;
+      }
+    }
+    cur += c;
+    inToken = true;
+  }
+  push();
+  return out;
+}
+
+/** Quotes tokens so that `tokenize(quote(ts))` gives `ts` back (used to store and replay commands). */
+export function quote(tokens: string[]): string {
+  return tokens
+    .map((s) => (s !== "" && /^[A-Za-z0-9_./:=@+,^$*~%-]+$/u.test(s) ? s : `'${s.replace(/'/g, `'"'"'`)}'`))
+    .join(" ");
+}
+
+/** Removes a leading `/gitops`, `gitops` or `@gitops-bot` the way users type it in the shell. */
+export function stripPrefix(text: string): string {
+  return text.replace(/^\s*(?:\/gitops(?:-bot)?|@gitops-bot|gitops-bot)(?=\s|$)/iu, "").trim();
+}
+
+/** Checks and tokenizes one command line. An empty line gives verb `help`. */
+export function parseLine(text: string): ParsedLine {
+  checkText(text);
+  const tokens = tokenize(text.trim());
+  const first = tokens.shift();
+  if (!first) return { verb: "help", tokens: [] };
+  if (first.flag) {
+    throw new UserError(`a command starts with a verb, not with the flag ${printable(first.text)}`, {
+      code: "bad-verb",
+      hint: "For example `status`, `promote podinfo dev stg` or `help`.",
+    });
+  }
+  return { verb: first.text.toLowerCase(), tokens };
+}
+
+// --- Binding tokens to a command's parameters -------------------------------------------------
+
+/** What a positional parameter holds; decides how it is checked. */
+export type ParamKind =
+  | "app"
+  | "env"
+  | "tag"
+  | "ref"
+  | "container-filter"
+  | "filter"
+  | "id"
+  | "command"
+  | "text";
+
+/** A positional parameter of a command. */
+export interface Param {
+  /** Key in the args object. */
+  key: string;
+  /** Name in the usage line, e.g. `from-env`. */
+  label: string;
+  kind: ParamKind;
+  optional?: boolean;
+  /** Takes all remaining tokens, joined by one space (free text such as a lock reason). */
+  rest?: boolean;
+  /** A literal word that introduces the value: `rollback podinfo prod to v1` (optional to type). */
+  keyword?: string;
+  /** How the parameter reads in the usage line, when `<label>` is not right. */
+  display?: string;
+}
+
+/** Flags any command may declare; all are boolean. */
+export const FLAGS = {
+  "dry-run": { key: "dryRun", summary: "show the change (the diff) and commit nothing" },
+  force: {
+    key: "force",
+    summary: "pin the tag even when it does not match the target's filter (locks the target)",
+  },
+  yes: { key: "yes", summary: "skip the confirmation question" },
+} as const;
+
+export type FlagName = keyof typeof FLAGS;
+
+const FLAG_ALIASES: Record<string, FlagName> = {
+  "-n": "dry-run",
+  "--dryrun": "dry-run",
+  "-f": "force",
+  "-y": "yes",
+};
+
+/** Names the engine resolves against (from the release model). */
+export interface KnownNames {
+  apps: string[];
+  envs: string[];
+}
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/u;
+const FILTER_KINDS = ["glob", "semver", "regex", "regexp"];
+
+/** Usage line of a command from its parameters and flags: `promote <app> <from-env> <to-env> [--dry-run]`. */
+export function usageLine(name: string, params: Param[], flags: FlagName[]): string {
+  const parts = [name];
+  for (const p of params) {
+    const inner =
+      p.display ?? (p.keyword ? `${p.keyword} <${p.label}>` : p.rest ? `${p.label}…` : `<${p.label}>`);
+    parts.push(p.optional ? `[${inner}]` : p.rest ? `<${p.label}…>` : inner);
+  }
+  for (const f of flags) parts.push(`[--${f}]`);
+  return parts.join(" ");
+}
+
+function nonAsciiError(value: string, label: string): UserError | undefined {
+  for (const c of value) {
+    if (c.charCodeAt(0) > 0x7e) {
+      return new UserError(
+        `the ${label} "${printable(value)}" contains the non-ASCII character ${describeChar(c)}`,
+        {
+          code: "homoglyph",
+          hint: `Retype the ${label} with plain letters, digits, '.', '-' and '_'.`,
+        },
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Checks a tag filter such as `glob:dev-*`, `semver:~0.4`, `regex:^v\d+$`; returns it normalised. */
+export function checkFilter(value: string): string {
+  const m = /^([a-z]+):(.+)$/u.exec(value);
+  const kind = m?.[1] ?? "glob";
+  const expr = m ? (m[2] as string) : value;
+  if (m && !FILTER_KINDS.includes(kind)) {
+    throw new UserError(`unknown tag filter kind "${printable(kind)}"`, {
+      code: "bad-filter",
+      hint: "Use glob:<pattern>, semver:<range> or regex:<expression>, e.g. glob:dev-* or semver:~0.4.",
+    });
+  }
+  const bad = nonAsciiError(expr, "filter");
+  if (bad) throw bad;
+  if (kind === "glob" && !/^[A-Za-z0-9_.*-]+$/u.test(expr)) {
+    throw new UserError(
+      `the glob "${printable(expr)}" may contain only letters, digits, '.', '-', '_' and '*'`,
+      {
+        code: "bad-filter",
+      },
+    );
+  }
+  if (kind === "semver" && !/^[0-9A-Za-z.*xX^~<>=| -]+$/u.test(expr)) {
+    throw new UserError(`"${printable(expr)}" is not a semver range`, {
+      code: "bad-filter",
+      hint: "For example semver:~0.4 or semver:>=1.2 <2",
+    });
+  }
+  if (kind === "regex" || kind === "regexp") {
+    try {
+      new RegExp(expr, "u");
+    } catch (e) {
+      throw new UserError(
+        `the regular expression "${printable(expr)}" does not compile: ${(e as Error).message}`,
+        {
+          code: "bad-filter",
+        },
+      );
+    }
+  }
+  return `${kind === "regexp" ? "regex" : kind}:${expr}`;
+}
+
+/** Checks one positional value by kind (names, tags, filters); returns the normalised value. */
+export function checkValue(p: Param, value: string): string {
+  const label = p.label;
+  switch (p.kind) {
+    case "app":
+    case "env":
+    case "id": {
+      const bad = nonAsciiError(value, label);
+      if (bad) throw bad;
+      const v = value.toLowerCase();
+      if (!isSafeName(v)) {
+        throw new UserError(`"${printable(value)}" is not a valid ${label} name`, {
+          code: "bad-name",
+          hint: `${label} names use lower-case letters, digits, '.', '-' and '_'.`,
+        });
+      }
+      return v;
+    }
+    case "tag":
+    case "ref": {
+      const bad = nonAsciiError(value, label);
+      if (bad) throw bad;
+      if (!TAG.test(value)) {
+        throw new UserError(`"${printable(value)}" is not a valid ${label}`, {
+          code: "bad-tag",
+          hint: "Image tags and commits use letters, digits, '.', '-' and '_' (at most 128 characters).",
+        });
+      }
+      return value;
+    }
+    case "container-filter": {
+      const eq = value.indexOf("=");
+      const container = eq > 0 ? value.slice(0, eq) : "";
+      const bad = nonAsciiError(container, "container");
+      if (bad) throw bad;
+      if (eq <= 0 || !isSafeName(container)) {
+        throw new UserError(`"${printable(value)}" is not <container>=<filter>`, {
+          code: "bad-policy",
+          hint: "For example chart-image=glob:dev-* or podinfo=semver:~0.4",
+        });
+      }
+      return `${container}=${checkFilter(value.slice(eq + 1))}`;
+    }
+    case "filter":
+      return checkFilter(value);
+    case "command": {
+      const bad = nonAsciiError(value, label);
+      if (bad) throw bad;
+      return value.toLowerCase();
+    }
+    case "text":
+      return value;
+  }
+}
+
+/** A command's shape as far as binding needs it. */
+export interface Bindable {
+  name: string;
+  params: Param[];
+  flags: FlagName[];
+  usage: string;
+}
+
+/**
+ * Maps tokens onto `cmd`'s parameters and flags. Returns the raw args object (values checked by
+ * kind, flags as booleans under their keys) for the command's zod schema. Throws a `UserError`
+ * with the usage line for unknown flags, missing or extra arguments.
+ */
+export function bindArgs(cmd: Bindable, tokens: Token[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const positionals: string[] = [];
+  for (const tok of tokens) {
+    if (!tok.flag) {
+      positionals.push(tok.text);
+      continue;
+    }
+    const name = (FLAG_ALIASES[tok.text.toLowerCase()] ??
+      tok.text.toLowerCase().replace(/^--/u, "")) as FlagName;
+    if (!tok.text.startsWith("--") && !FLAG_ALIASES[tok.text.toLowerCase()]) throw unknownFlag(cmd, tok.text);
+    if (!cmd.flags.includes(name)) throw unknownFlag(cmd, tok.text);
+    out[FLAGS[name].key] = true;
+  }
+  let i = 0;
+  for (const p of cmd.params) {
+    if (p.keyword && positionals[i]?.toLowerCase() === p.keyword) i++;
+    if (p.rest) {
+      const rest = positionals.slice(i);
+      i = positionals.length;
+      if (rest.length === 0) {
+        if (!p.optional) throw missing(cmd, p);
+        continue;
+      }
+      const joined = rest.map((v) => checkValue(p, v)).join(" ");
+      if (joined.length > MAX_TOKEN_LENGTH) {
+        throw new UserError(`the ${p.label} is too long (at most ${MAX_TOKEN_LENGTH} characters)`, {
+          code: "too-long",
+        });
+      }
+      out[p.key] = joined;
+      continue;
+    }
+    const v = positionals[i];
+    if (v === undefined) {
+      if (!p.optional) throw missing(cmd, p);
+      continue;
+    }
+    out[p.key] = checkValue(p, v);
+    i++;
+  }
+  if (i < positionals.length) {
+    throw new UserError(
+      `too many arguments for ${cmd.name}: "${printable(positionals.slice(i).join(" "))}"`,
+      {
+        code: "usage",
+        hint: `Usage: ${cmd.usage}`,
+      },
+    );
+  }
+  return out;
+}
+
+function unknownFlag(cmd: Bindable, flag: string): UserError {
+  const known = cmd.flags.map((f) => `--${f}`);
+  return new UserError(`unknown flag ${printable(flag)} for ${cmd.name}`, {
+    code: "unknown-flag",
+    hint: `${known.length ? `${cmd.name} accepts ${known.join(", ")}. ` : `${cmd.name} takes no flags. `}Usage: ${cmd.usage}`,
+  });
+}
+
+function missing(cmd: Bindable, p: Param): UserError {
+  return new UserError(`${cmd.name} needs the ${p.label}`, { code: "usage", hint: `Usage: ${cmd.usage}` });
+}
+
+/** Edit distance (Damerau-Levenshtein, optimal string alignment) for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [
+    i,
+    ...Array<number>(b.length).fill(0),
+  ]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      let v = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row[j] = v;
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/** Candidates close to `input` (typos, prefixes), best first, at most three. */
+export function didYouMean(input: string, candidates: Iterable<string>): string[] {
+  const x = input.toLowerCase();
+  const scored: [string, number][] = [];
+  for (const c of candidates) {
+    const dist = editDistance(x, c.toLowerCase());
+    const limit = Math.max(1, Math.floor(c.length / 3));
+    if (dist <= limit) scored.push([c, dist]);
+    else if (x.length >= 2 && c.toLowerCase().startsWith(x)) scored.push([c, limit + 0.5]);
+  }
+  return scored
+    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .slice(0, 3)
+    .map(([c]) => c);
+}

@@ -1,0 +1,176 @@
+/**
+ * `gitops-bot demo` (what `npm start` runs): the first five minutes. Without any configuration it
+ * copies `examples/config-repo` into a fresh directory, makes it a git repo with one commit, and
+ * opens a chat shell on it: the same commands, engine and replies as Slack and Teams, plus the
+ * notifications the bot would post. No network access is needed.
+ *
+ * prod is protected as in a real setup, but the shell user may approve their own requests (the
+ * banner says so); a shared chat never allows that.
+ */
+import { execFile } from "node:child_process";
+import { cp, mkdir, mkdtemp, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { repoSchema } from "../../../config/schema.js";
+import type { CommandCommitEvent, EventSink, GitopsEvent } from "../../../core/events.js";
+import { b, code, type Message, t } from "../../../core/message.js";
+import { GitConfigRepo } from "../../../gitops/git-config-repo.js";
+import { ReleaseService } from "../../../gitops/release-service.js";
+import { createLogger } from "../../../logging.js";
+import { FileApprovalStore } from "../../approvals.js";
+import { Authorizer } from "../../authz.js";
+import { CommandEngine } from "../../engine.js";
+import { ShellPlatform } from "./platform.js";
+
+const run = promisify(execFile);
+
+/** Streams and environment facts the demo needs (cli.ts passes the process's). */
+export interface DemoIO {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  /** True when NO_COLOR is set. */
+  noColor?: boolean;
+}
+
+/** The folder of the example config repo shipped with the package (dist/ and src/ are both 4 levels deep). */
+export function defaultExamplesDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), "../../../../examples/config-repo");
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "gitops-bot demo",
+  GIT_AUTHOR_EMAIL: "demo@gitops-bot.invalid",
+  GIT_COMMITTER_NAME: "gitops-bot demo",
+  GIT_COMMITTER_EMAIL: "demo@gitops-bot.invalid",
+};
+
+/** Creates `<dir>/config-repo` from the examples (git init + one commit) unless it exists. Returns its path. */
+export async function prepareDemoRepo(
+  dir: string,
+  examples: string,
+): Promise<{ repo: string; created: boolean }> {
+  const repo = join(dir, "config-repo");
+  if (await exists(join(repo, ".git"))) return { repo, created: false };
+  if (!(await exists(examples))) {
+    throw new Error(`the example config repo is missing at ${examples}`);
+  }
+  await mkdir(repo, { recursive: true });
+  await cp(examples, repo, { recursive: true });
+  const git = (...args: string[]) =>
+    run("git", ["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", ...args], {
+      cwd: repo,
+      env: { ...process.env, ...GIT_ENV },
+    });
+  await git("init", "-q", "-b", "main");
+  await git("add", "-A");
+  await git("commit", "-q", "-m", "Initial config from examples/config-repo");
+  return { repo, created: true };
+}
+
+function notification(ev: GitopsEvent): Message | undefined {
+  if (ev.kind !== "command-commit") return undefined;
+  const e: CommandCommitEvent = ev;
+  const changes = e.changes.map((c) => `${c.container}: ${c.from ?? "-"} → ${c.to}`).join(", ");
+  return {
+    title: [t("📣 "), b(e.commit.subject)],
+    severity: "info",
+    blocks: [
+      {
+        kind: "context",
+        text: [
+          t(`posted to the channel: ${e.action} by ${e.actor}`),
+          ...(e.approvers.length ? [t(`, approved by ${e.approvers.join(", ")}`)] : []),
+          t(", commit "),
+          code(e.commit.sha.slice(0, 7)),
+          ...(changes ? [t(` (${changes})`)] : []),
+        ],
+      },
+    ],
+    fallbackText: `${e.commit.subject} (${e.commit.sha.slice(0, 7)})`,
+  };
+}
+
+function banner(repo: string, user: string, created: boolean): string {
+  return [
+    "",
+    "  gitops-bot demo",
+    "",
+    `  A ${created ? "new" : "reused"} local config repo at ${repo}`,
+    "  holds podinfo and frontend in dev, stg and prod. Commands commit to it as you,",
+    `  (${user}) just as they would from Slack or Teams; the cluster side is not running here.`,
+    "  prod is protected: changes there wait for approval. In this demo you may approve",
+    "  your own requests; in a real chat someone else has to.",
+    "",
+    "  Try:",
+    "    status                     what runs where (tags, charts, automation, locks)",
+    "    diff podinfo dev stg       what promoting dev's podinfo to stg would change",
+    "    promote podinfo dev stg    stg only takes stg-* tags: the bot explains, --force pins",
+    "    promote frontend dev stg   stg's frontend is manual, so this just commits",
+    "    history podinfo stg        who deployed what when",
+    "    help                       every command",
+    "",
+    "  Type exit or press Ctrl-D to leave.",
+    "",
+    "",
+  ].join("\n");
+}
+
+/** Runs the demo; returns the exit code. Options: `--dir <path>` keeps state there, `--no-color`. */
+export async function runDemo(argv: string[], io: DemoIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: "string" },
+      examples: { type: "string" },
+      "no-color": { type: "boolean", default: false },
+      quiet: { type: "boolean", short: "q", default: false },
+    },
+  });
+  const dir = resolve(values.dir ?? (await mkdtemp(join(tmpdir(), "gitops-bot-demo-"))));
+  const { repo: repoPath, created } = await prepareDemoRepo(dir, values.examples ?? defaultExamplesDir());
+  const logger = createLogger({ level: "error", destination: io.stderr });
+  const repo = await GitConfigRepo.open(
+    repoSchema.parse({ url: repoPath, branch: "main", workdir: join(dir, "work") }),
+    {
+      logger,
+    },
+  );
+  try {
+    const shell = new ShellPlatform({
+      input: io.stdin,
+      output: io.stdout,
+      color: !values["no-color"] && !io.noColor && io.stdout.isTTY === true,
+    });
+    const events: EventSink = {
+      emit(ev) {
+        const msg = notification(ev);
+        if (msg) shell.notify(msg);
+      },
+    };
+    const engine = new CommandEngine({
+      ops: new ReleaseService({ repo }),
+      authorizer: new Authorizer({ protectedEnvs: ["prod"] }, { required: 1, allowSelfApproval: true }),
+      approvals: new FileApprovalStore(join(dir, "approvals.json")),
+      events,
+      cluster: "demo",
+      logger,
+    });
+    shell.onInvocation(engine.handle);
+    if (!values.quiet) shell.write(banner(repoPath, shell.user.name, created));
+    await shell.start();
+    if (shell.interactive) shell.write("bye\n");
+    return 0;
+  } finally {
+    await repo.close();
+  }
+}
