@@ -235,6 +235,75 @@ export const approvalsSchema = z
   .prefault({})
   .describe("Approvals of changes to protected environments.");
 
+export const syncPathSchema = z
+  .union([
+    z.string().min(1),
+    z.object({
+      path: z.string().min(1).describe("Folder (repo-relative) whose YAML files are applied."),
+      prune: z.boolean().default(true).describe("Delete objects whose manifests were removed from this folder."),
+    }),
+  ])
+  .transform((v) => (typeof v === "string" ? { path: v, prune: true } : v))
+  .refine((v) => !v.path.startsWith("/") && !v.path.split("/").includes(".."), {
+    message: "sync paths are repo-relative and may not contain `..`",
+  })
+  .describe("A folder to sync: a path string, or `{ path, prune }`.");
+
+export const syncSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe("Run the git -> cluster sync reconciler."),
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/, "a short DNS label")
+      .default("default")
+      .describe("Names this sync source: its inventory, state record and ownership label (one per repo/branch)."),
+    paths: z
+      .array(syncPathSchema)
+      .min(1)
+      .default([
+        { path: "namespaces/", prune: true },
+        { path: "releases/", prune: true },
+      ])
+      .describe("Folders of the config repo whose manifests are applied."),
+    interval: duration.default(60_000).describe("How often to sync (`2s`, `5m`); a sync also runs at start, on a git push webhook and on the `sync` command."),
+    prune: z.boolean().default(true).describe("Delete objects this bot created whose manifests were removed (also per path)."),
+    driftCorrection: z
+      .boolean()
+      .default(true)
+      .describe("Re-apply objects changed in the cluster behind git's back (drift is always reported)."),
+    concurrency: z.number().int().min(1).max(256).default(16).describe("Parallel API requests while applying."),
+    namespace: z
+      .string()
+      .default("gitops-bot-system")
+      .describe("Namespace of the sync state record, the inventory and the leader Lease."),
+    webhookSecret: z
+      .string()
+      .optional()
+      .describe("Secret of the git push webhook (`POST /hooks/git`); the hook is off without it. Use `${ENV_VAR}`."),
+  })
+  .prefault({})
+  .describe("git -> cluster sync (server-side apply + prune).");
+
+export const kubeSchema = z
+  .object({
+    kubeconfig: z
+      .string()
+      .optional()
+      .describe("Path of a kubeconfig file. Default: in-cluster service account, then `$KUBECONFIG`, then ~/.kube/config."),
+    leaderElection: z
+      .object({
+        enabled: z.boolean().default(true).describe("Elect one active replica with a Kubernetes Lease."),
+        leaseName: z.string().default("gitops-bot-leader").describe("Name of the Lease (in `sync.namespace`)."),
+        leaseDuration: duration.default(15_000).describe("How long a lease is valid without renewal."),
+        renewDeadline: duration.default(10_000).describe("A leader that could not renew for this long stops writing (< leaseDuration)."),
+        retryPeriod: duration.default(2_000).describe("How often the lease is renewed or tried."),
+      })
+      .prefault({})
+      .describe("Leader election, so two replicas never reconcile at once."),
+  })
+  .prefault({})
+  .describe("The Kubernetes cluster the bot syncs to.");
+
 export const configSchema = z
   .object({
     clusterName: z.string().default("default").describe("Name of the cluster; every event and message carries it."),
@@ -245,6 +314,8 @@ export const configSchema = z
     teams: teamsSchema.optional(),
     authz: authzSchema,
     approvals: approvalsSchema,
+    sync: syncSchema,
+    kube: kubeSchema,
   })
   .describe("gitops-bot configuration");
 
@@ -254,3 +325,5 @@ export type SlackConfig = z.infer<typeof slackSchema>;
 export type TeamsConfig = z.infer<typeof teamsSchema>;
 export type AuthzConfig = z.infer<typeof authzSchema>;
 export type ApprovalsConfig = z.infer<typeof approvalsSchema>;
+export type SyncConfig = z.infer<typeof syncSchema>;
+export type KubeConfigSection = z.infer<typeof kubeSchema>;

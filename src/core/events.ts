@@ -48,6 +48,8 @@ export interface SyncObjectResult {
   file: string;
   action: "created" | "configured" | "pruned" | "unchanged" | "failed";
   error?: string;
+  /** Fields changed in the cluster behind git's back (`*`: replaced, `deleted`); set when drift was seen. */
+  drift?: string[];
 }
 
 export interface SyncEvent extends EventBase {
@@ -58,6 +60,8 @@ export interface SyncEvent extends EventBase {
   objects: SyncObjectResult[];
   /** True when the previous sync failed and this one succeeded. */
   recovered?: boolean;
+  /** Things the reader should know, e.g. that the branch was force-pushed. */
+  warnings?: string[];
 }
 
 /** Image automation committed a new tag. */
