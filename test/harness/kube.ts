@@ -185,7 +185,10 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeEnv> {
   let apiserver: ManagedProcess | undefined;
   const cleanup = () =>
     stopAll([
-      () => rm(dir, { recursive: true, force: true }),
+      async () => {
+        await rm(dir, { recursive: true, force: true });
+        forget();
+      },
       etcd?.stop,
       apiserver && (() => apiserver!.stop()),
     ]);
@@ -263,7 +266,10 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeEnv> {
           apiserver: proc,
           stop: () => {
             stopped ??= stopAll([
-              async () => (await rm(dir, { recursive: true, force: true }), forget()),
+              async () => {
+                await rm(dir, { recursive: true, force: true });
+                forget();
+              },
               opts.kubeconfigPath ? () => rm(kubeconfigPath, { force: true }) : undefined,
               etcdServer.stop,
               () => proc.stop(),
