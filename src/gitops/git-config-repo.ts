@@ -36,7 +36,7 @@ async function createBackend(kind: RepoConfig["backend"], o: BackendOptions): Pr
     );
   }
   const { IsomorphicGitBackend } = await import("./git/isomorphic-backend.js");
-  return new IsomorphicGitBackend(o) as unknown as GitBackend;
+  return new IsomorphicGitBackend(o);
 }
 
 /** Per-workdir locks: two instances on one working clone (same process) must not interleave writes. */
@@ -300,6 +300,9 @@ export class GitConfigRepo implements ConfigRepo {
   /** Resolves `at` (default: head) to a commit SHA; `UserError` for an unknown or malformed revision. */
   private async commitAt(at: string | undefined): Promise<string> {
     if (at === undefined || at === "") return this.headSha;
+    // `HEAD` and the branch name mean the synced head (the clone has no local branch to resolve).
+    if (at === "HEAD" || at === this.cfg.branch) return this.headSha;
+    if (/^HEAD[~^]/.test(at)) at = this.headSha + at.slice(4);
     if (at.startsWith("-") || /[\s\u0000-\u001f\u007f:]|\.\.|@\{/.test(at) || at.length > 256) {
       throw new UserError(`"${printable(at)}" is not a valid revision`, { code: "bad-revision" });
     }

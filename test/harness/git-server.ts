@@ -65,11 +65,12 @@ export interface GitServer {
   createBareRepo(repoName: string, opts?: { seedFrom?: string; branch?: string }): Promise<string>;
   /**
    * "Another writer": commits straight into the bare repo (no HTTP, so no hook runs) on top of the
-   * branch head. `files` maps repo paths to new content, or `null` to delete. Returns the new SHA.
+   * branch head. `files` maps repo paths to new content, `null` to delete, or `{ symlink: target }`
+   * for a symbolic link. Returns the new SHA.
    */
   commitDirect(
     repoName: string,
-    change: { files: Record<string, string | null>; message: string; branch?: string },
+    change: { files: Record<string, string | null | { symlink: string }>; message: string; branch?: string },
   ): Promise<string>;
   /** Runs `hook` before every request until the returned function is called. */
   onRequest(hook: GitRequestHook): () => void;
@@ -279,8 +280,9 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
         for (const [file, content] of Object.entries(files)) {
           if (content === null) lines.push(`0 ${"0".repeat(40)}\t${file}`);
           else {
-            const blob = (await git(["hash-object", "-w", "--stdin"], { env, input: content })).trim();
-            lines.push(`100644 ${blob}\t${file}`);
+            const text = typeof content === "string" ? content : content.symlink;
+            const blob = (await git(["hash-object", "-w", "--stdin"], { env, input: text })).trim();
+            lines.push(`${typeof content === "string" ? "100644" : "120000"} ${blob}\t${file}`);
           }
         }
         await git(["update-index", "--index-info"], { env, input: `${lines.join("\n")}\n` });
