@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { notificationsSchema } from "../notifications/config.js";
 
 /**
  * The configuration schema: the single source of truth for config keys, defaults and the
@@ -316,6 +317,7 @@ export const configSchema = z
     approvals: approvalsSchema,
     sync: syncSchema,
     kube: kubeSchema,
+    notifications: notificationsSchema,
   })
   .describe("gitops-bot configuration");
 

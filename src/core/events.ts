@@ -40,6 +40,8 @@ export interface CommandCommitEvent extends EventBase {
   changes: { container: string; image: string; from?: string; to: string }[];
   message?: string;
   locked?: { user?: string; message?: string };
+  /** The new tag filter for `policy` (e.g. `glob:dev-*`), as written in the annotation. */
+  policy?: string;
 }
 
 export interface SyncObjectResult {

@@ -140,10 +140,26 @@ export function spanToMrkdwn(span: Span): string {
   }
 }
 
+/** Merges adjacent spans of the same textual kind: `*a**b*` would not render as bold. */
+function mergeSpans(text: RichText): RichText {
+  const out: Span[] = [];
+  for (const s of text) {
+    const prev = out[out.length - 1];
+    if (
+      prev &&
+      prev.kind === s.kind &&
+      (s.kind === "text" || s.kind === "bold" || s.kind === "italic" || s.kind === "code")
+    ) {
+      out[out.length - 1] = { kind: s.kind, text: (prev as { text: string }).text + s.text };
+    } else out.push(s);
+  }
+  return out;
+}
+
 /** Rich text as mrkdwn, cut at span boundaries (or inside a text span) to fit `limit` chars. */
 export function richToMrkdwn(text: RichText, limit: number = Number.POSITIVE_INFINITY): string {
   let out = "";
-  for (const span of text) {
+  for (const span of mergeSpans(text)) {
     const piece = spanToMrkdwn(span);
     if (out.length + piece.length <= limit) {
       out += piece;
@@ -311,7 +327,9 @@ export function renderSlack(msg: Message): SlackRendered {
   let blocks: SlackBlock[] = [];
   if (msg.title && msg.title.length > 0) {
     // A section (not a `header` block): headers are plain text only and the title may hold a link.
-    const title = msg.title.map((s) => (s.kind === "text" ? ({ kind: "bold", text: s.text } as Span) : s));
+    const title = mergeSpans(
+      msg.title.map((s) => (s.kind === "text" ? ({ kind: "bold", text: s.text } as Span) : s)),
+    );
     blocks.push({ type: "section", text: mrkdwn(richToMrkdwn(title, SLACK_LIMITS.sectionText)) });
   }
   for (const block of msg.blocks) blocks.push(...renderBlock(block, counter));

@@ -83,6 +83,22 @@ const TEAMS_USER_ID =
   /^(29:[A-Za-z0-9_-]+|8:orgid:[0-9a-f-]{36}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const SAFE_URL = /^(https?:\/\/|mailto:)/i;
 
+/** Merges adjacent spans of the same textual kind: `*a**b*` would not render as bold. */
+function mergeSpans(text: RichText): RichText {
+  const out: Span[] = [];
+  for (const s of text) {
+    const prev = out[out.length - 1];
+    if (
+      prev &&
+      prev.kind === s.kind &&
+      (s.kind === "text" || s.kind === "bold" || s.kind === "italic" || s.kind === "code")
+    ) {
+      out[out.length - 1] = { kind: s.kind, text: (prev as { text: string }).text + s.text };
+    } else out.push(s);
+  }
+  return out;
+}
+
 class Ctx {
   entities: TeamsMentionEntity[] = [];
   span(span: Span): string {
@@ -121,7 +137,7 @@ class Ctx {
   }
   rich(text: RichText, limit: number = TEAMS_LIMITS.textBlock): string {
     let out = "";
-    for (const s of text) {
+    for (const s of mergeSpans(text)) {
       const piece = this.span(s);
       if (out.length + piece.length > limit) {
         // Cut on a span boundary only: a half span could leave an unbalanced `**` or `[`.

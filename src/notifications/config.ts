@@ -1,0 +1,91 @@
+/**
+ * The `notifications` config section (issue #5): destinations (one per provider instance) and
+ * routes that match events to destination names. With no routes, every event goes to every
+ * destination. Plugged into `src/config/schema.ts`.
+ */
+import { z } from "zod";
+import { templatesSchema } from "./providers/common.js";
+import { destinationSchema } from "./providers/index.js";
+
+const EVENT_KINDS = ["command-commit", "sync", "auto-release", "helm", "reconciler"] as const;
+const SEVERITIES = ["info", "success", "warning", "error"] as const;
+
+const patterns = (what: string) =>
+  z.array(z.string().min(1)).optional().describe(`${what}; \`*\` is a wildcard. Unset: any.`);
+
+export const routeSchema = z
+  .object({
+    match: z
+      .object({
+        env: patterns("Environments"),
+        app: patterns("Apps"),
+        namespace: patterns("Namespaces the event touches"),
+        kind: z.array(z.enum(EVENT_KINDS)).optional().describe("Event kinds. Unset: any."),
+        severity: z
+          .array(z.enum(SEVERITIES))
+          .optional()
+          .describe("Event severities (`error` for failures). Unset: any."),
+      })
+      .default({})
+      .describe("All given conditions must hold."),
+    to: z.array(z.string().min(1)).min(1).describe("Destination names."),
+  })
+  .describe("A routing rule: events that match go to `to` (every matching route adds its destinations).");
+
+export const notificationsSchema = z
+  .object({
+    format: z
+      .enum(["rich", "fluxcloud"])
+      .default("rich")
+      .describe("Default message layout: `rich` (one message per release, updated in place) or `fluxcloud`."),
+    repoUrl: z
+      .string()
+      .optional()
+      .describe(
+        "Browsable repo URL for commit links (default: derived from `repo.url`, credentials removed).",
+      ),
+    templates: templatesSchema.optional(),
+    envOrder: z
+      .array(z.string())
+      .optional()
+      .describe('Environment order, e.g. [dev, stg, prod]: enables the "Promote to <next>" button.'),
+    destinations: z.array(destinationSchema).default([]).describe("Where notifications go."),
+    routes: z
+      .array(routeSchema)
+      .default([])
+      .describe("Routing rules. None: everything goes to every destination."),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(6)
+      .describe("Tries per message on 5xx/network errors before giving up."),
+  })
+  .superRefine((n, ctx) => {
+    const names = new Set<string>();
+    n.destinations.forEach((d, i) => {
+      if (names.has(d.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["destinations", i, "name"],
+          message: `duplicate destination name ${d.name}`,
+        });
+      names.add(d.name);
+    });
+    n.routes.forEach((r, i) => {
+      r.to.forEach((name, j) => {
+        if (!names.has(name))
+          ctx.addIssue({
+            code: "custom",
+            path: ["routes", i, "to", j],
+            message: `unknown destination ${name}`,
+          });
+      });
+    });
+  })
+  .prefault({})
+  .describe("Deploy notifications to Slack, Teams and webhooks.");
+
+export type NotificationsConfig = z.infer<typeof notificationsSchema>;
+export type RouteConfig = z.infer<typeof routeSchema>;

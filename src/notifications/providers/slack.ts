@@ -1,0 +1,151 @@
+/**
+ * Slack provider: Web API `chat.postMessage` / `chat.update` with the bot token (JSON body,
+ * `Authorization: Bearer`), or an incoming webhook URL (post only: no update, no threads).
+ *
+ * It remembers key -> `ts` so a release's root message is updated in place and details are posted
+ * as replies in its thread. Slack allows about one message per second per channel and answers
+ * 429 with `Retry-After` above that: the router's rate limiter uses `rateLimits`.
+ */
+import { z } from "zod";
+import { renderSlack } from "../../bot/platforms/slack/render.js";
+import type { FetchLike } from "../http.js";
+import { postJson } from "../http.js";
+import { type Delivery, DeliveryError, type NotificationProvider, type RateWindow } from "../notifier.js";
+import { commonDestinationFields } from "./common.js";
+
+export const slackDestinationSchema = z
+  .object({
+    ...commonDestinationFields,
+    type: z.literal("slack"),
+    channel: z.string().min(1).optional().describe("Channel id (C…) or name to post to with the bot token."),
+    token: z
+      .string()
+      .optional()
+      .describe(
+        "Bot token (`xoxb-…`); default: the Slack platform's bot token. Use `${ENV_VAR}` interpolation.",
+      ),
+    apiUrl: z
+      .string()
+      .url()
+      .default("https://slack.com/api")
+      .describe("Slack Web API base URL (tests point it at a local recorder)."),
+    webhookUrl: z
+      .string()
+      .url()
+      .optional()
+      .describe("Incoming webhook URL instead of the Web API (no in-place updates, no threads)."),
+  })
+  .refine((d) => d.channel !== undefined || d.webhookUrl !== undefined, {
+    message: "a slack destination needs `channel` (Web API) or `webhookUrl`",
+  })
+  .describe("Slack destination.");
+
+export type SlackDestination = z.infer<typeof slackDestinationSchema>;
+
+/** Slack Web API errors that retrying cannot fix. */
+const TRANSIENT_SLACK_ERRORS = new Set([
+  "internal_error",
+  "fatal_error",
+  "service_unavailable",
+  "request_timeout",
+]);
+
+interface Ref {
+  channel: string;
+  ts: string;
+}
+
+export class SlackNotifier implements NotificationProvider {
+  readonly name: string;
+  readonly rateLimits: RateWindow[];
+  readonly canUpdate: boolean;
+  readonly canThread: boolean;
+  /** key -> where it was posted. Bounded: the oldest refs are forgotten (a later change then posts anew). */
+  private readonly refs = new Map<string, Ref>();
+
+  constructor(
+    private readonly dest: SlackDestination,
+    private readonly deps: { fetch: FetchLike; token?: string; maxRefs?: number },
+  ) {
+    this.name = dest.name;
+    // 1 per ~1.1 s: Slack's "about one per second" with a margin so a burst never trips a 429.
+    this.rateLimits = dest.rateLimit
+      ? [{ limit: dest.rateLimit.perSecond, windowMs: 1000 }]
+      : [{ limit: 1, windowMs: 1100 }];
+    this.canUpdate = dest.webhookUrl === undefined;
+    this.canThread = dest.webhookUrl === undefined;
+  }
+
+  async deliver(d: Delivery): Promise<void> {
+    const rendered = renderSlack(d.message);
+    if (this.dest.webhookUrl) {
+      await postJson(this.deps.fetch, this.dest.webhookUrl, JSON.stringify(rendered));
+      return;
+    }
+    const channel = this.dest.channel as string;
+    const known = this.refs.get(d.key);
+    if (known) {
+      try {
+        await this.call("chat.update", { channel: known.channel, ts: known.ts, ...rendered });
+        this.remember(d.key, known);
+        return;
+      } catch (e) {
+        // The message was deleted (or is too old to edit): post a new one instead.
+        if (
+          !(
+            e instanceof DeliveryError &&
+            /message_not_found|cant_update_message|edit_window_closed/.test(e.message)
+          )
+        )
+          throw e;
+        this.refs.delete(d.key);
+      }
+    }
+    const thread = d.threadKey ? this.refs.get(d.threadKey) : undefined;
+    const body: Record<string, unknown> = { channel, ...rendered, unfurl_links: false, unfurl_media: false };
+    if (thread) body["thread_ts"] = thread.ts;
+    const res = await this.call("chat.postMessage", body);
+    const ts = typeof res["ts"] === "string" ? res["ts"] : undefined;
+    const ch = typeof res["channel"] === "string" ? res["channel"] : channel;
+    if (ts) this.remember(d.key, { channel: ch, ts });
+  }
+
+  /** The `ts` a key was posted as (for tests and for the chat side linking to notifications). */
+  refOf(key: string): Ref | undefined {
+    return this.refs.get(key);
+  }
+
+  private remember(key: string, ref: Ref): void {
+    this.refs.delete(key);
+    this.refs.set(key, ref);
+    const max = this.deps.maxRefs ?? 5000;
+    while (this.refs.size > max) this.refs.delete(this.refs.keys().next().value as string);
+  }
+
+  private async call(method: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const token = this.dest.token ?? this.deps.token;
+    if (!token)
+      throw new DeliveryError(`slack destination ${this.name}: no bot token configured`, "permanent");
+    const res = await postJson(
+      this.deps.fetch,
+      `${this.dest.apiUrl.replace(/\/+$/, "")}/${method}`,
+      JSON.stringify(body),
+      {
+        authorization: `Bearer ${token}`,
+      },
+    );
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(res.text) as Record<string, unknown>;
+    } catch {
+      throw new DeliveryError(`${method}: response is not JSON`, "transient");
+    }
+    if (json["ok"] === true) return json;
+    const error = String(json["error"] ?? "unknown_error");
+    if (error === "ratelimited") throw new DeliveryError(`${method}: ratelimited`, "rate-limited", 1000);
+    throw new DeliveryError(
+      `${method}: ${error}`,
+      TRANSIENT_SLACK_ERRORS.has(error) ? "transient" : "permanent",
+    );
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Teams provider: an Adaptive Card 1.4, either as a proactive bot message to a stored conversation
+ * (through an injected `TeamsConversationSender`, implemented by the Teams platform with
+ * botbuilder's `continueConversationAsync`), updated in place as the release progresses; or
+ * POSTed to a Workflows / incoming-webhook URL (post only).
+ *
+ * Bot Framework limits per conversation: about 7 messages/s and 60 per 30 s.
+ */
+import { z } from "zod";
+import { type AdaptiveCard, renderTeams } from "../../bot/platforms/teams/render.js";
+import { type FetchLike, postJson } from "../http.js";
+import {
+  type Delivery,
+  DeliveryError,
+  failureForStatus,
+  type NotificationProvider,
+  type RateWindow,
+} from "../notifier.js";
+import { commonDestinationFields } from "./common.js";
+
+export const teamsDestinationSchema = z
+  .object({
+    ...commonDestinationFields,
+    type: z.literal("teams"),
+    conversation: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Stored conversation (channel or chat) the bot posts to proactively; the card is updated in place.",
+      ),
+    url: z
+      .string()
+      .url()
+      .optional()
+      .describe("Workflows / incoming webhook URL (post only). Treat it as a secret."),
+  })
+  .refine((d) => d.conversation !== undefined || d.url !== undefined, {
+    message: "a teams destination needs `conversation` (proactive bot message) or `url` (Workflows webhook)",
+  })
+  .describe("Microsoft Teams destination.");
+
+export type TeamsDestination = z.infer<typeof teamsDestinationSchema>;
+
+/** The message activity the sender posts: one Adaptive Card attachment. */
+export interface TeamsCardActivity {
+  type: "message";
+  summary: string;
+  attachments: { contentType: "application/vnd.microsoft.card.adaptive"; content: AdaptiveCard }[];
+}
+
+/**
+ * Posts to a stored conversation. Implemented by the Teams platform (botbuilder
+ * `continueConversationAsync` + `sendActivity` / `updateActivity`). Errors should carry the HTTP
+ * `statusCode` (botbuilder's do) and may carry `retryAfterMs`.
+ */
+export interface TeamsConversationSender {
+  send(
+    conversation: string,
+    activity: TeamsCardActivity,
+    opts?: { replyToId?: string },
+  ): Promise<{ id: string }>;
+  update(conversation: string, activityId: string, activity: TeamsCardActivity): Promise<void>;
+}
+
+/** Wraps a card as a message activity (also the Workflows webhook payload). */
+export function cardActivity(card: AdaptiveCard, summary: string): TeamsCardActivity {
+  return {
+    type: "message",
+    summary: summary.slice(0, 250),
+    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: card }],
+  };
+}
+
+export class TeamsNotifier implements NotificationProvider {
+  readonly name: string;
+  readonly rateLimits: RateWindow[];
+  readonly canUpdate: boolean;
+  readonly canThread: boolean;
+  private readonly refs = new Map<string, string>();
+
+  constructor(
+    private readonly dest: TeamsDestination,
+    private readonly deps: { fetch: FetchLike; sender?: TeamsConversationSender },
+  ) {
+    this.name = dest.name;
+    this.rateLimits = dest.rateLimit
+      ? [{ limit: dest.rateLimit.perSecond, windowMs: 1000 }]
+      : [
+          { limit: 7, windowMs: 1000 },
+          { limit: 60, windowMs: 30_000 },
+        ];
+    const proactive = dest.conversation !== undefined;
+    this.canUpdate = proactive;
+    this.canThread = proactive;
+  }
+
+  async deliver(d: Delivery): Promise<void> {
+    const activity = cardActivity(renderTeams(d.message), d.message.fallbackText);
+    if (!this.dest.conversation) {
+      await postJson(this.deps.fetch, this.dest.url as string, JSON.stringify(activity));
+      return;
+    }
+    const sender = this.deps.sender;
+    if (!sender)
+      throw new DeliveryError(
+        `teams destination ${this.name}: no bot conversation sender (is the Teams platform configured?)`,
+        "permanent",
+      );
+    const conv = this.dest.conversation;
+    try {
+      const known = this.refs.get(d.key);
+      if (known) {
+        await sender.update(conv, known, activity);
+        return;
+      }
+      const replyToId = d.threadKey ? this.refs.get(d.threadKey) : undefined;
+      const res = await sender.send(conv, activity, replyToId ? { replyToId } : undefined);
+      this.refs.set(d.key, res.id);
+      while (this.refs.size > 5000) this.refs.delete(this.refs.keys().next().value as string);
+    } catch (e) {
+      throw classify(e);
+    }
+  }
+}
+
+/** Maps a Bot Framework error (botbuilder puts `statusCode` on it) to a DeliveryError. */
+function classify(e: unknown): DeliveryError {
+  if (e instanceof DeliveryError) return e;
+  const err = e as { statusCode?: number; retryAfterMs?: number; name?: string };
+  const status = typeof err.statusCode === "number" ? err.statusCode : undefined;
+  const kind = status === undefined ? "transient" : failureForStatus(status);
+  // Status only: Bot Framework error messages can echo the request, including the service URL.
+  return new DeliveryError(
+    `teams: ${status !== undefined ? `HTTP ${status}` : (err.name ?? "error")}`,
+    kind,
+    err.retryAfterMs,
+  );
+}

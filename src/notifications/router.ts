@@ -1,0 +1,417 @@
+/**
+ * The notification router (issue #5): the `EventSink` every component emits into.
+ *
+ * - `emit(event)` never throws and never waits: it folds the event into a view (one per release,
+ *   see state.ts), matches the routes and marks the view's message dirty in each matching
+ *   destination's lane.
+ * - Each destination has one lane: an ordered set of dirty message keys, drained by one worker
+ *   under that destination's rate limits. A message is rendered from the view when it is sent,
+ *   so a burst of events for one release becomes one message with the latest state (coalescing);
+ *   an already-sent message is updated in place or threaded under its root.
+ * - Failures: 429 waits for `Retry-After`; 5xx and network errors retry with exponential backoff
+ *   up to `maxAttempts`; a permanent failure or the last attempt is logged once and counted as
+ *   undeliverable. One destination's failures never delay another (separate lanes).
+ * - Everything that leaves (message and events) goes through the `Redactor` first.
+ */
+import type { Config } from "../config/schema.js";
+import type { EventSink, GitopsEvent } from "../core/events.js";
+import type { Message } from "../core/message.js";
+import { type Logger, nullLogger } from "../core/ports.js";
+import type { Redactor } from "../core/redact.js";
+import type { Lock } from "../core/release.js";
+import type { RouteConfig } from "./config.js";
+import { fluxcloudMessage } from "./format/fluxcloud.js";
+import { CommitLinker } from "./format/links.js";
+import { detailMessage, richMessage } from "./format/rich.js";
+import type { FetchLike } from "./http.js";
+import { DeliveryError, type NotificationProvider, type Notifier } from "./notifier.js";
+import { createProvider } from "./providers/index.js";
+import type { TeamsConversationSender } from "./providers/teams.js";
+import { RateLimiter } from "./rate-limit.js";
+import { type DetailKind, eventNamespaces, eventSeverity, type View, ViewStore } from "./state.js";
+
+/** Time source and sleep, injectable so tests do not wait in real time. */
+export interface Timer {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realTimer: Timer = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener("abort", () => {
+        clearTimeout(t);
+        resolve();
+      });
+    }),
+};
+
+/** One configured destination: its transport plus how to format for it. */
+export interface RouterDestination {
+  provider: NotificationProvider;
+  format: "rich" | "fluxcloud";
+  templates?: { title?: string; body?: string; commitLink?: string };
+}
+
+export interface RouterOptions {
+  destinations: RouterDestination[];
+  /** Routing rules; empty: every event to every destination. */
+  routes?: RouteConfig[];
+  redactor: Redactor;
+  logger?: Logger;
+  /** Repo URL for commit links (credentials are stripped). */
+  repoUrl?: string;
+  envOrder?: string[];
+  lockOf?: (env: string, app: string) => Lock | undefined;
+  /** Tries per message for transient failures. Default 6. */
+  maxAttempts?: number;
+  /** First retry delay (doubles each time, capped at 60 s). Default 1000 ms. */
+  backoffMs?: number;
+  timer?: Timer;
+}
+
+/** Counters, per destination and in total (exported on /metrics). */
+export interface NotificationCounters {
+  /** Messages (posts, updates, replies) accepted by the platform. */
+  sent: number;
+  /** Event -> message-key marks that joined an already pending message. */
+  coalesced: number;
+  /** 429 answers received. */
+  rateLimited: number;
+  /** Retries after a transient failure. */
+  retries: number;
+  /** Messages given up on (permanent failure or attempts exhausted). */
+  undeliverable: number;
+}
+
+export interface NotificationMetrics {
+  /** Events received. */
+  events: number;
+  /** Events not posted anywhere (empty sync, no matching route). */
+  skipped: number;
+  total: NotificationCounters;
+  destinations: Record<string, NotificationCounters>;
+}
+
+interface Item {
+  key: string;
+  view: string;
+  detail?: DetailKind;
+  /** Bumped on every new mark, so a change that arrives during a send is not lost. */
+  version: number;
+  events: GitopsEvent[];
+  attempts: number;
+  notBefore: number;
+}
+
+const zero = (): NotificationCounters => ({
+  sent: 0,
+  coalesced: 0,
+  rateLimited: 0,
+  retries: 0,
+  undeliverable: 0,
+});
+
+/** Glob (only `*`) to an anchored regex. */
+function glob(p: string): RegExp {
+  return new RegExp(
+    `^${p
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
+}
+
+function matches(route: RouteConfig, e: GitopsEvent): boolean {
+  const m = route.match;
+  const any = (pats: string[] | undefined, values: (string | undefined)[]) =>
+    !pats || values.some((v) => v !== undefined && pats.some((p) => glob(p).test(v)));
+  if (m.kind && !m.kind.includes(e.kind)) return false;
+  if (m.severity && !m.severity.includes(eventSeverity(e))) return false;
+  if (!any(m.env, [e.env])) return false;
+  if (!any(m.app, [e.app])) return false;
+  if (!any(m.namespace, eventNamespaces(e))) return false;
+  return true;
+}
+
+/** One destination's queue and worker. */
+class Lane {
+  readonly items = new Map<string, Item>();
+  /** Keys delivered at least once (thread roots for replies), bounded. */
+  readonly delivered = new Set<string>();
+  readonly counters = zero();
+  readonly limiter: RateLimiter;
+  worker: Promise<void> | undefined;
+
+  constructor(
+    readonly dest: RouterDestination,
+    readonly linker: CommitLinker,
+  ) {
+    this.limiter = new RateLimiter(dest.provider.rateLimits);
+  }
+
+  mark(key: string, view: string, detail: DetailKind | undefined, e: GitopsEvent, now: number): void {
+    const item = this.items.get(key);
+    if (item) {
+      item.version++;
+      if (item.events.length < 100) item.events.push(e);
+      this.counters.coalesced++;
+      return;
+    }
+    const fresh: Item = { key, view, version: 0, events: [e], attempts: 0, notBefore: now };
+    if (detail) fresh.detail = detail;
+    this.items.set(key, fresh);
+  }
+
+  noteDelivered(key: string): void {
+    this.delivered.add(key);
+    if (this.delivered.size > 10_000) this.delivered.delete(this.delivered.values().next().value as string);
+  }
+}
+
+export class NotificationRouter implements EventSink, Notifier {
+  private readonly store = new ViewStore();
+  private readonly lanes: Lane[];
+  private readonly routes: RouteConfig[];
+  private readonly redactor: Redactor;
+  private readonly logger: Logger;
+  private readonly timer: Timer;
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  private readonly stopping = new AbortController();
+  private events = 0;
+  private skipped = 0;
+
+  constructor(private readonly opts: RouterOptions) {
+    this.routes = opts.routes ?? [];
+    this.redactor = opts.redactor;
+    this.logger = (opts.logger ?? nullLogger).child({ component: "notifications" });
+    this.timer = opts.timer ?? realTimer;
+    this.maxAttempts = opts.maxAttempts ?? 6;
+    this.backoffMs = opts.backoffMs ?? 1000;
+    this.lanes = opts.destinations.map(
+      (d) => new Lane(d, new CommitLinker(opts.repoUrl, d.templates?.commitLink)),
+    );
+  }
+
+  /**
+   * Builds the router from the `notifications` config section. Secrets of every destination
+   * (tokens, webhook secrets and URLs) are added to the redactor.
+   */
+  static fromConfig(
+    cfg: Pick<Config, "notifications" | "repo">,
+    deps: {
+      redactor: Redactor;
+      logger?: Logger;
+      fetch?: FetchLike;
+      slackToken?: string;
+      teamsSender?: TeamsConversationSender;
+      lockOf?: (env: string, app: string) => Lock | undefined;
+      timer?: Timer;
+    },
+  ): NotificationRouter {
+    const n = cfg.notifications;
+    const secrets: (string | undefined)[] = [deps.slackToken];
+    const destinations: RouterDestination[] = n.destinations.map((d) => {
+      if (d.type === "slack") secrets.push(d.token, d.webhookUrl);
+      if (d.type === "teams") secrets.push(d.url);
+      if (d.type === "webhook") secrets.push(d.secret);
+      const templates = { ...n.templates, ...d.templates };
+      const provider = createProvider(d, {
+        fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
+        ...(deps.slackToken === undefined ? {} : { slackToken: deps.slackToken }),
+        ...(deps.teamsSender === undefined ? {} : { teamsSender: deps.teamsSender }),
+      });
+      return { provider, format: d.format ?? n.format, templates };
+    });
+    const opts: RouterOptions = {
+      destinations,
+      routes: n.routes,
+      redactor: deps.redactor.with(secrets),
+      maxAttempts: n.maxAttempts,
+    };
+    const repoUrl = n.repoUrl ?? cfg.repo.url;
+    if (repoUrl) opts.repoUrl = repoUrl;
+    if (n.envOrder) opts.envOrder = n.envOrder;
+    if (deps.logger) opts.logger = deps.logger;
+    if (deps.lockOf) opts.lockOf = deps.lockOf;
+    if (deps.timer) opts.timer = deps.timer;
+    return new NotificationRouter(opts);
+  }
+
+  /** Accepts an event; never throws, never waits for delivery. */
+  emit(event: GitopsEvent): void {
+    try {
+      this.events++;
+      if (this.stopping.signal.aborted) return;
+      const lanes =
+        this.routes.length === 0
+          ? this.lanes
+          : this.lanes.filter((l) =>
+              this.routes.some((r) => r.to.includes(l.dest.provider.name) && matches(r, event)),
+            );
+      const fold = this.store.fold(event);
+      if (lanes.length === 0 || fold.views.length === 0) {
+        this.skipped++;
+        return;
+      }
+      const now = this.timer.now();
+      for (const lane of lanes) {
+        for (const v of fold.views) lane.mark(v.key, v.key, undefined, event, now);
+        for (const d of fold.details)
+          lane.mark(`${d.view.key}:${d.detail}`, d.view.key, d.detail, event, now);
+        this.start(lane);
+      }
+    } catch (e) {
+      this.logger.error(
+        { err: this.redactor.value(e), event: (event as { id?: unknown } | null)?.id },
+        "notification routing failed",
+      );
+    }
+  }
+
+  /** Emits and resolves once every destination has handled its queue (sent or given up). */
+  async post(event: GitopsEvent): Promise<void> {
+    this.emit(event);
+    await this.idle();
+  }
+
+  /** Resolves when all lanes are empty. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = this.lanes.map((l) => l.worker).filter((w): w is Promise<void> => w !== undefined);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
+  }
+
+  /** Stops accepting events; waits up to `timeoutMs` for queued messages, then drops the rest. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    const deadline = new AbortController();
+    const timeout = this.timer.sleep(timeoutMs, deadline.signal).then(() => "timeout" as const);
+    const done = await Promise.race([this.idle().then(() => "idle" as const), timeout]);
+    deadline.abort();
+    this.stopping.abort();
+    if (done === "timeout") {
+      const left = this.lanes.reduce((n, l) => n + l.items.size, 0);
+      for (const l of this.lanes) l.items.clear();
+      this.logger.warn({ dropped: left }, "notifications still queued at shutdown were dropped");
+    }
+  }
+
+  /** A snapshot of the counters. */
+  metrics(): NotificationMetrics {
+    const total = zero();
+    const destinations: Record<string, NotificationCounters> = {};
+    for (const l of this.lanes) {
+      destinations[l.dest.provider.name] = { ...l.counters };
+      for (const k of Object.keys(total) as (keyof NotificationCounters)[]) total[k] += l.counters[k];
+    }
+    return { events: this.events, skipped: this.skipped, total, destinations };
+  }
+
+  private start(lane: Lane): void {
+    if (lane.worker) return;
+    lane.worker = this.drain(lane).finally(() => {
+      lane.worker = undefined;
+      // A mark that raced with the worker's exit.
+      if (lane.items.size > 0 && !this.stopping.signal.aborted) this.start(lane);
+    });
+  }
+
+  /** Next sendable item: the oldest whose backoff is over and whose thread root (if any) is out. */
+  private pick(lane: Lane, now: number): { item?: Item; wait: number } {
+    let wait = Number.POSITIVE_INFINITY;
+    for (const item of lane.items.values()) {
+      if (item.detail && lane.items.has(item.view) && !lane.delivered.has(item.view)) continue;
+      if (item.notBefore > now) {
+        wait = Math.min(wait, item.notBefore - now);
+        continue;
+      }
+      return { item, wait: 0 };
+    }
+    return { wait };
+  }
+
+  private async drain(lane: Lane): Promise<void> {
+    const signal = this.stopping.signal;
+    // Let the rest of a synchronous burst arrive first: it then goes out as one message.
+    await new Promise((r) => setImmediate(r));
+    while (lane.items.size > 0 && !signal.aborted) {
+      const now = this.timer.now();
+      const { item, wait } = this.pick(lane, now);
+      const limit = lane.limiter.delay(now);
+      if (!item || limit > 0) {
+        const ms = Math.max(limit, item ? 0 : wait);
+        if (!Number.isFinite(ms)) return;
+        await this.timer.sleep(ms, signal);
+        continue; // re-pick: newer state may have arrived while waiting
+      }
+      await this.send(lane, item);
+    }
+  }
+
+  private message(lane: Lane, view: View, detail: DetailKind | undefined): Message {
+    if (detail) return detailMessage(view, detail);
+    if (lane.dest.format === "fluxcloud")
+      return fluxcloudMessage(view, lane.linker, lane.dest.templates ?? {});
+    const rich: Parameters<typeof richMessage>[1] = { linker: lane.linker };
+    if (this.opts.envOrder) rich.envOrder = this.opts.envOrder;
+    if (this.opts.lockOf) rich.lockOf = this.opts.lockOf;
+    return richMessage(view, rich);
+  }
+
+  private async send(lane: Lane, item: Item): Promise<void> {
+    const provider = lane.dest.provider;
+    const view = this.store.get(item.view);
+    if (!view) {
+      lane.items.delete(item.key); // evicted from the store: nothing left to show
+      return;
+    }
+    const version = item.version;
+    const events = item.events;
+    item.events = [];
+    lane.limiter.record(this.timer.now());
+    try {
+      const message = this.redactor.value(this.message(lane, view, item.detail));
+      const delivery = { key: item.key, message, events: this.redactor.value(events) };
+      // A reply whose root never made it (given up, or routed elsewhere) is posted on its own.
+      const threadKey = item.detail && lane.delivered.has(item.view) ? item.view : undefined;
+      await provider.deliver(threadKey ? { ...delivery, threadKey } : delivery);
+      lane.counters.sent++;
+      lane.noteDelivered(item.key);
+      item.attempts = 0;
+      if (item.version === version) lane.items.delete(item.key);
+    } catch (e) {
+      item.events = [...events, ...item.events].slice(-100);
+      const err =
+        e instanceof DeliveryError ? e : new DeliveryError(String((e as Error)?.message ?? e), "transient");
+      const now = this.timer.now();
+      if (err.kind === "rate-limited") {
+        lane.counters.rateLimited++;
+        lane.limiter.pause(now, err.retryAfterMs ?? 1000);
+        return;
+      }
+      item.attempts++;
+      if (err.kind === "permanent" || item.attempts >= this.maxAttempts) {
+        lane.counters.undeliverable++;
+        lane.items.delete(item.key);
+        this.logger.warn(
+          this.redactor.value({
+            destination: provider.name,
+            key: item.key,
+            attempts: item.attempts,
+            error: err.message,
+          }),
+          "notification undeliverable, dropped",
+        );
+        return;
+      }
+      lane.counters.retries++;
+      const backoff = Math.min(60_000, this.backoffMs * 2 ** (item.attempts - 1));
+      item.notBefore = now + Math.max(backoff, err.retryAfterMs ?? 0);
+    }
+  }
+}
