@@ -1,0 +1,91 @@
+/**
+ * Teams wire-format helpers (pure): command text from a message activity, Action.Submit data,
+ * conversation ids and invocation ids. `platform.ts` does the transport.
+ */
+import type { Activity } from "botbuilder";
+import { TurnContext } from "botbuilder";
+
+/** What our Adaptive Card buttons send back in `activity.value` (see `renderTeams`). */
+export interface SubmitData {
+  command: string;
+  value?: string;
+}
+
+const ENTITIES: Record<string, string> = {
+  "&nbsp;": " ",
+  "&amp;": "&",
+  "&lt;": "<",
+  "&gt;": ">",
+  "&quot;": '"',
+  "&#39;": "'",
+  "&apos;": "'",
+};
+
+/** Decodes the HTML entities Teams puts into message text. `&amp;` last so `&amp;lt;` stays `&lt;`. */
+export function decodeTeamsEntities(s: string): string {
+  return s
+    .replace(/&(nbsp|lt|gt|quot|apos|#39);/g, (m) => ENTITIES[m] ?? m)
+    .replace(/&#(\d{1,6});/g, (_m, d: string) => String.fromCodePoint(Number(d)))
+    .replace(/&amp;/g, "&");
+}
+
+/**
+ * Normalises typed text into command text: drops `<at>…</at>` mentions at the start (the bot's, which
+ * `removeRecipientMention` normally removed already), any HTML tags Teams adds (`<p>`, `<span>`),
+ * entities, a leading `/gitops` a Slack user may type out of habit, and collapses whitespace.
+ */
+export function normaliseTeamsText(text: string): string {
+  let s = text.replace(/^(\s*<at[^>]*>[^<]*<\/at>\s*)+/i, "");
+  s = s.replace(/<at[^>]*>([^<]*)<\/at>/gi, "@$1");
+  s = s.replace(/<\/?[a-z][^>]*>/gi, " ");
+  s = decodeTeamsEntities(s).replace(/[\u00a0\u2000-\u200b\u3000]/g, " ");
+  s = s.replace(/\s+/g, " ").trim();
+  return s.replace(/^\/?gitops(-bot)?\b\s*/i, "");
+}
+
+/**
+ * The command text of a message activity: the bot's mention removed with
+ * `TurnContext.removeRecipientMention` (which matches the mention entity, so a renamed bot still
+ * works), then normalised. Does not modify the activity.
+ */
+export function commandText(activity: Partial<Activity>): string {
+  const copy = { ...activity } as Activity;
+  const removed = activity.recipient ? TurnContext.removeRecipientMention(copy) : undefined;
+  return normaliseTeamsText(removed ?? activity.text ?? "");
+}
+
+/** Parses Action.Submit data `{ gitops: { command, value } }`; undefined for anything else. */
+export function parseSubmitData(value: unknown): SubmitData | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const g = (value as { gitops?: unknown }).gitops;
+  if (!g || typeof g !== "object") return undefined;
+  const { command, value: v } = g as Record<string, unknown>;
+  if (typeof command !== "string") return undefined;
+  if (v !== undefined && typeof v !== "string") return undefined;
+  return v === undefined ? { command } : { command, value: v };
+}
+
+/**
+ * A channel conversation id without the thread part: `19:x@thread.tacv2;messageid=123` -> `19:x@thread.tacv2`.
+ * Posting to the base id starts a new thread; posting to the full id replies in the thread.
+ */
+export function baseConversationId(id: string): string {
+  const i = id.indexOf(";messageid=");
+  return i === -1 ? id : id.slice(0, i);
+}
+
+/** The thread root in a channel conversation id (`;messageid=<root>`), if any. */
+export function threadOf(id: string): string | undefined {
+  const m = /;messageid=([^;]+)/.exec(id);
+  return m?.[1];
+}
+
+/** A conversation id that replies in thread `threadId` of channel conversation `base`. */
+export function threadConversationId(base: string, threadId: string): string {
+  return `${baseConversationId(base)};messageid=${threadId}`;
+}
+
+/** The invocation id of an activity: its id, unique per activity and the same on a redelivery. */
+export function teamsInvocationId(activityId: string): string {
+  return `teams:${activityId}`;
+}

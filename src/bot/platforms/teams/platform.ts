@@ -1,0 +1,538 @@
+/**
+ * Microsoft Teams front end (`ChatPlatform`) on botbuilder 4.x `CloudAdapter`, mounted at
+ * `POST /api/messages` on our `HttpServer`.
+ *
+ * Inbound: `@gitops-bot promote …` in a channel or group chat, plain text in a 1:1 chat, and
+ * Action.Submit clicks whose data is `{ gitops: { command, value } }`. Every inbound request is
+ * authenticated by botbuilder (JWT from the Bot Framework: issuer, audience = app id, signing keys
+ * from the OpenID metadata, `serviceUrl` claim) unless no app id is configured, which is for local
+ * testing only and logged loudly.
+ *
+ * The turn only saves the conversation reference, sends a typing indicator and starts the handler;
+ * the HTTP answer does not wait for the command (Teams redelivers after 15 s). Replies are proactive
+ * messages (`continueConversationAsync`), so they work however long the command takes.
+ */
+import { createRequire } from "node:module";
+import { performance } from "node:perf_hooks";
+import {
+  type Activity,
+  CardFactory,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+  type ConversationReference,
+  TurnContext,
+} from "botbuilder";
+import type {
+  AuthenticateRequestResult,
+  AuthenticationError as AuthenticationErrorType,
+  ServiceClientCredentialsFactory,
+} from "botframework-connector";
+import { StalledError, TransientError } from "../../../core/errors.js";
+import type { Message } from "../../../core/message.js";
+import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
+import { Redactor } from "../../../core/redact.js";
+import type { Counter, Histogram } from "../../../http/metrics.js";
+import { type HttpServer, type RouteContext, sendText } from "../../../http/server.js";
+import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
+import { type ConversationStore, toStored } from "./conversation-store.js";
+import {
+  baseConversationId,
+  commandText,
+  parseSubmitData,
+  teamsInvocationId,
+  threadConversationId,
+} from "./parse.js";
+import { type AdaptiveCard, renderTeams } from "./render.js";
+
+/** Settings of the Teams front end (the `teams` config section). */
+export interface TeamsPlatformOptions {
+  /** Microsoft App ID. Without it, requests are not authenticated (testing only). */
+  appId?: string;
+  appPassword?: string;
+  /** Single-tenant bots: the tenant id. */
+  tenantId?: string;
+  /** OpenID metadata for inbound tokens (default Bot Framework's); tests point it at a local key server. */
+  openIdMetadataUrl?: string;
+  /** Path mounted on the HTTP server (default `/api/messages`). */
+  path?: string;
+}
+
+/** Everything the platform talks to, injected. */
+export interface TeamsPlatformDeps {
+  logger: Logger;
+  http: HttpServer;
+  store: ConversationStore;
+  /** Message renderer (default `renderTeams`). */
+  render?: (msg: Message) => AdaptiveCard;
+  clock?: Clock;
+  redactor?: Redactor;
+  /**
+   * Outbound credentials (default: app id + password through MSAL). Tests inject a factory whose
+   * credentials sign with a fixed token, since MSAL only talks to an https login endpoint.
+   */
+  credentialsFactory?: ServiceClientCredentialsFactory;
+}
+
+/** Bot Framework public-cloud endpoints (botframework-connector `AuthenticationConstants`, `CallerIdConstants`). */
+const PUBLIC_CLOUD = {
+  ValidateAuthority: true,
+  ToChannelFromBotLoginUrl: "https://login.microsoftonline.com/botframework.com",
+  ToChannelFromBotOAuthScope: "https://api.botframework.com",
+  ToBotFromChannelTokenIssuer: "https://api.botframework.com",
+  OAuthUrl: "https://api.botframework.com",
+  ToBotFromEmulatorOpenIdMetadataUrl:
+    "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
+  CallerId: "urn:botframework:azure",
+} as const;
+
+// botbuilder maps only its own AuthenticationError to 401, so it must be the very class botbuilder
+// loaded: resolve botframework-connector from botbuilder's location rather than from ours.
+const { AuthenticationError } = createRequire(createRequire(import.meta.url).resolve("botbuilder"))(
+  "botframework-connector",
+) as { AuthenticationError: typeof AuthenticationErrorType };
+
+/**
+ * botbuilder's authentication, except that a token whose signature does not verify (jsonwebtoken's
+ * `JsonWebTokenError`, `NotBeforeError`, `TokenExpiredError`) is a 401, not a 500 with a stack trace.
+ */
+class StrictBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthentication {
+  override async authenticateRequest(
+    activity: Activity,
+    authHeader: string,
+  ): Promise<AuthenticateRequestResult> {
+    try {
+      return await super.authenticateRequest(activity, authHeader);
+    } catch (e) {
+      const name = (e as Error | undefined)?.name;
+      if (name === "JsonWebTokenError" || name === "NotBeforeError" || name === "TokenExpiredError") {
+        throw new AuthenticationError(`Unauthorized. ${(e as Error).message}`, 401);
+      }
+      throw e;
+    }
+  }
+}
+
+/** How a failed Bot Connector call looks (botbuilder's RestError). */
+interface ConnectorError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * Sends and updates Adaptive Cards in conversations the bot has seen, by conversation id. The
+ * notifications component uses it for proactive messages.
+ */
+export class TeamsConversationSender {
+  constructor(
+    private readonly adapter: CloudAdapter,
+    private readonly appId: string,
+    private readonly store: ConversationStore,
+    private readonly log: Logger,
+  ) {}
+
+  /** Posts `card` into the conversation (a channel id starts a new thread; `;messageid=` replies in one). Returns the activity id. */
+  async sendToConversation(
+    conversationId: string,
+    card: AdaptiveCard,
+    opts: { text?: string } = {},
+  ): Promise<string> {
+    const ref = await this.reference(conversationId);
+    let id = "";
+    await this.run("send", ref, async (ctx) => {
+      const res = await ctx.sendActivity(cardActivity(card, opts.text));
+      id = res?.id ?? "";
+    });
+    return id;
+  }
+
+  /** Replaces the card of activity `activityId` in the conversation. */
+  async updateInConversation(conversationId: string, activityId: string, card: AdaptiveCard): Promise<void> {
+    const ref = await this.reference(conversationId);
+    await this.run("update", ref, async (ctx) => {
+      await ctx.updateActivity({ ...cardActivity(card), id: activityId });
+    });
+  }
+
+  /** Sends a plain activity (typing indicators, text) into a conversation. */
+  async sendActivity(conversationId: string, activity: Partial<Activity>): Promise<string | undefined> {
+    const ref = await this.reference(conversationId);
+    let id: string | undefined;
+    await this.run("send", ref, async (ctx) => {
+      id = (await ctx.sendActivity(activity))?.id;
+    });
+    return id;
+  }
+
+  private async reference(conversationId: string): Promise<Partial<ConversationReference>> {
+    const stored = await this.store.get(conversationId);
+    if (!stored) {
+      throw new StalledError(
+        `teams: no conversation reference for ${baseConversationId(conversationId)}; add the bot to that team or chat and mention it once`,
+      );
+    }
+    // The stored id is the base id; keep the thread part of the id we were given.
+    return { ...stored, conversation: { ...stored.conversation, id: conversationId } };
+  }
+
+  private async run(
+    what: string,
+    ref: Partial<ConversationReference>,
+    logic: (ctx: TurnContext) => Promise<void>,
+  ): Promise<void> {
+    try {
+      // Errors inside the logic would go to the adapter's onTurnError and be swallowed; carry them out.
+      let failure: { error: unknown } | undefined;
+      await this.adapter.continueConversationAsync(this.appId, ref, async (ctx) => {
+        try {
+          await logic(ctx);
+        } catch (error) {
+          failure = { error };
+        }
+      });
+      if (failure) throw failure.error;
+    } catch (e) {
+      const err = e as ConnectorError;
+      this.log.error(
+        { what, status: err.statusCode, code: err.code, conversation: ref.conversation?.id, err: e },
+        "teams connector call failed",
+      );
+      const status = err.statusCode ?? 0;
+      // Bot Framework's retryable statuses: https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
+      if (status === 0 || [412, 429, 502, 503, 504].includes(status) || status >= 500) {
+        throw new TransientError(`teams ${what} failed (${status || err.code || "network"})`, { cause: e });
+      }
+      throw new StalledError(`teams ${what} failed (${status})`, { cause: e });
+    }
+  }
+}
+
+/**
+ * The Teams `ChatPlatform`. Construct with `TeamsPlatform.fromConfig(cfg.teams, { logger, http, store })`,
+ * register the engine with `onInvocation`, then `start()` (mounts `/api/messages`).
+ */
+export class TeamsPlatform implements ChatPlatform {
+  readonly name = "teams" as const;
+  /** The botbuilder adapter (exposed for tests and advanced use). */
+  readonly adapter: CloudAdapter;
+  /** Proactive sends by conversation id, for notifications. */
+  readonly sender: TeamsConversationSender;
+  private readonly log: Logger;
+  private readonly redactor: Redactor;
+  private readonly render: (msg: Message) => AdaptiveCard;
+  private readonly clock: Clock;
+  private readonly path: string;
+  private readonly authenticated: boolean;
+  private handler: InvocationHandler | undefined;
+  private readonly pending = new Set<Promise<void>>();
+  private started = false;
+  private mounted = false;
+  private readonly invocations: Counter;
+  private readonly turnSeconds: Histogram;
+
+  constructor(
+    opts: TeamsPlatformOptions,
+    private readonly deps: TeamsPlatformDeps,
+  ) {
+    this.log = deps.logger.child({ component: "teams" });
+    this.redactor = (deps.redactor ?? new Redactor()).with([opts.appPassword]);
+    this.render = deps.render ?? renderTeams;
+    this.clock = deps.clock ?? systemClock;
+    this.path = opts.path ?? "/api/messages";
+    this.authenticated = !!opts.appId;
+
+    const config: ConfigurationBotFrameworkAuthenticationOptions = {};
+    if (opts.appId) {
+      config.MicrosoftAppId = opts.appId;
+      config.MicrosoftAppType = opts.tenantId ? "SingleTenant" : "MultiTenant";
+      if (opts.appPassword) config.MicrosoftAppPassword = opts.appPassword;
+      if (opts.tenantId) config.MicrosoftAppTenantId = opts.tenantId;
+      if (opts.openIdMetadataUrl) {
+        // Setting any endpoint makes botbuilder's factory build a "parameterized" authentication that
+        // uses ONLY the given endpoints (the issuer would be undefined and every token rejected), so the
+        // public-cloud values come along. botframework-connector's AuthenticationConstants has them.
+        Object.assign(config, PUBLIC_CLOUD, { ToBotFromChannelOpenIdMetadataUrl: opts.openIdMetadataUrl });
+      }
+    } else {
+      // An empty configuration makes botbuilder accept ANY request: only for local testing.
+      this.log.warn(
+        { path: this.path },
+        "TEAMS AUTHENTICATION IS DISABLED (no teams.appId): anyone who can reach /api/messages can run commands. Use this for local testing only.",
+      );
+    }
+    const auth = new StrictBotFrameworkAuthentication(config, deps.credentialsFactory);
+    this.adapter = new CloudAdapter(auth);
+    this.adapter.onTurnError = async (_ctx, error) => {
+      this.log.error({ err: this.redactor.value(error) }, "teams turn failed");
+    };
+    this.sender = new TeamsConversationSender(this.adapter, opts.appId ?? "", deps.store, this.log);
+    const metrics = deps.http.metrics;
+    this.invocations = metrics.counter(
+      "gitops_teams_invocations_total",
+      "Teams invocations dispatched, by kind.",
+      ["kind"],
+    );
+    this.turnSeconds = metrics.histogram(
+      "gitops_teams_turn_seconds",
+      "Time from a Teams activity's arrival to the HTTP answer, by status.",
+      ["status"],
+    );
+  }
+
+  /** Builds the platform from the `teams` config section. */
+  static fromConfig(
+    cfg: {
+      appId?: string | undefined;
+      appPassword?: string | undefined;
+      tenantId?: string | undefined;
+      openIdMetadataUrl?: string | undefined;
+    },
+    deps: TeamsPlatformDeps,
+  ): TeamsPlatform {
+    const opts: TeamsPlatformOptions = {};
+    if (cfg.appId) opts.appId = cfg.appId;
+    if (cfg.appPassword) opts.appPassword = cfg.appPassword;
+    if (cfg.tenantId) opts.tenantId = cfg.tenantId;
+    if (cfg.openIdMetadataUrl) opts.openIdMetadataUrl = cfg.openIdMetadataUrl;
+    return new TeamsPlatform(opts, deps);
+  }
+
+  onInvocation(handler: InvocationHandler): void {
+    this.handler = handler;
+  }
+
+  /** Mounts `/api/messages` (idempotent). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (!this.mounted) {
+      this.mounted = true;
+      this.deps.http.route("POST", this.path, (ctx) => this.handle(ctx));
+      this.deps.http.readiness("teams", () => this.started);
+    }
+    this.log.info({ path: this.path, authenticated: this.authenticated }, "teams platform started");
+  }
+
+  /** Stops taking activities (503) and waits for running handlers. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.idle();
+  }
+
+  /** Resolves when every handler started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Posts `msg` to a conversation (a channel id starts a thread; `threadId` replies in that thread). */
+  async send(channel: string, msg: Message, opts: { threadId?: string } = {}): Promise<MessageRef> {
+    const conversationId = opts.threadId ? threadConversationId(channel, opts.threadId) : channel;
+    const id = await this.sender.sendToConversation(conversationId, this.render(msg), {
+      text: msg.fallbackText,
+    });
+    const ref: MessageRef = { platform: "teams", channel: baseConversationId(channel), id };
+    if (opts.threadId) ref.threadId = opts.threadId;
+    return ref;
+  }
+
+  /** Replaces the card of an earlier message. */
+  async update(ref: MessageRef, msg: Message): Promise<void> {
+    const conversationId = ref.threadId ? threadConversationId(ref.channel, ref.threadId) : ref.channel;
+    await this.sender.updateInConversation(conversationId, ref.id, this.render(msg));
+  }
+
+  private async handle({ req, res, body }: RouteContext): Promise<void> {
+    const t0 = performance.now();
+    res.once("finish", () =>
+      this.turnSeconds.observe({ status: res.statusCode }, (performance.now() - t0) / 1000),
+    );
+    if (!this.started) {
+      sendText(res, 503, "not ready\n");
+      return;
+    }
+    let activity: unknown;
+    try {
+      activity = JSON.parse(body.toString("utf8"));
+    } catch {
+      sendText(res, 400, "malformed activity\n");
+      return;
+    }
+    if (!activity || typeof activity !== "object" || Array.isArray(activity)) {
+      sendText(res, 400, "malformed activity\n");
+      return;
+    }
+    const reply = new ResponseAdapter(res);
+    await this.adapter.process(
+      { body: activity as Record<string, unknown>, headers: req.headers, method: req.method ?? "POST" },
+      reply,
+      (ctx) => this.onTurn(ctx),
+    );
+    reply.finish();
+  }
+
+  private async onTurn(ctx: TurnContext): Promise<void> {
+    const a = ctx.activity;
+    const ref = toStored(TurnContext.getConversationReference(a), this.clock.now());
+    if (ref) {
+      await this.deps.store
+        .put(ref)
+        .catch((e: unknown) => this.log.error({ err: e }, "could not store conversation reference"));
+    }
+    if (a.type !== "message") return;
+
+    const receivedAt = this.clock.now();
+    const conversationId = a.conversation.id;
+    const user = {
+      // aadObjectId is stable across teams and chats; `from.id` is per bot registration.
+      id: `teams:${a.from.aadObjectId ?? a.from.id}`,
+      name: a.from.name || a.from.id,
+    };
+    const submit = parseSubmitData(a.value);
+    let inv: Invocation;
+    if (submit) {
+      inv = {
+        id: teamsInvocationId(a.id ?? `${conversationId}:${a.timestamp}`),
+        platform: "teams",
+        text: submit.command.replace(/\s+/g, " ").trim(),
+        user,
+        channel: baseConversationId(conversationId),
+        button: {},
+        receivedAt,
+      };
+      if (submit.value !== undefined) inv.button!.value = submit.value;
+      // The card that carried the button is the message this activity replies to.
+      if (a.replyToId)
+        inv.button!.messageRef = {
+          platform: "teams",
+          channel: baseConversationId(conversationId),
+          id: a.replyToId,
+        };
+    } else {
+      const text = commandText(a);
+      if (!text) return;
+      inv = {
+        id: teamsInvocationId(a.id ?? `${conversationId}:${a.timestamp}`),
+        platform: "teams",
+        text,
+        user,
+        channel: baseConversationId(conversationId),
+        receivedAt,
+      };
+    }
+    // Typing within the turn satisfies the "answer within 2 s" store rule; failure is harmless.
+    await ctx
+      .sendActivity({ type: "typing" })
+      .catch((e: unknown) => this.log.debug({ err: e }, "typing failed"));
+    this.spawn(submit ? "button" : "text", inv, new TeamsResponder(this, this.sender, conversationId));
+  }
+
+  private spawn(kind: string, inv: Invocation, responder: Responder): void {
+    const handler = this.handler;
+    if (!handler) {
+      this.log.warn({ kind }, "teams invocation received before a handler was registered; dropped");
+      return;
+    }
+    this.invocations.inc({ kind });
+    this.log.info({ id: inv.id, user: inv.user.id, channel: inv.channel, kind }, "teams invocation");
+    const p = handler(inv, responder)
+      .catch((e: unknown) =>
+        this.log.error({ err: this.redactor.value(e), kind }, "teams invocation handler failed"),
+      )
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** @internal used by `TeamsResponder`. */
+  renderFor(msg: Message): AdaptiveCard {
+    return this.render(msg);
+  }
+}
+
+/**
+ * Answers one invocation in its conversation (in the thread, for channel messages). Teams has no
+ * ephemeral messages in channels, so `visibility: "actor"` replies are posted in the same place.
+ * Within one invocation a reply with an `updateKey` seen before replaces that card.
+ */
+class TeamsResponder implements Responder {
+  private readonly byKey = new Map<string, MessageRef>();
+
+  constructor(
+    private readonly platform: TeamsPlatform,
+    private readonly sender: TeamsConversationSender,
+    /** The full conversation id of the invocation (with `;messageid=` in a channel thread). */
+    private readonly conversationId: string,
+  ) {}
+
+  async reply(msg: Message): Promise<MessageRef | undefined> {
+    const card = this.platform.renderFor(msg);
+    const earlier = msg.updateKey ? this.byKey.get(msg.updateKey) : undefined;
+    if (earlier) {
+      await this.sender.updateInConversation(this.conversationId, earlier.id, card);
+      return earlier;
+    }
+    const id = await this.sender.sendToConversation(this.conversationId, card, { text: msg.fallbackText });
+    const ref: MessageRef = { platform: "teams", channel: baseConversationId(this.conversationId), id };
+    const thread = /;messageid=([^;]+)/.exec(this.conversationId)?.[1];
+    if (thread) ref.threadId = thread;
+    if (msg.updateKey) this.byKey.set(msg.updateKey, ref);
+    return ref;
+  }
+}
+
+/** A message activity carrying one Adaptive Card (with a text fallback for notifications). */
+function cardActivity(card: AdaptiveCard, text?: string): Partial<Activity> {
+  const activity: Partial<Activity> = {
+    type: "message",
+    attachments: [CardFactory.adaptiveCard(card)],
+  };
+  // Teams shows `summary` in notifications and the activity feed; `text` would render above the card.
+  const summary = text ?? card.fallbackText;
+  if (summary) activity.summary = summary.slice(0, 250);
+  return activity;
+}
+
+/** botbuilder's `Response` (Express-like) on top of a node:http response. */
+class ResponseAdapter {
+  private code = 200;
+  private body: unknown;
+  private ended = false;
+  constructor(private readonly res: import("node:http").ServerResponse) {}
+  get socket(): unknown {
+    return this.res.socket;
+  }
+  status(code: number): this {
+    this.code = code;
+    return this;
+  }
+  header(name: string, value: unknown): this {
+    this.res.setHeader(name, String(value));
+    return this;
+  }
+  send(body: unknown): this {
+    this.body = body;
+    return this;
+  }
+  end(): this {
+    this.finish();
+    return this;
+  }
+  /** Writes status and body once (botbuilder calls status/send/end in that order). */
+  finish(): void {
+    if (this.ended || this.res.headersSent) return;
+    this.ended = true;
+    if (this.body === undefined || this.body === null) {
+      this.res.writeHead(this.code);
+      this.res.end();
+      return;
+    }
+    const isText = typeof this.body === "string";
+    const payload = isText ? (this.body as string) : JSON.stringify(this.body);
+    this.res.writeHead(this.code, {
+      "content-type": isText ? "text/plain; charset=utf-8" : "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(payload),
+    });
+    this.res.end(payload);
+  }
+}
