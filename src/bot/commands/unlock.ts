@@ -23,7 +23,8 @@ export const unlock = defineCommand({
   async confirm(a, ctx) {
     const lock = requireInstance(await ctx.model(), a.app, a.env).workload.policies.locked;
     if (!lock?.user) return undefined;
-    const me = [ctx.actor.id, ctx.actor.name, ctx.actor.identity.email, ctx.actor.identity.name];
+    const id = ctx.actor.identity;
+    const me = [ctx.actor.id, ctx.actor.name, id.email, id.name, `${id.name} <${id.email}>`];
     if (me.includes(lock.user)) return undefined;
     return `${a.app} in ${a.env} was locked by ${lock.user}${lock.message ? ` ("${lock.message}")` : ""}, not by you`;
   },
