@@ -28,8 +28,14 @@ export class GitCli {
 
   constructor(
     readonly gitDir: string,
-    opts: { workTree?: string; gitBinary?: string; discover?: boolean } = {},
+    opts: {
+      workTree?: string;
+      gitBinary?: string;
+      discover?: boolean;
+      onRun?: (cmd: string, ms: number, code: number) => void;
+    } = {},
   ) {
+    this.onRun = opts.onRun;
     const inherited: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) {
       // Variables such as GIT_INDEX_FILE or GIT_WORK_TREE from a surrounding git hook would redirect us.
@@ -52,9 +58,11 @@ export class GitCli {
   }
 
   private readonly binary: string;
+  private readonly onRun: ((cmd: string, ms: number, code: number) => void) | undefined;
 
   /** Runs `git <args>`; resolves with the exit code and output whatever the code (never throws on exit != 0). */
   run(args: readonly string[], opts: GitRunOptions = {}): Promise<GitResult> {
+    const started = performance.now();
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, args as string[], {
         cwd: opts.cwd ?? this.gitDir,
@@ -79,6 +87,12 @@ export class GitCli {
       });
       child.once("close", (code) => {
         clearTimeout(timer);
+        // Only the subcommand name: arguments may hold paths or messages, never worth logging.
+        this.onRun?.(
+          args.find((a) => !a.startsWith("-") && !a.includes("=")) ?? "git",
+          performance.now() - started,
+          code ?? -1,
+        );
         resolve({
           code: timedOut ? -1 : (code ?? -1),
           stdout: Buffer.concat(out),

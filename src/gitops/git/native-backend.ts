@@ -48,6 +48,10 @@ export class NativeGitBackend implements GitBackend {
       o.remote.kind === "http" ? `refs/remotes/origin/${o.branch}` : `refs/heads/${o.branch}`;
   }
 
+  /** Logs each git command's duration at debug level (subcommand only, never arguments). */
+  private readonly traceRun = (cmd: string, ms: number, code: number) =>
+    this.o.logger.debug({ git: cmd, ms: Math.round(ms * 10) / 10, code }, "git");
+
   /** True when a `git` binary can be run (for `backend: auto`). */
   static async available(): Promise<boolean> {
     try {
@@ -82,13 +86,16 @@ export class NativeGitBackend implements GitBackend {
       const top = await probe.run(["rev-parse", "--show-toplevel"]);
       this.workTree = top.stdout.toString().trim() || path;
     }
-    this.git = new GitCli(gitDir, this.workTree ? { workTree: this.workTree } : {});
+    this.git = new GitCli(gitDir, {
+      ...(this.workTree ? { workTree: this.workTree } : {}),
+      onRun: this.traceRun,
+    });
   }
 
   private async openClone(): Promise<void> {
     const dir = this.o.workdir;
     await mkdir(dir, { recursive: true });
-    this.git = new GitCli(dir);
+    this.git = new GitCli(dir, { onRun: this.traceRun });
     const entries = await readdir(dir);
     if (entries.length === 0) {
       await this.git.text(["init", "--bare", "--quiet"]);
