@@ -114,6 +114,26 @@ const zero = (): NotificationCounters => ({
   undeliverable: 0,
 });
 
+/**
+ * The secret parts of a webhook URL: the whole URL, its last path segment (Slack's
+ * `/services/T/B/<secret>`, Workflows ids), query values (`sig=`) and userinfo. A server that
+ * echoes only the path in an error must not leak it either.
+ */
+export function urlSecrets(url: string | undefined): string[] {
+  if (!url) return [];
+  const out = [url];
+  try {
+    const u = new URL(url);
+    const last = u.pathname.split("/").filter(Boolean).at(-1);
+    if (last && last.length >= 8) out.push(last, decodeURIComponent(last));
+    for (const v of u.searchParams.values()) if (v.length >= 8) out.push(v);
+    if (u.password) out.push(decodeURIComponent(u.password));
+  } catch {
+    // Not a URL: the whole string is already in the list.
+  }
+  return out;
+}
+
 /** Glob (only `*`) to an anchored regex. */
 function glob(p: string): RegExp {
   return new RegExp(
@@ -210,14 +230,15 @@ export class NotificationRouter implements EventSink, Notifier {
       teamsSender?: TeamsConversationSender;
       lockOf?: (env: string, app: string) => Lock | undefined;
       timer?: Timer;
+      backoffMs?: number;
     },
   ): NotificationRouter {
     const n = cfg.notifications;
     const secrets: (string | undefined)[] = [deps.slackToken];
     const destinations: RouterDestination[] = n.destinations.map((d) => {
-      if (d.type === "slack") secrets.push(d.token, d.webhookUrl);
-      if (d.type === "teams") secrets.push(d.url);
-      if (d.type === "webhook") secrets.push(d.secret);
+      if (d.type === "slack") secrets.push(d.token, ...urlSecrets(d.webhookUrl));
+      if (d.type === "teams") secrets.push(...urlSecrets(d.url));
+      if (d.type === "webhook") secrets.push(d.secret, ...urlSecrets(d.url));
       const templates = { ...n.templates, ...d.templates };
       const provider = createProvider(d, {
         fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
@@ -238,6 +259,7 @@ export class NotificationRouter implements EventSink, Notifier {
     if (deps.logger) opts.logger = deps.logger;
     if (deps.lockOf) opts.lockOf = deps.lockOf;
     if (deps.timer) opts.timer = deps.timer;
+    if (deps.backoffMs !== undefined) opts.backoffMs = deps.backoffMs;
     return new NotificationRouter(opts);
   }
 
