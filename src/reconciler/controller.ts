@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { correlationId, StalledError, TransientError } from "../core/errors.js";
 import type { EventSink, GitopsEvent, ReconcilerEvent } from "../core/events.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
@@ -91,6 +92,8 @@ export class Controller<T> {
   /** Starts accepting work; `signal` (e.g. leadership) stops the controller when aborted. */
   start(signal?: AbortSignal): void {
     this.abort = new AbortController();
+    // Every in-flight API request listens on this signal.
+    setMaxListeners(0, this.abort.signal);
     this.stopped = false;
     signal?.addEventListener("abort", () => this.stop(), { once: true });
   }

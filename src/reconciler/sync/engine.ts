@@ -11,6 +11,7 @@ import {
   type ResourceInfo,
 } from "../../kube/client.js";
 import { lostFields } from "./drift.js";
+import { limiter } from "./limit.js";
 import { type LoadedManifests, loadManifests, type Manifest, type SyncPath } from "./manifests.js";
 import { type DriftRecord, type InventoryEntry, invKey } from "./state.js";
 
@@ -70,22 +71,6 @@ interface Item {
 }
 
 const PHASE0 = new Set(["Namespace", "CustomResourceDefinition"]);
-
-/** Runs at most `n` tasks at once. */
-export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => queue.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      queue.shift()?.();
-    }
-  };
-}
 
 /** Canonical JSON (sorted keys), so the hash does not depend on key order in the YAML. */
 function canonical(v: unknown): string {

@@ -1,6 +1,7 @@
 import { parseAllDocuments } from "yaml";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
 import type { KubeObject } from "../../kube/client.js";
+import { limiter } from "./limit.js";
 
 /** One folder to sync and whether removals from it are pruned. */
 export interface SyncPath {
@@ -93,10 +94,11 @@ export async function loadManifests(
 ): Promise<LoadedManifests> {
   const out: LoadedManifests = { manifests: [], errors: [], ignored: [], files: 0 };
   const seen = new Set<string>();
+  const todo: { file: string; app: string; prune: boolean }[] = [];
   for (const sp of paths) {
     const dir = normalizeSyncPath(sp.path);
     const listed = await repo.list(dir.slice(0, -1), revision);
-    for (const raw of listed.sort()) {
+    for (const raw of [...listed].sort()) {
       const file = raw.replace(/^\.\/+/, "");
       if (seen.has(file)) continue; // overlapping paths: the first path wins
       seen.add(file);
@@ -104,29 +106,39 @@ export async function loadManifests(
         out.errors.push({ file, app: file, message: `outside the sync path ${dir}: not applied` });
         continue;
       }
-      if (!isYamlFile(file)) continue;
-      const app = appOf(file, dir);
-      out.files++;
-      let text: string | undefined;
-      try {
-        text = await repo.read(file, revision);
-      } catch (err) {
-        out.errors.push({ file, app, message: `cannot read: ${(err as Error).message}` });
-        continue;
-      }
-      if (text === undefined) continue;
-      const parsed = parseFile(text, file);
-      if ("error" in parsed) {
-        out.errors.push({ file, app, message: parsed.error });
-        continue;
-      }
-      for (const object of parsed.objects) {
-        if (isIgnored(object)) {
-          out.ignored.push({ object, file, app, prune: sp.prune });
-          continue;
-        }
-        out.manifests.push({ object, file, app, prune: sp.prune });
-      }
+      if (isYamlFile(file)) todo.push({ file, app: appOf(file, dir), prune: sp.prune });
+    }
+  }
+  out.files = todo.length;
+  // Reads are pipelined (the git backend batches them); results stay in file order.
+  const limit = limiter(64);
+  const texts = await Promise.all(
+    todo.map((t) =>
+      limit(() =>
+        repo.read(t.file, revision).then(
+          (text) => ({ text }),
+          (err: Error) => ({ error: err.message }),
+        ),
+      ),
+    ),
+  );
+  for (const [i, t] of todo.entries()) {
+    const r = texts[i];
+    if (!r) continue;
+    if ("error" in r) {
+      out.errors.push({ file: t.file, app: t.app, message: `cannot read: ${r.error}` });
+      continue;
+    }
+    if (r.text === undefined) continue;
+    const parsed = parseFile(r.text, t.file);
+    if ("error" in parsed) {
+      out.errors.push({ file: t.file, app: t.app, message: parsed.error });
+      continue;
+    }
+    for (const object of parsed.objects) {
+      const m = { object, file: t.file, app: t.app, prune: t.prune };
+      if (isIgnored(object)) out.ignored.push(m);
+      else out.manifests.push(m);
     }
   }
   return out;
