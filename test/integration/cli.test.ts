@@ -1,0 +1,203 @@
+/** `gitops-bot demo` and `gitops-bot cmd` as subprocesses: piped stdin, output and exit codes. */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultExamplesDir, prepareDemoRepo } from "../../src/bot/platforms/shell/demo.js";
+import { type GitServer, startGitServer } from "../harness/git-server.js";
+
+const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+      env: { ...process.env, NO_COLOR: "1", ...o.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", rej);
+    child.on("close", (code) => res({ code, stdout, stderr }));
+    child.stdin.end(o.input ?? "");
+  });
+}
+
+const dirs: string[] = [];
+let server: GitServer;
+beforeAll(async () => {
+  server = await startGitServer({ username: "ci", password: "pa55-w0rd-xyz" });
+});
+afterAll(async () => {
+  await server.stop();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), "cli-it-"));
+  dirs.push(d);
+  return d;
+}
+
+describe("gitops-bot demo", () => {
+  it("reads commands from piped stdin and shows replies and notifications", async () => {
+    const dir = await tempDir();
+    const input = [
+      "status",
+      "/gitops PROMOTE podinfo dev stg",
+      "promote podinfo dev stg --force",
+      "promote frontend dev stg",
+      "history frontend stg",
+      "help",
+      "frobnicate",
+      "exit",
+      "status",
+    ].join("\n");
+    const r = await cli(["demo", "--dir", dir], { input: `${input}\n` });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = r.stdout;
+    expect(out).toContain("gitops-bot demo");
+    expect(out).toContain("promote podinfo dev stg");
+    expect(out).toMatch(/app\s+dev\s+stg\s+prod/);
+    expect(out).toContain("does not match");
+    expect(out).toContain("[stg/podinfo] promote dev-kb9lm91e from dev");
+    expect(out).toContain("[stg/frontend] promote dev-3f2a1c9 from dev");
+    expect(out).toContain("posted to the channel");
+    expect(out).toMatch(/History of frontend in stg[\s\S]*promote[\s\S]*dev-3f2a1c9/);
+    expect(out).toContain("unknown command");
+    // Nothing after `exit` runs.
+    expect(out.split("Release status").length).toBe(2);
+  });
+
+  it("reuses its directory: state survives a restart", async () => {
+    const dir = await tempDir();
+    await cli(["demo", "--dir", dir, "--quiet"], { input: "lock podinfo dev testing\n" });
+    const r = await cli(["demo", "--dir", dir, "--quiet"], { input: "status podinfo dev\n" });
+    expect(r.stdout).toContain("testing");
+  });
+});
+
+describe("gitops-bot cmd", () => {
+  async function localRepo(): Promise<string> {
+    return (await prepareDemoRepo(await tempDir(), defaultExamplesDir())).repo;
+  }
+
+  it("exit 0 for a command that works, with readable output", async () => {
+    const repo = await localRepo();
+    const r = await cli(["cmd", "--repo", repo, "--", "status"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("podinfo");
+  });
+
+  it("exit 1 for a user error, with the hint, on stderr", async () => {
+    const repo = await localRepo();
+    const r = await cli(["cmd", "--repo", repo, "--", "promot", "podinfo", "dev", "stg"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("did you mean promote");
+    const usage = await cli(["cmd", "--", "status"]);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain("--repo is required");
+  });
+
+  it("protected writes need --yes; --json is machine-readable; --user is the author", async () => {
+    const repo = await localRepo();
+    const no = await cli([
+      "cmd",
+      "--repo",
+      repo,
+      "--json",
+      "--",
+      "lock",
+      "podinfo",
+      "prod",
+      "release freeze",
+    ]);
+    expect(no.code).toBe(1);
+    expect(JSON.parse(no.stdout)).toMatchObject({
+      ok: false,
+      outcome: "user-error",
+      error: { code: "needs-yes" },
+    });
+    const yes = await cli([
+      "cmd",
+      "--repo",
+      repo,
+      "--yes",
+      "--json",
+      "--user",
+      "Ci Bot <ci@example.com>",
+      "--",
+      "lock",
+      "podinfo",
+      "prod",
+      "release freeze",
+    ]);
+    expect(yes.code).toBe(0);
+    const j = JSON.parse(yes.stdout);
+    expect(j).toMatchObject({ ok: true, outcome: "ok", command: "lock podinfo prod 'release freeze'" });
+    expect(j.results[0].commit.sha).toMatch(/^[0-9a-f]{40}$/);
+    const status = await cli(["cmd", "--repo", repo, "--json", "--", "status podinfo prod"]);
+    expect(JSON.parse(status.stdout).data.instances[0].locked.message).toBe("release freeze");
+  });
+
+  it("uses credentials from the environment over HTTP and never prints them", async () => {
+    await server.createBareRepo("cmd.git", { seedFrom: defaultExamplesDir() });
+    const env = { GITOPS_BOT_GIT_USERNAME: "ci", GITOPS_BOT_GIT_PASSWORD: "pa55-w0rd-xyz" };
+    const r = await cli(
+      [
+        "cmd",
+        "--repo",
+        server.url("cmd.git"),
+        "--workdir",
+        join(await tempDir(), "w"),
+        "--",
+        "promote frontend dev stg",
+      ],
+      {
+        env,
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("[stg/frontend] promote");
+    const bad = await cli(
+      ["cmd", "--repo", server.url("cmd.git"), "--workdir", join(await tempDir(), "w"), "--", "status"],
+      {
+        env: { GITOPS_BOT_GIT_USERNAME: "ci", GITOPS_BOT_GIT_PASSWORD: "wrong-password-1" },
+      },
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr + bad.stdout).not.toContain("wrong-password-1");
+  });
+
+  it("exit 2 for an internal error", async () => {
+    await server.createBareRepo("broken.git", { seedFrom: defaultExamplesDir() });
+    const off = server.onRequest(() => {
+      throw new Error("server exploded");
+    });
+    try {
+      const r = await cli(
+        ["cmd", "--repo", server.url("broken.git"), "--workdir", join(await tempDir(), "w"), "--", "status"],
+        {
+          env: { GITOPS_BOT_GIT_USERNAME: "ci", GITOPS_BOT_GIT_PASSWORD: "pa55-w0rd-xyz" },
+        },
+      );
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toContain("pa55-w0rd-xyz");
+    } finally {
+      off();
+    }
+  });
+});
