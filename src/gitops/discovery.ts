@@ -99,15 +99,19 @@ export async function discover(
   revision: string,
   opts: DiscoveryOptions = {},
 ): Promise<ReleaseModel> {
-  const root = safeRepoPath(opts.releasesPath ?? "releases");
   const problems: DiscoveryProblem[] = [];
   let files: string[] = [];
+  let root = "";
   try {
+    root = safeRepoPath(opts.releasesPath ?? "releases");
     files = (await reader.list(root))
       .map((f) => joinUnder(root, f))
       .filter((f): f is string => f !== undefined);
   } catch (e) {
-    problems.push({ file: root, message: `cannot list ${root}: ${(e as Error).message}` });
+    problems.push({
+      file: opts.releasesPath ?? "releases",
+      message: `cannot list the releases: ${(e as Error).message}`,
+    });
   }
   files = files.filter((f) => YAML_FILE.test(f)).sort();
   const instances: AppInstance[] = [];

@@ -67,8 +67,9 @@ export function plainSafe(value: string): boolean {
     return false;
   for (const version of ["1.1", "1.2"] as const) {
     try {
-      const v = YAML.parse(`k: ${value}`, { version })?.k;
-      if (v !== value) return false;
+      const doc = YAML.parseDocument(`k: ${value}`, { version });
+      if (doc.errors.length > 0 || doc.warnings.length > 0) return false;
+      if ((doc.toJS() as { k?: unknown } | null)?.k !== value) return false;
     } catch {
       return false;
     }
@@ -274,7 +275,7 @@ function insertKey(text: string, doc: ParsedDoc, path: YamlPath, value: string):
   const col = columnOf(text, firstKeyRange[0]);
   const lastEnd = nodeRange(last.value)?.[1] ?? nodeRange(last.key)?.[1];
   if (lastEnd === undefined) return undefined;
-  const step = indentStep(text, parent) ?? 2;
+  const step = indentStep(text, parent, doc) ?? 2;
   const eol = eolOf(text);
   const siblingStyle = parent.items.find((p) => isScalar(p.value))?.value;
   const valueStyle =
@@ -293,20 +294,34 @@ function insertKey(text: string, doc: ParsedDoc, path: YamlPath, value: string):
   return text.slice(0, at) + prefix + lines.join(eol) + eol + text.slice(at);
 }
 
-/** The indentation step the document uses below `map` (child column minus parent column), if visible. */
-function indentStep(text: string, map: YAML.YAMLMap<Node, Node | null>): number | undefined {
-  for (const p of map.items) {
-    const kr = nodeRange(p.key);
-    const v = p.value;
-    if (kr && isMap(v) && !v.flow && v.items[0]) {
-      const ckr = nodeRange(v.items[0].key);
-      if (ckr) {
-        const d = columnOf(text, ckr[0]) - columnOf(text, kr[0]);
-        if (d > 0) return d;
+/** The indentation step the document uses (child key column minus parent key column), from the
+ * first nested block map found below `map`, else anywhere in the document. */
+function indentStep(text: string, map: YAML.YAMLMap<Node, Node | null>, doc?: ParsedDoc): number | undefined {
+  const stepIn = (m: YAML.YAMLMap<Node, Node | null>): number | undefined => {
+    for (const p of m.items) {
+      const kr = nodeRange(p.key);
+      const v = p.value;
+      if (kr && isMap(v) && !v.flow && v.items[0]) {
+        const ckr = nodeRange(v.items[0].key);
+        if (ckr) {
+          const d = columnOf(text, ckr[0]) - columnOf(text, kr[0]);
+          if (d > 0) return d;
+        }
       }
     }
-  }
-  return undefined;
+    return undefined;
+  };
+  const local = stepIn(map);
+  if (local !== undefined || !doc) return local;
+  let found: number | undefined;
+  YAML.visit(doc, {
+    Map(_k, m) {
+      if (found !== undefined) return YAML.visit.BREAK;
+      if (!m.flow) found = stepIn(m as YAML.YAMLMap<Node, Node | null>);
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Removes the key at `path` (a map entry) from document `docIndex`, with its line(s) and its inline

@@ -1,0 +1,239 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { TransientError, UserError } from "../../../src/core/errors.js";
+import { Redactor } from "../../../src/core/redact.js";
+import { classifyGitFailure } from "../../../src/gitops/git/errors.js";
+import { formatCommitMessage, parseCommitMessage } from "../../../src/gitops/git/message.js";
+import { Mutex } from "../../../src/gitops/git/mutex.js";
+import { normalizeRepoPath } from "../../../src/gitops/git/paths.js";
+import { resolveRemote } from "../../../src/gitops/git/remote.js";
+import { unifiedDiff } from "../../../src/gitops/git/unified-diff.js";
+
+describe("commit messages and trailers", () => {
+  it("formats subject, body and trailers in git trailer format and parses them back", () => {
+    const msg = formatCommitMessage({
+      subject: "[prod/podinfo] promote stg-9ij63o4c from stg",
+      body: "Why: tested in stg.",
+      trailers: [
+        ["Gitops-Action", "promote"],
+        ["Approved-By", "slack:U1 (bob)"],
+        ["Approved-By", "slack:U2\n(carol)"],
+      ],
+    });
+    expect(msg).toBe(
+      "[prod/podinfo] promote stg-9ij63o4c from stg\n\nWhy: tested in stg.\n\nGitops-Action: promote\nApproved-By: slack:U1 (bob)\nApproved-By: slack:U2 (carol)\n",
+    );
+    expect(parseCommitMessage(msg)).toEqual({
+      subject: "[prod/podinfo] promote stg-9ij63o4c from stg",
+      body: "Why: tested in stg.",
+      trailers: [
+        ["Gitops-Action", "promote"],
+        ["Approved-By", "slack:U1 (bob)"],
+        ["Approved-By", "slack:U2 (carol)"],
+      ],
+    });
+    expect(() => formatCommitMessage({ subject: "x", trailers: [["Bad Key", "v"]] })).toThrow(/trailer key/);
+    expect(parseCommitMessage("just a subject\n")).toEqual({
+      subject: "just a subject",
+      body: "",
+      trailers: [],
+    });
+    expect(parseCommitMessage("s\n\nnot: a trailer block\nbecause this line is prose\n").trailers).toEqual(
+      [],
+    );
+    expect(parseCommitMessage("s\n\nKey: folded\n  value\n").trailers).toEqual([["Key", "folded value"]]);
+  });
+
+  it("round-trips arbitrary subjects, bodies and trailers (property)", () => {
+    const key = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,15}$/);
+    const value = fc.string({ maxLength: 40 }).map((s) =>
+      s
+        .replace(/[\u0000-\u001f\u007f]+/g, " ")
+        .replace(/ {2,}/g, " ")
+        .trim(),
+    );
+    const subject = fc
+      .string({ minLength: 1, maxLength: 60 })
+      .filter((s) => /\S/.test(s.replace(/[\u0000-\u001f\u007f]/g, "")));
+    fc.assert(
+      fc.property(subject, fc.array(fc.tuple(key, value), { maxLength: 5 }), (s, trailers) => {
+        const parsed = parseCommitMessage(
+          formatCommitMessage({ subject: s, body: "Some body.\n\nSecond paragraph.", trailers }),
+        );
+        expect(parsed.trailers).toEqual(trailers);
+        expect(parsed.body).toBe("Some body.\n\nSecond paragraph.");
+        expect(parsed.subject).not.toContain("\n");
+      }),
+    );
+  });
+});
+
+describe("normalizeRepoPath", () => {
+  it("accepts repo-relative paths and refuses everything that could leave the root", () => {
+    expect(normalizeRepoPath("releases/dev/app.yaml")).toBe("releases/dev/app.yaml");
+    expect(normalizeRepoPath("releases/")).toBe("releases");
+    expect(normalizeRepoPath("", { allowRoot: true })).toBe("");
+    for (const bad of [
+      "",
+      "..",
+      "../a",
+      "a/../../b",
+      "/etc/passwd",
+      "C:\\x",
+      "a\\b",
+      "a\u0000",
+      "a\nb",
+      "./a",
+      "a//b",
+      ".git/config",
+      "a/.GIT/x",
+      "a\u0085b",
+    ]) {
+      expect(() => normalizeRepoPath(bad), bad).toThrow(UserError);
+    }
+  });
+});
+
+describe("resolveRemote", () => {
+  it("moves credentials out of the URL and knows every form of the secret", () => {
+    const r = resolveRemote({ url: "https://alice:p%40ss@git.example.com/org/config.git", auth: {} });
+    expect(r.kind).toBe("http");
+    expect(r.url).toBe("https://git.example.com/org/config.git");
+    expect(r.publicUrl).not.toContain("p%40ss");
+    expect(r.credentials).toEqual({ username: "alice", password: "p@ss" });
+    expect(r.secrets).toEqual(
+      expect.arrayContaining(["p@ss", "p%40ss", Buffer.from("alice:p@ss").toString("base64")]),
+    );
+    const t = resolveRemote({ url: "https://git.example.com/x.git", auth: { token: "ghp_abc" } });
+    expect(t.credentials).toEqual({ username: "git", password: "ghp_abc" });
+    expect(resolveRemote({ url: "./demo", auth: {} }, "/srv")).toMatchObject({
+      kind: "local",
+      url: "/srv/demo",
+    });
+    expect(() => resolveRemote({ url: "git@github.com:org/x.git", auth: {} })).toThrow(UserError);
+  });
+});
+
+describe("classifyGitFailure", () => {
+  const ctx = {
+    op: "fetch",
+    publicUrl: "https://h/x.git",
+    branch: "main",
+    redactor: new Redactor(["hunter2-secret"]),
+  };
+  it("maps git's messages to user and transient errors, redacted", () => {
+    const auth = classifyGitFailure(
+      "fatal: Authentication failed for 'https://u:hunter2-secret@h/x.git/'",
+      ctx,
+    );
+    expect(auth).toBeInstanceOf(UserError);
+    expect(auth).toMatchObject({ code: "repo-auth" });
+    expect(auth.message).not.toContain("hunter2");
+    expect(classifyGitFailure("fatal: couldn't find remote ref refs/heads/main", ctx)).toMatchObject({
+      code: "repo-branch",
+    });
+    expect(classifyGitFailure("x", ctx, 404)).toMatchObject({ code: "repo-not-found" });
+    const down = classifyGitFailure(
+      "fatal: unable to access: Failed to connect to h port 443: Connection refused hunter2-secret",
+      ctx,
+    );
+    expect(down).toBeInstanceOf(TransientError);
+    expect(down.message).not.toContain("hunter2");
+    expect(classifyGitFailure("something odd", ctx)).not.toBeInstanceOf(UserError);
+  });
+});
+
+describe("Mutex", () => {
+  it("runs calls one at a time in order, surviving failures", async () => {
+    const m = new Mutex();
+    const order: string[] = [];
+    let running = 0;
+    const task = (name: string, fail = false) =>
+      m.run(async () => {
+        running++;
+        expect(running).toBe(1);
+        await new Promise((r) => setTimeout(r, 2));
+        order.push(name);
+        running--;
+        if (fail) throw new Error(name);
+        return name;
+      });
+    const results = await Promise.allSettled([task("a"), task("b", true), task("c")]);
+    expect(order).toEqual(["a", "b", "c"]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+  });
+});
+
+/** Applies a unified diff of one file to `old` (test helper: proves the hunks are right). */
+function applyPatch(old: string, patch: string): string {
+  const a = old === "" ? [] : old.split(/(?<=\n)/);
+  const out: string[] = [];
+  let ai = 0;
+  const lines = patch.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const h = /^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@/.exec(lines[i] as string);
+    if (!h) continue;
+    const start = Number(h[1]) - (h[2] === "0" ? 0 : 1);
+    while (ai < start) out.push(a[ai++] as string);
+    for (i++; i < lines.length && !(lines[i] as string).startsWith("@@"); i++) {
+      const l = lines[i] as string;
+      const noNl = lines[i + 1] === "\\ No newline at end of file";
+      const text = l.slice(1) + (noNl ? "" : "\n");
+      if (l.startsWith(" ")) {
+        out.push(text);
+        ai++;
+      } else if (l.startsWith("-")) ai++;
+      else if (l.startsWith("+")) out.push(text);
+      if (noNl) i++;
+    }
+    i--;
+  }
+  while (ai < a.length) out.push(a[ai++] as string);
+  return out.join("");
+}
+
+describe("unifiedDiff", () => {
+  it("renders git-style headers for new, deleted and changed files", () => {
+    const d = unifiedDiff([
+      {
+        path: "a.yaml",
+        oldOid: "1".repeat(40),
+        newOid: "2".repeat(40),
+        oldMode: "100644",
+        newMode: "100644",
+        oldContent: Buffer.from("x: 1\ny: 2\n"),
+        newContent: Buffer.from("x: 1\ny: 3\n"),
+      },
+      { path: "new.yaml", newOid: "3".repeat(40), newMode: "100644", newContent: Buffer.from("n\n") },
+      { path: "gone.yaml", oldOid: "4".repeat(40), oldMode: "100644", oldContent: Buffer.from("g") },
+    ]);
+    expect(d).toBe(
+      "diff --git a/a.yaml b/a.yaml\nindex 1111111..2222222 100644\n--- a/a.yaml\n+++ b/a.yaml\n@@ -1,2 +1,2 @@\n x: 1\n-y: 2\n+y: 3\n" +
+        "diff --git a/new.yaml b/new.yaml\nnew file mode 100644\nindex 0000000..3333333\n--- /dev/null\n+++ b/new.yaml\n@@ -0,0 +1 @@\n+n\n" +
+        "diff --git a/gone.yaml b/gone.yaml\ndeleted file mode 100644\nindex 4444444..0000000\n--- a/gone.yaml\n+++ /dev/null\n@@ -1 +0,0 @@\n-g\n\\ No newline at end of file\n",
+    );
+  });
+
+  it("produces hunks that turn the old text into the new one (property)", () => {
+    const text = fc
+      .array(fc.constantFrom("a\n", "b\n", "c\n", "key: 1\n", "key: 2\n", "\n"), { maxLength: 30 })
+      .map((l) => l.join(""));
+    fc.assert(
+      fc.property(text, text, fc.boolean(), (a, b, cut) => {
+        const nb = cut && b.endsWith("\n") ? b.slice(0, -1) : b;
+        if (a === nb) return;
+        const patch = unifiedDiff([
+          {
+            path: "f",
+            oldContent: Buffer.from(a),
+            newContent: Buffer.from(nb),
+            oldMode: "100644",
+            newMode: "100644",
+          },
+        ]);
+        expect(applyPatch(a, patch)).toBe(nb);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,121 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { TagFilter } from "../../../src/core/release.js";
+import {
+  formatTagFilter,
+  matchesTagFilter,
+  parseTagFilter,
+  pickLatest,
+  tryParseTagFilter,
+} from "../../../src/gitops/tag-filter.js";
+
+const glob = (expr: string): TagFilter => ({ kind: "glob", expr });
+const tagChars = fc.constantFrom(..."abcxyz019.-_+()[]{}^$|?\\/".split(""));
+const tagLike = fc.array(tagChars, { maxLength: 12 }).map((a) => a.join(""));
+
+describe("parseTagFilter", () => {
+  it("reads each kind, and no prefix means glob", () => {
+    expect(parseTagFilter("glob:dev-*")).toEqual(glob("dev-*"));
+    expect(parseTagFilter("dev-*")).toEqual(glob("dev-*"));
+    expect(parseTagFilter("semver:~0.4")).toEqual({ kind: "semver", expr: "~0.4" });
+    expect(parseTagFilter("regex:^v\\d+$")).toEqual({ kind: "regex", expr: "^v\\d+$" });
+    expect(parseTagFilter("regexp:^v\\d+$")).toEqual({ kind: "regex", expr: "^v\\d+$" });
+    // An unknown prefix is part of a glob (tags may contain ':' only in globs like this).
+    expect(parseTagFilter("foo:bar")).toEqual(glob("foo:bar"));
+  });
+
+  it("rejects invalid semver ranges and regexes with a UserError", () => {
+    expect(() => parseTagFilter("semver:not a range")).toThrow(/not a valid semver range/);
+    expect(() => parseTagFilter("semver:")).toThrow(/semver/);
+    expect(() => parseTagFilter("regex:(")).toThrow(/regular expression/);
+    expect(tryParseTagFilter("regex:(")).toBeUndefined();
+  });
+
+  it("round-trips through formatTagFilter", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("glob", "regex", "semver"), tagLike, (kind, expr) => {
+        const f = tryParseTagFilter(`${kind}:${expr}`);
+        if (f) expect(parseTagFilter(formatTagFilter(f))).toEqual(f);
+      }),
+    );
+  });
+});
+
+describe("glob", () => {
+  it("without * matches only itself", () => {
+    fc.assert(
+      fc.property(
+        tagLike.filter((s) => !s.includes("*")),
+        tagLike,
+        (pattern, tag) => {
+          expect(matchesTagFilter(glob(pattern), tag)).toBe(tag === pattern);
+        },
+      ),
+    );
+  });
+  it("treats regex metacharacters literally", () => {
+    expect(matchesTagFilter(glob("1.0"), "1x0")).toBe(false);
+    expect(matchesTagFilter(glob("a+"), "aa")).toBe(false);
+    expect(matchesTagFilter(glob("(x)"), "(x)")).toBe(true);
+    expect(matchesTagFilter(glob("^x$"), "^x$")).toBe(true);
+  });
+  it("is anchored, and * matches any run", () => {
+    fc.assert(
+      fc.property(tagLike, tagLike, tagLike, (pre, mid, post) => {
+        const p = `${pre.replace(/\*/g, "")}*${post.replace(/\*/g, "")}`;
+        expect(matchesTagFilter(glob(p), `${pre.replace(/\*/g, "")}${mid}${post.replace(/\*/g, "")}`)).toBe(
+          true,
+        );
+      }),
+    );
+    expect(matchesTagFilter(glob("dev-*"), "xdev-1")).toBe(false);
+    expect(matchesTagFilter(glob("dev-*"), "dev-")).toBe(true);
+    expect(matchesTagFilter(glob("*"), "")).toBe(true);
+  });
+});
+
+describe("semver and regex", () => {
+  it("semver matches satisfying versions and ignores non-semver tags", () => {
+    const f = parseTagFilter("semver:~0.4");
+    expect(matchesTagFilter(f, "0.4.10")).toBe(true);
+    expect(matchesTagFilter(f, "v0.4.2")).toBe(true);
+    expect(matchesTagFilter(f, "0.5.0")).toBe(false);
+    expect(matchesTagFilter(f, "stg-9ij63o4c")).toBe(false);
+    expect(matchesTagFilter(f, "latest")).toBe(false);
+  });
+  it("regex is not anchored unless written so", () => {
+    expect(matchesTagFilter(parseTagFilter("regex:dev"), "my-dev-1")).toBe(true);
+    expect(matchesTagFilter(parseTagFilter("regex:^dev$"), "my-dev-1")).toBe(false);
+  });
+});
+
+describe("pickLatest", () => {
+  it("semver: highest satisfying version, non-semver ignored", () => {
+    const f = parseTagFilter("semver:~0.4");
+    expect(pickLatest(f, ["0.4.2", "latest", "0.4.10", "0.5.0", "0.4.9", "stg-x"])).toBe("0.4.10");
+    expect(pickLatest(f, ["latest"])).toBeUndefined();
+  });
+  it("semver: the pick satisfies the range and no candidate is higher", () => {
+    const version = fc.tuple(fc.nat(3), fc.nat(12), fc.nat(12)).map(([a, b, c]) => `${a}.${b}.${c}`);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(version, fc.string({ maxLength: 6 })), { maxLength: 20 }), (tags) => {
+        const f = parseTagFilter("semver:^1.2");
+        const best = pickLatest(f, tags);
+        const ok = tags.filter((t) => matchesTagFilter(f, t));
+        if (ok.length === 0) expect(best).toBeUndefined();
+        else {
+          expect(ok).toContain(best);
+          const [bm, bn, bp] = best!.split(".").map(Number) as [number, number, number];
+          for (const t of ok) {
+            const [m, n, p] = t.split(".").map(Number) as [number, number, number];
+            expect(m * 1e6 + n * 1e3 + p).toBeLessThanOrEqual(bm * 1e6 + bn * 1e3 + bp);
+          }
+        }
+      }),
+    );
+  });
+  it("glob/regex: the last matching tag in the order given", () => {
+    expect(pickLatest(glob("dev-*"), ["dev-a", "stg-b", "dev-c", "x"])).toBe("dev-c");
+    expect(pickLatest(glob("dev-*"), [])).toBeUndefined();
+  });
+});
