@@ -199,7 +199,11 @@ export class SyncEngine {
         if (l.metadata.annotations?.[ANN_HASH] === it.hash) {
           const lost = lostFields(it.obj, l, fieldManager);
           if (lost.length === 0) {
-            it.result = { id: it.id, file: it.m.file, action: "unchanged" };
+            // Applied by an earlier run that was cut off before it could record (and announce) it.
+            const unrecorded = !inInventory.has(it.key);
+            const created = l.metadata.annotations?.[ANN_CREATED] === name;
+            const action = !unrecorded ? "unchanged" : created ? "created" : "configured";
+            it.result = { id: it.id, file: it.m.file, action };
             continue;
           }
           it.drift = lost;

@@ -1,0 +1,599 @@
+// The sync reconciler (issue #6) against the real kube-apiserver and a real git server:
+// create / update / no-op / prune / ignore / error isolation / CRD ordering / immutable fields /
+// drift / restart resumes / force push / unreachable git / API server outage mid-sync.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoSchema } from "../../src/config/schema.js";
+import type { GitopsEvent, ReconcilerEvent, SyncEvent } from "../../src/core/events.js";
+import { nullLogger } from "../../src/core/ports.js";
+import { GitConfigRepo } from "../../src/gitops/git-config-repo.js";
+import type { KubeObject } from "../../src/kube/client.js";
+import { K8sKubeClient } from "../../src/kube/k8s-client.js";
+import { ANN_CREATED } from "../../src/reconciler/sync/engine.js";
+import { SyncService } from "../../src/reconciler/sync/service.js";
+import { e2eEnv } from "../harness/e2e.js";
+import { type GitServer, startGitServer } from "../harness/git-server.js";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+
+const execFileP = promisify(execFile);
+const USER = "e2e";
+const PASSWORD = randomBytes(8).toString("hex");
+
+let git: GitServer;
+let scratch: string;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "gitops-bot-sync-e2e-"));
+  git = await startGitServer({ username: USER, password: PASSWORD });
+});
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await git?.stop();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** A kube client for the suite's API server, optionally through `proxy`. */
+function kubeClient(proxy?: TcpProxy): K8sKubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromFile(e2eEnv().kubeconfigPath);
+  if (proxy) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("no cluster");
+    kc.loadFromOptions({
+      clusters: [{ ...cluster, server: `https://127.0.0.1:${proxy.port}` }],
+      users: kc.getUsers(),
+      contexts: kc.getContexts(),
+      currentContext: kc.getCurrentContext(),
+    });
+  }
+  // Short timeouts so an outage shows within a test's patience.
+  return new K8sKubeClient(kc, { timeoutMs: 10_000 });
+}
+
+interface Fixture {
+  id: string;
+  /** A namespace name unique to this test. */
+  ns: string;
+  repoName: string;
+  kube: K8sKubeClient;
+  events: GitopsEvent[];
+  take(): GitopsEvent[];
+  push(files: Record<string, string | null>, message: string): Promise<string>;
+  sync(): Promise<SyncService["trigger"] extends (...a: never[]) => Promise<infer R> ? R : never>;
+  restart(): void;
+  svc: SyncService;
+  repo: GitConfigRepo;
+}
+
+async function fixture(
+  files: (ns: string) => Record<string, string>,
+  opts: { driftCorrection?: boolean; kube?: K8sKubeClient } = {},
+): Promise<Fixture> {
+  const id = randomBytes(4).toString("hex");
+  const ns = `sync-${id}`;
+  const seed = join(scratch, `seed-${id}`);
+  for (const [p, content] of Object.entries(files(ns))) {
+    await mkdir(dirname(join(seed, p)), { recursive: true });
+    await writeFile(join(seed, p), content);
+  }
+  const repoName = `sync-${id}.git`;
+  const bare = await git.createBareRepo(repoName, { seedFrom: seed });
+  // Let the force-push test rewrite history, as hosts allow on unprotected branches.
+  await execFileP("git", ["--git-dir", bare, "config", "receive.denyNonFastForwards", "false"]);
+  const repo = await GitConfigRepo.open(
+    repoSchema.parse({
+      url: git.url(repoName),
+      branch: "main",
+      auth: { username: USER, password: PASSWORD },
+      workdir: join(scratch, `work-${id}`),
+    }),
+    { logger: nullLogger },
+  );
+  const kube = opts.kube ?? kubeClient();
+  const events: GitopsEvent[] = [];
+  const make = () =>
+    new SyncService(
+      {
+        name: `e2e-${id}`,
+        paths: [
+          { path: "namespaces/", prune: true },
+          { path: "releases/", prune: true },
+        ],
+        intervalMs: 3_600_000,
+        prune: true,
+        driftCorrection: opts.driftCorrection ?? true,
+        concurrency: 8,
+        namespace: "gitops-bot-system",
+        clusterName: "e2e",
+        source: `${repo.publicUrl}#main`,
+      },
+      { repo, kube, sink: { emit: (e) => events.push(e) } },
+    );
+  const f: Fixture = {
+    id,
+    ns,
+    repoName,
+    kube,
+    events,
+    repo,
+    svc: make(),
+    take: () => events.splice(0, events.length),
+    push: (changes, message) => git.commitDirect(repoName, { files: changes, message }),
+    sync: () => f.svc.trigger(),
+    restart: () => {
+      f.svc.pause();
+      f.svc = make();
+      f.svc.controller.start();
+    },
+  };
+  f.svc.controller.start();
+  cleanups.push(async () => {
+    f.svc.pause();
+    await repo.close();
+    if (!opts.kube) kube.close();
+  });
+  return f;
+}
+
+const nsYaml = (name: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n`;
+const cmYaml = (ns: string, name: string, value: string, annotations = "") =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${annotations ? `  annotations:\n${annotations}` : ""}data:\n  value: "${value}"\n`;
+const deployYaml = (ns: string, name: string, replicas: number, selector = name) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: ${ns}
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: { app: ${selector} }
+  template:
+    metadata:
+      labels: { app: ${selector} }
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/stefanprodan/podinfo:6.7.0
+          ports:
+            - containerPort: 9898
+`;
+
+const syncEvents = (evs: GitopsEvent[]) => evs.filter((e): e is SyncEvent => e.kind === "sync");
+const actions = (ev: SyncEvent | undefined) =>
+  Object.fromEntries((ev?.objects ?? []).map((o) => [o.id, o.action])) as Record<string, string>;
+const cmRef = (ns: string, name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
+const value = (o?: KubeObject) => (o?.data as Record<string, string> | undefined)?.value;
+
+describe("sync e2e: the basic loop", () => {
+  it("creates, updates only what changed, makes no writes when nothing changed, and prunes", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/app.yaml": `${cmYaml(ns, "config", "1")}---\n${deployYaml(ns, "web", 1)}`,
+      "releases/dev/other.yaml": cmYaml(ns, "other", "1"),
+      "README.md": "not a manifest\n",
+    }));
+    const first = await f.sync();
+    expect(first.result?.status).toBe("ready");
+    const [created] = syncEvents(f.take());
+    expect(actions(created)).toEqual({
+      [`<cluster>:namespace/${f.ns}`]: "created",
+      [`${f.ns}:configmap/config`]: "created",
+      [`${f.ns}:deployment/web`]: "created",
+      [`${f.ns}:configmap/other`]: "created",
+    });
+    expect(created?.cluster).toBe("e2e");
+    expect(created?.toRevision).toBe(await f.repo.head());
+    const live = await f.kube.get(cmRef(f.ns, "config"));
+    expect(value(live)).toBe("1");
+    // Applied with server-side apply by our field manager.
+    expect(live?.metadata.managedFields?.map((m) => `${m.manager}/${m.operation}`)).toContain(
+      "gitops-bot/Apply",
+    );
+
+    // No-op: no writes at all, no event.
+    let writes = f.kube.stats().writes;
+    await f.sync();
+    expect(f.kube.stats().writes).toBe(writes);
+    expect(f.take()).toEqual([]);
+
+    // Update one object: only it is written (plus the state record).
+    const from = await f.repo.head();
+    await f.push({ "releases/dev/other.yaml": cmYaml(f.ns, "other", "2") }, "bump other");
+    writes = f.kube.stats().writes;
+    await f.sync();
+    const [updated] = syncEvents(f.take());
+    expect(actions(updated)).toEqual({ [`${f.ns}:configmap/other`]: "configured" });
+    expect(updated?.fromRevision).toBe(from);
+    expect(updated?.commits.map((c) => c.subject)).toEqual(["bump other"]);
+    expect(f.kube.stats().writes - writes).toBe(2);
+    expect(value(await f.kube.get(cmRef(f.ns, "other")))).toBe("2");
+
+    // Prune: the Deployment leaves git.
+    await f.push({ "releases/dev/app.yaml": cmYaml(f.ns, "config", "1") }, "drop web");
+    await f.sync();
+    const [pruned] = syncEvents(f.take());
+    expect(actions(pruned)).toEqual({ [`${f.ns}:deployment/web`]: "pruned" });
+    expect(pruned?.objects[0]?.file).toBe("releases/dev/app.yaml");
+    expect(
+      await f.kube.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: f.ns, name: "web" }),
+    ).toBeUndefined();
+
+    const status = await f.svc.status.read();
+    expect(status).toMatchObject({ result: "success", lastAppliedRevision: await f.repo.head(), errors: [] });
+  });
+
+  it("never prunes what it did not create, and honours fluxcd.io/ignore and the prune opt-out", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/mine.yaml": cmYaml(ns, "mine", "1"),
+      "releases/dev/keep.yaml": cmYaml(ns, "keep", "1", "    gitops-bot.dev/prune: disabled\n"),
+      "releases/dev/ignored.yaml": cmYaml(ns, "ignored", "1", '    fluxcd.io/ignore: "true"\n'),
+    }));
+    // Created by a person before the bot adopts it.
+    await f.kube.apply(
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: f.ns } },
+      { fieldManager: "kubectl", force: true },
+    );
+    await f.kube.apply(
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "theirs", namespace: f.ns },
+        data: { value: "0" },
+      },
+      { fieldManager: "kubectl", force: true },
+    );
+    await f.push({ "releases/dev/theirs.yaml": cmYaml(f.ns, "theirs", "1") }, "adopt theirs");
+    await f.sync();
+    const [ev] = syncEvents(f.take());
+    expect(actions(ev)).toEqual({
+      [`<cluster>:namespace/${f.ns}`]: "configured",
+      [`${f.ns}:configmap/mine`]: "created",
+      [`${f.ns}:configmap/keep`]: "created",
+      [`${f.ns}:configmap/theirs`]: "configured",
+    });
+    expect(await f.kube.get(cmRef(f.ns, "ignored"))).toBeUndefined();
+    expect((await f.kube.get(cmRef(f.ns, "theirs")))?.metadata.annotations?.[ANN_CREATED]).toBeUndefined();
+
+    await f.push(
+      {
+        "releases/dev/mine.yaml": null,
+        "releases/dev/keep.yaml": null,
+        "releases/dev/theirs.yaml": null,
+        "namespaces/ns.yaml": null,
+      },
+      "remove everything",
+    );
+    await f.sync();
+    const [gone] = syncEvents(f.take());
+    expect(actions(gone)).toEqual({ [`${f.ns}:configmap/mine`]: "pruned" });
+    expect(await f.kube.get(cmRef(f.ns, "keep"))).toBeDefined();
+    expect(await f.kube.get(cmRef(f.ns, "theirs"))).toBeDefined();
+    expect(await f.kube.get({ apiVersion: "v1", kind: "Namespace", name: f.ns })).toBeDefined();
+  });
+});
+
+describe("sync e2e: bad input is isolated", () => {
+  it("reports malformed YAML, unknown kinds and invalid objects with their files; the rest applies", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/good.yaml": cmYaml(ns, "good", "1"),
+      "releases/dev/broken.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n  labels: [oops\n",
+      "releases/dev/helmrelease.yaml": `apiVersion: helm.fluxcd.io/v1\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: ${ns}\nspec:\n  releaseName: podinfo\n`,
+      // One app: a valid ConfigMap and an invalid Service. Neither may apply.
+      "releases/dev/api/config.yaml": cmYaml(ns, "api-config", "1"),
+      "releases/dev/api/service.yaml": `apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: ${ns}\nspec:\n  ports:\n    - port: 70000\n`,
+    }));
+    const r = await f.sync();
+    expect(r.result?.status).toBe("failed");
+    const [ev] = syncEvents(f.take());
+    const byId = Object.fromEntries((ev?.objects ?? []).map((o) => [o.id, o]));
+    expect(byId[`${f.ns}:configmap/good`]?.action).toBe("created");
+    expect(byId["file:releases/dev/broken.yaml"]).toMatchObject({
+      action: "failed",
+      file: "releases/dev/broken.yaml",
+    });
+    expect(byId["file:releases/dev/broken.yaml"]?.error).toMatch(/invalid YAML/);
+    expect(byId[`${f.ns}:helmrelease/podinfo`]).toMatchObject({
+      action: "failed",
+      file: "releases/dev/helmrelease.yaml",
+    });
+    expect(byId[`${f.ns}:helmrelease/podinfo`]?.error).toMatch(/unknown kind HelmRelease/);
+    // The API server's own message, with the file.
+    expect(byId[`${f.ns}:service/api`]).toMatchObject({
+      action: "failed",
+      file: "releases/dev/api/service.yaml",
+    });
+    expect(byId[`${f.ns}:service/api`]?.error).toMatch(/Service "api" is invalid: .*port/);
+    expect(byId[`${f.ns}:configmap/api-config`]?.error).toMatch(/same app failed validation/);
+    expect(await f.kube.get(cmRef(f.ns, "api-config"))).toBeUndefined();
+    expect((await f.svc.status.read()).result).toBe("partial");
+
+    // The same failures again: no new event.
+    await f.sync();
+    expect(f.take()).toEqual([]);
+  });
+
+  it("reports an immutable-field change and still applies the other objects", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/web.yaml": deployYaml(ns, "web", 1),
+      "releases/dev/config.yaml": cmYaml(ns, "config", "1"),
+    }));
+    await f.sync();
+    f.take();
+    await f.push(
+      {
+        "releases/dev/web.yaml": deployYaml(f.ns, "web", 1, "web-v2"),
+        "releases/dev/config.yaml": cmYaml(f.ns, "config", "2"),
+      },
+      "change selector",
+    );
+    await f.sync();
+    const [ev] = syncEvents(f.take());
+    const web = ev?.objects.find((o) => o.id === `${f.ns}:deployment/web`);
+    expect(web).toMatchObject({ action: "failed", file: "releases/dev/web.yaml" });
+    expect(web?.error).toMatch(/field is immutable/);
+    expect(actions(ev)[`${f.ns}:configmap/config`]).toBe("configured");
+    // The failed change is not half-applied, and nothing was pruned.
+    const live = await f.kube.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: f.ns,
+      name: "web",
+    });
+    expect((live?.spec as { selector: { matchLabels: { app: string } } }).selector.matchLabels.app).toBe(
+      "web",
+    );
+  });
+
+  it("applies a CRD and its custom resources from the same commit, HelmRelease included", async () => {
+    const group = `e2e${randomBytes(3).toString("hex")}.fluxcd.io`;
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: helmreleases.${group}
+spec:
+  group: ${group}
+  scope: Namespaced
+  names: { kind: HelmRelease, plural: helmreleases, singular: helmrelease, listKind: HelmReleaseList }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`;
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/crds/helmrelease.yaml": crd,
+      "releases/dev/podinfo.yaml": `apiVersion: ${group}/v1
+kind: HelmRelease
+metadata:
+  name: podinfo-dev
+  namespace: ${ns}
+  annotations:
+    fluxcd.io/automated: "true"
+spec:
+  releaseName: podinfo-dev
+  chart: { git: https://example.com/repo.git, path: charts/podinfo, ref: main }
+  values: { image: { repository: ghcr.io/stefanprodan/podinfo, tag: dev-abc } }
+`,
+    }));
+    const r = await f.sync();
+    expect(r.result?.status).toBe("ready");
+    const [ev] = syncEvents(f.take());
+    expect(actions(ev)).toMatchObject({
+      [`<cluster>:customresourcedefinition/helmreleases.${group}`]: "created",
+      [`${f.ns}:helmrelease/podinfo-dev`]: "created",
+    });
+    const hr = await f.kube.get({
+      apiVersion: `${group}/v1`,
+      kind: "HelmRelease",
+      namespace: f.ns,
+      name: "podinfo-dev",
+    });
+    expect((hr?.spec as { releaseName: string }).releaseName).toBe("podinfo-dev");
+  });
+});
+
+describe("sync e2e: drift and restarts", () => {
+  it("reports an object changed behind git's back and restores git's version on the next sync", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/web.yaml": deployYaml(ns, "web", 2),
+    }));
+    await f.sync();
+    f.take();
+    // `kubectl scale`-like: an update by another client.
+    const ref = { apiVersion: "apps/v1", kind: "Deployment", namespace: f.ns, name: "web" };
+    const live = await f.kube.get(ref);
+    if (!live) throw new Error("deployment missing");
+    (live.spec as { replicas: number }).replicas = 5;
+    await f.kube.replace(live);
+
+    await f.sync();
+    const [ev] = syncEvents(f.take());
+    expect(ev?.objects).toEqual([
+      {
+        id: `${f.ns}:deployment/web`,
+        file: "releases/dev/web.yaml",
+        action: "configured",
+        drift: ["spec.replicas"],
+      },
+    ]);
+    expect(((await f.kube.get(ref))?.spec as { replicas: number }).replicas).toBe(2);
+    const status = await f.svc.status.read();
+    expect(status.drift).toEqual([
+      {
+        id: `${f.ns}:deployment/web`,
+        file: "releases/dev/web.yaml",
+        fields: ["spec.replicas"],
+        corrected: true,
+      },
+    ]);
+    // Corrected: the next sync is quiet.
+    await f.sync();
+    expect(f.take()).toEqual([]);
+  });
+
+  it("a restarted bot resumes from the state in the cluster: no writes, no repeated announcement", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/a.yaml": cmYaml(ns, "a", "1"),
+    }));
+    await f.sync();
+    expect(syncEvents(f.take())).toHaveLength(1);
+    f.restart();
+    const writes = f.kube.stats().writes;
+    await f.sync();
+    expect(f.take()).toEqual([]);
+    expect(f.kube.stats().writes).toBe(writes);
+    // And a change made while it was down is announced with the right range.
+    const from = await f.repo.head();
+    f.restart();
+    await f.push({ "releases/dev/a.yaml": cmYaml(f.ns, "a", "2") }, "while down");
+    await f.sync();
+    const [ev] = syncEvents(f.take());
+    expect(ev?.fromRevision).toBe(from);
+    expect(actions(ev)).toEqual({ [`${f.ns}:configmap/a`]: "configured" });
+  });
+});
+
+describe("sync e2e: faults", () => {
+  it("a force-pushed branch is synced with a warning, pruning what only the old history had", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/a.yaml": cmYaml(ns, "a", "1"),
+    }));
+    await f.sync();
+    await f.push({ "releases/dev/b.yaml": cmYaml(f.ns, "b", "1") }, "add b");
+    await f.sync();
+    f.take();
+    // Someone rewrites history: drop "add b", commit something else, push --force.
+    const work = join(scratch, `force-${f.id}`);
+    const authed = git.authUrl(f.repoName);
+    const g = (...args: string[]) =>
+      execFileP("git", ["-c", "user.name=Mallory", "-c", "user.email=m@example.com", ...args], { cwd: work });
+    await execFileP("git", ["clone", "--quiet", authed, work]);
+    await g("reset", "--quiet", "--hard", "HEAD~1");
+    await writeFile(join(work, "releases/dev/c.yaml"), cmYaml(f.ns, "c", "1"));
+    await g("add", "-A");
+    await g("commit", "--quiet", "-m", "add c instead");
+    await g("push", "--quiet", "--force", "origin", "HEAD:main");
+
+    const r = await f.sync();
+    expect(r.result?.status).toBe("ready");
+    const [ev] = syncEvents(f.take());
+    expect(ev?.warnings?.join(" ")).toMatch(/force-pushed/);
+    expect(actions(ev)).toEqual({ [`${f.ns}:configmap/c`]: "created", [`${f.ns}:configmap/b`]: "pruned" });
+    expect(ev?.commits.map((c) => c.subject)).toContain("add c instead");
+  });
+
+  it("an unreachable git server fails the sync with one event, touches nothing, and recovers", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/a.yaml": cmYaml(ns, "a", "1"),
+    }));
+    await f.sync();
+    f.take();
+    const off = git.onRequest(() => {
+      throw new Error("git server down");
+    });
+    try {
+      const r = await f.sync();
+      expect(r.result?.status).toBe("failed");
+      const evs = f.take() as ReconcilerEvent[];
+      expect(evs).toHaveLength(1);
+      expect(evs[0]).toMatchObject({
+        kind: "reconciler",
+        reconciler: "sync",
+        state: "failed",
+        cluster: "e2e",
+      });
+      expect(evs[0]?.message).toMatch(/cannot fetch the config repo/);
+      expect(evs[0]?.message).not.toContain(PASSWORD);
+      expect(await f.kube.get(cmRef(f.ns, "a"))).toBeDefined();
+      expect((await f.svc.status.read()).result).toBe("failed");
+      // Still down: no second event.
+      await f.sync();
+      expect(f.take()).toEqual([]);
+    } finally {
+      off();
+    }
+    await f.sync();
+    expect(f.take()).toMatchObject([{ kind: "reconciler", state: "recovered" }]);
+    expect((await f.svc.status.read()).result).toBe("success");
+  });
+
+  it("an API server outage mid-sync applies nothing twice and prunes nothing by mistake", async () => {
+    const env = e2eEnv();
+    const proxy = await startTcpProxy(Number(new URL(env.kubeServer).port));
+    cleanups.push(() => proxy.close());
+    const kube = kubeClient(proxy);
+    cleanups.push(() => kube.close());
+    const many = (ns: string, n: number, v: string) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [
+          `releases/dev/cm-${String(i).padStart(3, "0")}.yaml`,
+          cmYaml(ns, `cm-${i}`, v),
+        ]),
+      );
+    const f = await fixture(
+      (ns) => ({ "namespaces/ns.yaml": nsYaml(ns), "releases/dev/old.yaml": cmYaml(ns, "old", "1") }),
+      {
+        kube,
+      },
+    );
+    await f.sync();
+    f.take();
+    await f.push({ ...many(f.ns, 150, "1"), "releases/dev/old.yaml": null }, "150 new, drop old");
+    // Cut the connection once the sync has started writing.
+    const started = proxy.bytesUp();
+    const watcher = setInterval(() => {
+      if (proxy.bytesUp() - started > 40_000) {
+        proxy.cut();
+        clearInterval(watcher);
+      }
+    }, 5);
+    const r = await f.sync();
+    clearInterval(watcher);
+    expect(r.result?.status).toBe("failed");
+    const during = f.take();
+    expect(during.find((e) => e.kind === "reconciler")).toMatchObject({ state: "failed" });
+    expect((during.find((e) => e.kind === "reconciler") as ReconcilerEvent).message).toMatch(
+      /cluster unavailable/,
+    );
+    // Nothing was pruned on a partial view.
+    const direct = kubeClient();
+    cleanups.push(() => direct.close());
+    expect(await direct.get(cmRef(f.ns, "old"))).toBeDefined();
+
+    proxy.restore();
+    const again = await f.sync();
+    expect(again.result?.status).toBe("ready");
+    const after = f.take();
+    // Every object announced as created exactly once over both runs; old pruned once.
+    const created = syncEvents([...during, ...after])
+      .flatMap((e) => e.objects)
+      .filter((o) => o.action === "created")
+      .map((o) => o.id);
+    expect(new Set(created).size).toBe(created.length);
+    expect(created.length).toBe(150);
+    expect(actions(syncEvents(after)[0])[`${f.ns}:configmap/old`]).toBe("pruned");
+    expect(
+      (await direct.list("v1", "ConfigMap", { namespace: f.ns })).filter((o) =>
+        o.metadata.name.startsWith("cm-"),
+      ),
+    ).toHaveLength(150);
+  });
+});
