@@ -351,9 +351,7 @@ describe("sync e2e: bad input is isolated", () => {
       namespace: f.ns,
       name: "web",
     });
-    expect((live?.spec as { selector: { matchLabels: { app: string } } }).selector.matchLabels.app).toBe(
-      "web",
-    );
+    expect(live?.spec).toMatchObject({ selector: { matchLabels: { app: "web" } } });
   });
 
   it("applies a CRD and its custom resources from the same commit, HelmRelease included", async () => {
@@ -402,7 +400,7 @@ spec:
       namespace: f.ns,
       name: "podinfo-dev",
     });
-    expect((hr?.spec as { releaseName: string }).releaseName).toBe("podinfo-dev");
+    expect(hr?.spec).toMatchObject({ releaseName: "podinfo-dev" });
   });
 });
 
@@ -431,7 +429,7 @@ describe("sync e2e: drift and restarts", () => {
         drift: ["spec.replicas"],
       },
     ]);
-    expect(((await f.kube.get(ref))?.spec as { replicas: number }).replicas).toBe(2);
+    expect((await f.kube.get(ref))?.spec).toMatchObject({ replicas: 2 });
     const status = await f.svc.status.read();
     expect(status.drift).toEqual([
       {
