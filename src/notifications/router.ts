@@ -22,7 +22,7 @@ import type { Lock } from "../core/release.js";
 import type { RouteConfig } from "./config.js";
 import { fluxcloudMessage } from "./format/fluxcloud.js";
 import { CommitLinker } from "./format/links.js";
-import { detailMessage, richMessage } from "./format/rich.js";
+import { detailMessage, digestDetailsMessage, digestMessage, richMessage } from "./format/rich.js";
 import type { FetchLike } from "./http.js";
 import { DeliveryError, type NotificationProvider, type Notifier } from "./notifier.js";
 import { createProvider } from "./providers/index.js";
@@ -69,6 +69,10 @@ export interface RouterOptions {
   maxAttempts?: number;
   /** First retry delay (doubles each time, capped at 60 s). Default 1000 ms. */
   backoffMs?: number;
+  /** New releases waiting for one destination before they go out together as a digest. Default 4. */
+  digestAfter?: number;
+  /** Most releases in one digest. Default 15. */
+  digestSize?: number;
   timer?: Timer;
 }
 
@@ -97,6 +101,9 @@ export interface NotificationMetrics {
 
 interface Item {
   key: string;
+  /** `root`/`detail`: one view's message or thread reply; `digest`/`digest-details`: a burst of views in one message. */
+  kind: "root" | "detail" | "digest" | "digest-details";
+  /** View key, or for digests the digest key. */
   view: string;
   detail?: DetailKind;
   /** Bumped on every new mark, so a change that arrives during a send is not lost. */
@@ -161,6 +168,11 @@ class Lane {
   readonly items = new Map<string, Item>();
   /** Keys delivered at least once (thread roots for replies), bounded. */
   readonly delivered = new Set<string>();
+  /** View key -> digest key, for views that went out in a digest (their updates go there). */
+  readonly alias = new Map<string, string>();
+  /** Digest key -> its view keys. */
+  readonly digests = new Map<string, string[]>();
+  digestSeq = 0;
   readonly counters = zero();
   readonly limiter: RateLimiter;
   worker: Promise<void> | undefined;
@@ -173,6 +185,24 @@ class Lane {
   }
 
   mark(key: string, view: string, detail: DetailKind | undefined, e: GitopsEvent, now: number): void {
+    const digest = this.alias.get(view);
+    if (digest) {
+      // The view went out in a digest: update the digest (or its details reply) instead.
+      if (detail) this.markKey(`${digest}:details`, "digest-details", digest, undefined, e, now);
+      else this.markKey(digest, "digest", digest, undefined, e, now);
+      return;
+    }
+    this.markKey(key, detail ? "detail" : "root", view, detail, e, now);
+  }
+
+  markKey(
+    key: string,
+    kind: Item["kind"],
+    view: string,
+    detail: DetailKind | undefined,
+    e: GitopsEvent,
+    now: number,
+  ): void {
     const item = this.items.get(key);
     if (item) {
       item.version++;
@@ -180,7 +210,7 @@ class Lane {
       this.counters.coalesced++;
       return;
     }
-    const fresh: Item = { key, view, version: 0, events: [e], attempts: 0, notBefore: now };
+    const fresh: Item = { key, kind, view, version: 0, events: [e], attempts: 0, notBefore: now };
     if (detail) fresh.detail = detail;
     this.items.set(key, fresh);
   }
@@ -200,6 +230,8 @@ export class NotificationRouter implements EventSink, Notifier {
   private readonly timer: Timer;
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
+  private readonly digestAfter: number;
+  private readonly digestSize: number;
   private readonly stopping = new AbortController();
   private events = 0;
   private skipped = 0;
@@ -211,6 +243,8 @@ export class NotificationRouter implements EventSink, Notifier {
     this.timer = opts.timer ?? realTimer;
     this.maxAttempts = opts.maxAttempts ?? 6;
     this.backoffMs = opts.backoffMs ?? 1000;
+    this.digestAfter = Math.max(2, opts.digestAfter ?? 4);
+    this.digestSize = Math.max(2, opts.digestSize ?? 15);
     this.lanes = opts.destinations.map(
       (d) => new Lane(d, new CommitLinker(opts.repoUrl, d.templates?.commitLink)),
     );
@@ -347,14 +381,65 @@ export class NotificationRouter implements EventSink, Notifier {
   private pick(lane: Lane, now: number): { item?: Item; wait: number } {
     let wait = Number.POSITIVE_INFINITY;
     for (const item of lane.items.values()) {
-      if (item.detail && lane.items.has(item.view) && !lane.delivered.has(item.view)) continue;
+      const replyTo = item.kind === "detail" || item.kind === "digest-details" ? item.view : undefined;
+      if (replyTo && lane.items.has(replyTo) && !lane.delivered.has(replyTo)) continue;
       if (item.notBefore > now) {
         wait = Math.min(wait, item.notBefore - now);
         continue;
       }
+      if (item.kind === "root" && !lane.delivered.has(item.key))
+        return { item: this.maybeDigest(lane, item, now), wait: 0 };
       return { item, wait: 0 };
     }
     return { wait };
+  }
+
+  /**
+   * Overload valve: when more new releases wait for this destination than its rate limit can post
+   * one by one (`digestAfter`), the waiting ones go out together in one digest message, which is
+   * then updated in place as they progress (their details go in one reply under it). Without this
+   * a burst of 100 releases at Slack's 1 message/s would take minutes to show.
+   */
+  private maybeDigest(lane: Lane, first: Item, now: number): Item {
+    const fresh = [...lane.items.values()].filter(
+      (i) => i.kind === "root" && !lane.delivered.has(i.key) && i.notBefore <= now,
+    );
+    if (fresh.length < this.digestAfter) return first;
+    const members = fresh.slice(0, this.digestSize);
+    const key = `digest:${++lane.digestSeq}`;
+    const digest: Item = {
+      key,
+      kind: "digest",
+      view: key,
+      version: 0,
+      events: [],
+      attempts: 0,
+      notBefore: now,
+    };
+    lane.items.set(key, digest);
+    lane.digests.set(
+      key,
+      members.map((m) => m.view),
+    );
+    for (const m of members) {
+      lane.items.delete(m.key);
+      lane.alias.set(m.view, key);
+      digest.events.push(...m.events);
+      for (const d of ["sync-errors", "helm-error"] as const) {
+        const pending = lane.items.get(`${m.view}:${d}`);
+        if (!pending) continue;
+        lane.items.delete(pending.key);
+        for (const e of pending.events)
+          lane.markKey(`${key}:details`, "digest-details", key, undefined, e, now);
+      }
+    }
+    // Bound the alias map: the oldest digests' views start new messages again.
+    while (lane.digests.size > 200) {
+      const [oldest, views] = lane.digests.entries().next().value as [string, string[]];
+      lane.digests.delete(oldest);
+      for (const v of views) lane.alias.delete(v);
+    }
+    return digest;
   }
 
   private async drain(lane: Lane): Promise<void> {
@@ -375,8 +460,19 @@ export class NotificationRouter implements EventSink, Notifier {
     }
   }
 
-  private message(lane: Lane, view: View, detail: DetailKind | undefined): Message {
-    if (detail) return detailMessage(view, detail);
+  private message(lane: Lane, item: Item): Message | undefined {
+    if (item.kind === "digest" || item.kind === "digest-details") {
+      const views = (lane.digests.get(item.view) ?? [])
+        .map((k) => this.store.get(k))
+        .filter((v): v is View => v !== undefined);
+      if (views.length === 0) return undefined;
+      return item.kind === "digest"
+        ? digestMessage(item.view, views, lane.linker)
+        : digestDetailsMessage(item.view, views);
+    }
+    const view = this.store.get(item.view);
+    if (!view) return undefined;
+    if (item.detail) return detailMessage(view, item.detail);
     if (lane.dest.format === "fluxcloud")
       return fluxcloudMessage(view, lane.linker, lane.dest.templates ?? {});
     const rich: Parameters<typeof richMessage>[1] = { linker: lane.linker };
@@ -387,8 +483,8 @@ export class NotificationRouter implements EventSink, Notifier {
 
   private async send(lane: Lane, item: Item): Promise<void> {
     const provider = lane.dest.provider;
-    const view = this.store.get(item.view);
-    if (!view) {
+    const built = this.message(lane, item);
+    if (!built) {
       lane.items.delete(item.key); // evicted from the store: nothing left to show
       return;
     }
@@ -397,10 +493,11 @@ export class NotificationRouter implements EventSink, Notifier {
     item.events = [];
     lane.limiter.record(this.timer.now());
     try {
-      const message = this.redactor.value(this.message(lane, view, item.detail));
+      const message = this.redactor.value(built);
       const delivery = { key: item.key, message, events: this.redactor.value(events) };
       // A reply whose root never made it (given up, or routed elsewhere) is posted on its own.
-      const threadKey = item.detail && lane.delivered.has(item.view) ? item.view : undefined;
+      const isReply = item.kind === "detail" || item.kind === "digest-details";
+      const threadKey = isReply && lane.delivered.has(item.view) ? item.view : undefined;
       await provider.deliver(threadKey ? { ...delivery, threadKey } : delivery);
       lane.counters.sent++;
       lane.noteDelivered(item.key);

@@ -6,7 +6,16 @@
  * text) go in thread replies built by `detailMessage`.
  */
 import type { SyncObjectResult } from "../../core/events.js";
-import { type Action, type Block, b, code, type Message, type RichText, t } from "../../core/message.js";
+import {
+  type Action,
+  type Block,
+  b,
+  code,
+  type Message,
+  type RichText,
+  type Severity,
+  t,
+} from "../../core/message.js";
 import type { Lock } from "../../core/release.js";
 import { type DetailKind, type View, viewSeverity } from "../state.js";
 import type { CommitLinker } from "./links.js";
@@ -270,5 +279,87 @@ export function detailMessage(v: View, detail: DetailKind): Message {
     fallbackText: `Helm ${h?.release ?? ""} ${h?.phase ?? ""}`,
     updateKey: `${v.key}:helm-error`,
     threadKey: v.key,
+  };
+}
+
+const SEVERITY_ORDER: Severity[] = ["info", "success", "warning", "error"];
+
+/** Short status of one release for a digest row. */
+function shortStatus(v: View): string {
+  if (v.kind === "reconciler") return v.reconciler?.state ?? "";
+  if (v.helm)
+    return `Helm ${v.helm.phase}${v.helm.revision !== undefined ? ` (revision ${v.helm.revision})` : ""}`;
+  if (v.sync) return v.sync.objects.some((o) => o.action === "failed") ? "sync failed" : "synced";
+  return "committed";
+}
+
+/**
+ * Several releases in one message (the router's overload valve for bursts): a table with each
+ * release's tag change and current status, updated in place; colour = the worst outcome.
+ */
+export function digestMessage(key: string, views: View[], linker: CommitLinker): Message {
+  let severity: Severity = "info";
+  for (const v of views) {
+    const sev = viewSeverity(v);
+    if (SEVERITY_ORDER.indexOf(sev) > SEVERITY_ORDER.indexOf(severity)) severity = sev;
+  }
+  const cluster = views[0]?.cluster ?? "";
+  const rows: RichText[][] = views.map((v) => {
+    const change = tagChange(v);
+    const sha = v.origin?.commit.sha ?? v.sync?.toRevision;
+    return [
+      [t(v.app ?? v.reconciler?.reconciler ?? "changes")],
+      [t(v.env ?? "")],
+      change ? [t(`${change.from ? `${change.from} → ` : ""}${change.to}`)] : [t("")],
+      [t(shortStatus(v))],
+      sha ? [linker.span(sha)] : [t("")],
+    ];
+  });
+  const failed = views.filter((v) => viewSeverity(v) === "error").length;
+  return {
+    title: [
+      t(`${views.length} releases in cluster `),
+      b(cluster),
+      ...(failed > 0 ? [t(`: ${failed} failed`)] : []),
+    ],
+    severity,
+    blocks: [
+      { kind: "table", columns: ["App", "Env", "Tag", "Status", "Commit"], rows },
+      {
+        kind: "context",
+        text: [t("Many changes at once: grouped in one message that is updated as they progress.")],
+      },
+    ],
+    fallbackText: `${views.length} releases in cluster ${cluster}${failed > 0 ? `, ${failed} failed` : ""}`,
+    updateKey: key,
+  };
+}
+
+/** Failure details of the releases in a digest: one reply under it. */
+export function digestDetailsMessage(key: string, views: View[]): Message {
+  const blocks: Block[] = [];
+  for (const v of views) {
+    for (const o of v.sync?.objects.filter((x) => x.action === "failed").slice(0, 5) ?? []) {
+      blocks.push({
+        kind: "text",
+        text: [b(`${v.app ?? ""} ${v.env ?? ""}`), t(": resource "), b(o.id), t(", file: "), code(o.file)],
+      });
+      blocks.push({ kind: "code", text: o.error ?? "failed" });
+    }
+    if (v.helm?.error && (v.helm.phase === "failed" || v.helm.phase === "test-failed")) {
+      blocks.push({
+        kind: "text",
+        text: [b(`${v.app ?? ""} ${v.env ?? ""}`), t(`: Helm ${v.helm.release} ${v.helm.phase}`)],
+      });
+      blocks.push({ kind: "code", text: v.helm.error });
+    }
+  }
+  return {
+    title: [t("Errors")],
+    severity: "error",
+    blocks,
+    fallbackText: "Errors in grouped releases",
+    updateKey: `${key}:details`,
+    threadKey: key,
   };
 }

@@ -126,7 +126,10 @@ export function adaptiveCardProblems(card: Record<string, unknown>): string[] {
     "Action.Submit",
   ]);
   const walk = (x: unknown): void => {
-    if (Array.isArray(x)) return x.forEach(walk);
+    if (Array.isArray(x)) {
+      for (const y of x) walk(y);
+      return;
+    }
     if (!x || typeof x !== "object") return;
     const o = x as Record<string, unknown>;
     if (typeof o["type"] === "string" && o !== card) {

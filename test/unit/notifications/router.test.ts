@@ -163,7 +163,7 @@ describe("NotificationRouter", () => {
   });
 
   it("keeps to the destination's rate limit and coalesces a burst", async () => {
-    const { router, p } = setup();
+    const { router, p } = setup(["a"], { digestAfter: 100 });
     // 40 events for 4 releases arrive at once.
     for (let n = 0; n < 10; n++) {
       for (const corr of ["a1", "b2", "c3", "d4"]) {
@@ -185,6 +185,43 @@ describe("NotificationRouter", () => {
       const last = p.sent.filter((d) => d.key === `release:${corr}`).at(-1)!;
       expect(text(last)).toContain("revision 9");
     }
+  });
+
+  it("groups a burst of new releases into digests updated in place, with failures in one reply", async () => {
+    const { router, p } = setup();
+    const apps = Array.from({ length: 20 }, (_, n) => `app-${String(n).padStart(2, "0")}`);
+    for (const app of apps)
+      router.emit({ ...ev.autoRelease, id: `${app}-a`, correlationId: `c-${app}`, app });
+    await router.idle();
+    for (const app of apps) {
+      const failed = app === "app-07";
+      router.emit({
+        ...ev.autoHelm,
+        id: `${app}-h`,
+        correlationId: `c-${app}`,
+        app,
+        phase: failed ? "failed" : "deployed",
+        error: failed ? "UPGRADE FAILED: app-07 broke" : undefined,
+      });
+    }
+    await router.idle();
+    const keys = p.sent.map((d) => d.key);
+    // 20 new releases at once: two digests (15 + 5) instead of 20 messages at 1/s.
+    expect(keys.slice(0, 2)).toEqual(["digest:1", "digest:2"]);
+    expect(new Set(keys)).toEqual(new Set(["digest:1", "digest:2", "digest:1:details"]));
+    expect(p.sent.length).toBeLessThanOrEqual(7);
+    const lastOf = (key: string) => text(p.sent.filter((d) => d.key === key).at(-1)!);
+    expect(lastOf("digest:1")).toContain("15 releases in cluster eu-1: 1 failed");
+    expect(lastOf("digest:1")).toContain(
+      "app-07 | dev | dev-abc1234 → dev-def5678 | Helm failed (revision 12)",
+    );
+    expect(lastOf("digest:2")).toContain(
+      "app-19 | dev | dev-abc1234 → dev-def5678 | Helm deployed (revision 12)",
+    );
+    expect(lastOf("digest:2")).toContain("5 releases in cluster eu-1");
+    const details = p.sent.find((d) => d.key === "digest:1:details")!;
+    expect(details.threadKey).toBe("digest:1");
+    expect(text(details)).toContain("UPGRADE FAILED: app-07 broke");
   });
 
   it("waits for Retry-After on 429 and then delivers", async () => {
