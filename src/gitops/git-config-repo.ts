@@ -14,6 +14,7 @@ import { type BackendOptions, NativeGitBackend } from "./git/native-backend.js";
 import { normalizeRepoPath } from "./git/paths.js";
 import { resolveRemote } from "./git/remote.js";
 import { TreeFileAccess } from "./git/tree-file-access.js";
+import { type FileChange, unifiedDiff } from "./git/unified-diff.js";
 
 /** Dependencies of `GitConfigRepo.open`. `random` and `sleep` exist for tests of the retry backoff. */
 export interface GitConfigRepoDeps {
@@ -224,8 +225,9 @@ export class GitConfigRepo implements ConfigRepo {
       for (const edit of change.edits) await edit(view);
 
       const changed = new Map<string, TreeFile | null>();
+      const contents = view.changes();
       await Promise.all(
-        [...view.changes()].map(async ([path, content]) => {
+        [...contents].map(async ([path, content]) => {
           const old = view.baseEntry(path);
           if (content === null) {
             if (old) changed.set(path, null);
@@ -243,7 +245,8 @@ export class GitConfigRepo implements ConfigRepo {
       }
 
       const tree = await this.backend.writeTree(base, changed);
-      const diffP = this.backend.diff(base, tree);
+      // The diff comes from the contents at hand (no git process on the hot path).
+      const diffP = this.changeDiff(paths, changed, contents, view);
       if (change.dryRun) return { parent: base, diff: await diffP, files: paths, retries };
 
       const now = Math.floor(this.deps.clock.now().getTime() / 1000);
@@ -284,6 +287,31 @@ export class GitConfigRepo implements ConfigRepo {
       );
       await this.deps.sleep(delay);
     }
+  }
+
+  private async changeDiff(
+    paths: string[],
+    changed: Map<string, TreeFile | null>,
+    contents: Map<string, string | null>,
+    view: TreeFileAccess,
+  ): Promise<string> {
+    const changes: FileChange[] = await Promise.all(
+      paths.map(async (path) => {
+        const old = view.baseEntry(path);
+        const next = changed.get(path);
+        const text = contents.get(path);
+        return {
+          path,
+          oldOid: old?.oid,
+          oldMode: old?.mode,
+          oldContent: old ? await this.backend.readBlob(old.oid) : undefined,
+          newOid: next?.oid,
+          newMode: next?.mode,
+          newContent: next && typeof text === "string" ? Buffer.from(text, "utf8") : undefined,
+        };
+      }),
+    );
+    return unifiedDiff(changes);
   }
 
   private afterWrite(): void {

@@ -131,6 +131,13 @@ export class GitCommandError extends Error {
   }
 }
 
+/** An object read by `CatFileBatch`. */
+export interface GitObject {
+  oid: string;
+  type: string;
+  body: Buffer;
+}
+
 /**
  * A persistent `git cat-file --batch` process: reads many objects without one process each
  * (release discovery reads dozens of files per command). Requests are answered in order; if the
@@ -138,19 +145,26 @@ export class GitCommandError extends Error {
  */
 export class CatFileBatch {
   private child: ChildProcessWithoutNullStreams | undefined;
-  private queue: { oid: string; resolve: (b: Buffer | undefined) => void; reject: (e: Error) => void }[] = [];
+  private queue: { resolve: (o: GitObject | undefined) => void; reject: (e: Error) => void }[] = [];
   private buf: Buffer = Buffer.alloc(0);
 
   constructor(private readonly git: GitCli) {}
 
   /** The object's content, or undefined when it does not exist. */
-  read(oid: string): Promise<Buffer | undefined> {
-    if (!/^[0-9a-f]{40,64}$/.test(oid)) return Promise.reject(new Error(`not an object id: ${oid}`));
+  async read(oid: string): Promise<Buffer | undefined> {
+    if (!/^[0-9a-f]{40,64}$/.test(oid)) throw new Error(`not an object id: ${oid}`);
+    return (await this.lookup(oid))?.body;
+  }
+
+  /** Looks up any object name git understands (an id, `refs/remotes/origin/main`, `<sha>:path`);
+   * undefined when it does not resolve. Refs are re-read from disk on every lookup. */
+  lookup(spec: string): Promise<GitObject | undefined> {
+    if (/[\u0000-\u001f]/.test(spec) || spec === "") return Promise.reject(new Error("bad object name"));
     return new Promise((resolve, reject) => {
       const child = this.ensure();
-      this.queue.push({ oid, resolve, reject });
+      this.queue.push({ resolve, reject });
       if (this.queue.length === 1) this.setRef(true);
-      child.stdin.write(`${oid}\n`);
+      child.stdin.write(`${spec}\n`);
     });
   }
 
@@ -202,14 +216,15 @@ export class CatFileBatch {
       const nl = this.buf.indexOf(10);
       if (nl < 0) return;
       const header = this.buf.subarray(0, nl).toString("latin1");
-      if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
+      if (/ (missing|ambiguous)$/.test(header) || !/^[0-9a-f]{40,64} /.test(header)) {
         this.buf = this.buf.subarray(nl + 1);
         this.queue.shift();
         head.resolve(undefined);
         if (this.queue.length === 0) this.setRef(false);
         continue;
       }
-      const size = Number(header.split(" ")[2]);
+      const [oid, type, sizeText] = header.split(" ");
+      const size = Number(sizeText);
       if (!Number.isFinite(size)) {
         this.queue.shift();
         head.reject(new Error(`unexpected cat-file output: ${header.slice(0, 100)}`));
@@ -220,7 +235,7 @@ export class CatFileBatch {
       const body = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
       this.buf = this.buf.subarray(nl + 1 + size + 1);
       this.queue.shift();
-      head.resolve(body);
+      head.resolve({ oid: oid as string, type: type as string, body });
       if (this.queue.length === 0) this.setRef(false);
     }
   }

@@ -1,11 +1,18 @@
 import { mkdir, readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { StalledError, UserError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports.js";
 import type { Redactor } from "../../core/redact.js";
 import type { GitBackend, NewCommit, RawCommit, TreeFile } from "./backend.js";
 import { classifyGitFailure } from "./errors.js";
 import { CatFileBatch, GitCli, GitCommandError, type GitResult } from "./git-cli.js";
+import {
+  isTreeMode,
+  parseTree,
+  type RawTreeEntry,
+  serializeCommit,
+  serializeTree,
+  writeLooseObject,
+} from "./objects.js";
 import type { RemoteSpec } from "./remote.js";
 
 /** What both backends are built from. */
@@ -33,14 +40,19 @@ const LOST_RACE =
  * (`GIT_CONFIG_*` -> `http.<url>.extraHeader`), so they are never written to `.git/config`, never
  * appear in a process listing, and are sent only to the configured URL. Credential helpers from
  * the user's git config are disabled while explicit credentials are configured.
+ *
+ * The hot path of a commit runs only two git processes, `fetch` and `push`: objects are read
+ * through one long-lived `git cat-file --batch`, and blobs, trees and the commit are encoded and
+ * stored in process (`objects.ts`), since process start-up dominated the cost (ADR 0001).
  */
 export class NativeGitBackend implements GitBackend {
   readonly name = "native" as const;
   private git!: GitCli;
   private batch!: CatFileBatch;
   private workTree: string | undefined;
-  /** Tree SHA the private index file currently holds (skips `read-tree` for consecutive commits). */
-  private indexTree: string | undefined;
+  /** Parsed tree objects by id (immutable, so caching is safe); bounded by entry count. */
+  private readonly treeCache = new Map<string, RawTreeEntry[]>();
+  private treeCacheEntries = 0;
   private readonly trackingRef: string;
 
   constructor(private readonly o: BackendOptions) {
@@ -65,6 +77,12 @@ export class NativeGitBackend implements GitBackend {
   async open(): Promise<void> {
     if (this.o.remote.kind === "local") await this.openLocal();
     else await this.openClone();
+    const format = (await this.git.run(["rev-parse", "--show-object-format"])).stdout.toString().trim();
+    if (format && format !== "sha1") {
+      throw new StalledError(
+        `the config repo uses ${format} object ids; gitops-bot supports SHA-1 repositories only`,
+      );
+    }
     this.batch = new CatFileBatch(this.git);
   }
 
@@ -162,9 +180,10 @@ export class NativeGitBackend implements GitBackend {
       );
       if (r.code !== 0) throw this.failure("fetch", r.stderr);
     }
-    const sha = await this.resolveCommit(this.trackingRef);
-    if (!sha) throw this.failure("fetch", "branch-missing");
-    return sha;
+    // Through the long-lived cat-file (it re-reads refs on every lookup): no extra process.
+    const head = await this.batch.lookup(this.trackingRef);
+    if (head?.type !== "commit") throw this.failure("fetch", "branch-missing");
+    return head.oid;
   }
 
   async resolveCommit(rev: string): Promise<string | undefined> {
@@ -175,16 +194,33 @@ export class NativeGitBackend implements GitBackend {
   }
 
   async listTree(commit: string): Promise<Map<string, TreeFile>> {
-    const out = await this.git.run(["ls-tree", "-r", "-z", "--full-tree", commit]);
-    if (out.code !== 0) throw new GitCommandError(["ls-tree"], out);
     const files = new Map<string, TreeFile>();
-    for (const rec of out.stdout.toString("utf8").split("\0")) {
-      if (!rec) continue;
-      const tab = rec.indexOf("\t");
-      const [mode, , oid] = rec.slice(0, tab).split(" ");
-      if (mode && oid) files.set(rec.slice(tab + 1), { mode, oid });
-    }
+    const walk = async (tree: string, prefix: string): Promise<void> => {
+      const entries = await this.readTree(tree);
+      await Promise.all(
+        entries.map(async (e) => {
+          if (isTreeMode(e.mode)) await walk(e.oid, `${prefix}${e.name}/`);
+          else files.set(prefix + e.name, { mode: e.mode, oid: e.oid });
+        }),
+      );
+    };
+    await walk(await this.treeOf(commit), "");
     return files;
+  }
+
+  private async readTree(oid: string): Promise<RawTreeEntry[]> {
+    const hit = this.treeCache.get(oid);
+    if (hit) return hit;
+    const obj = await this.batch.lookup(oid);
+    if (obj?.type !== "tree") throw new Error(`missing tree ${oid}`);
+    const entries = parseTree(obj.body);
+    if (this.treeCacheEntries + entries.length > 200_000) {
+      this.treeCache.clear();
+      this.treeCacheEntries = 0;
+    }
+    this.treeCache.set(oid, entries);
+    this.treeCacheEntries += entries.length;
+    return entries;
   }
 
   async treeOf(commit: string): Promise<string> {
@@ -201,50 +237,42 @@ export class NativeGitBackend implements GitBackend {
   }
 
   async writeBlob(content: Buffer): Promise<string> {
-    return (await this.git.text(["hash-object", "-w", "--no-filters", "--stdin"], { input: content })).trim();
+    return writeLooseObject(this.git.gitDir, "blob", content);
   }
 
   async writeTree(base: string, changes: Map<string, TreeFile | null>): Promise<string> {
-    // A private index: the clone is bare (remote mode) and the user's index must not be touched
-    // (local mode). It is only used under GitConfigRepo's write lock.
-    const env = { GIT_INDEX_FILE: join(this.git.gitDir, "gitops-bot.index") };
-    try {
-      const baseTree = await this.treeOf(base);
-      if (this.indexTree !== baseTree) {
-        this.indexTree = undefined;
-        await this.git.text(["read-tree", baseTree], { env });
+    // Rewrites only the trees on the paths of the changes; every other subtree is re-used by id.
+    const rewrite = async (tree: string | undefined, sub: Map<string, TreeFile | null>, isRoot: boolean) => {
+      const entries = new Map<string, RawTreeEntry>();
+      if (tree) for (const e of await this.readTree(tree)) entries.set(e.name, e);
+      const nested = new Map<string, Map<string, TreeFile | null>>();
+      for (const [path, f] of sub) {
+        const slash = path.indexOf("/");
+        if (slash < 0) {
+          if (f) entries.set(path, { name: path, mode: f.mode, oid: f.oid });
+          else entries.delete(path);
+          continue;
+        }
+        const dir = path.slice(0, slash);
+        const m = nested.get(dir) ?? new Map<string, TreeFile | null>();
+        nested.set(dir, m);
+        m.set(path.slice(slash + 1), f);
       }
-      this.indexTree = undefined;
-      const lines = [...changes].map(([path, f]) =>
-        f ? `${f.mode} ${f.oid}\t${path}` : `0 ${"0".repeat(40)}\t${path}`,
-      );
-      if (lines.length > 0)
-        await this.git.text(["update-index", "--index-info"], { env, input: `${lines.join("\n")}\n` });
-      const tree = (await this.git.text(["write-tree"], { env })).trim();
-      this.indexTree = tree;
-      return tree;
-    } catch (e) {
-      this.indexTree = undefined;
-      throw e;
-    }
+      for (const [dir, m] of nested) {
+        const existing = entries.get(dir);
+        const oid = await rewrite(existing && isTreeMode(existing.mode) ? existing.oid : undefined, m, false);
+        if (oid) entries.set(dir, { name: dir, mode: "040000", oid });
+        else entries.delete(dir);
+      }
+      // Git never stores empty subtrees: a directory whose last file went away disappears.
+      if (entries.size === 0 && !isRoot) return undefined;
+      return writeLooseObject(this.git.gitDir, "tree", serializeTree([...entries.values()]));
+    };
+    return (await rewrite(await this.treeOf(base), changes, true)) as string;
   }
 
   async writeCommit(c: NewCommit): Promise<string> {
-    const args = ["commit-tree", "--no-gpg-sign", c.tree];
-    for (const p of c.parents) args.push("-p", p);
-    args.push("-F", "-");
-    const out = await this.git.text(args, {
-      input: c.message,
-      env: {
-        GIT_AUTHOR_NAME: c.author.name,
-        GIT_AUTHOR_EMAIL: c.author.email,
-        GIT_AUTHOR_DATE: `@${c.author.timestamp} +0000`,
-        GIT_COMMITTER_NAME: c.committer.name,
-        GIT_COMMITTER_EMAIL: c.committer.email,
-        GIT_COMMITTER_DATE: `@${c.committer.timestamp} +0000`,
-      },
-    });
-    return out.trim();
+    return writeLooseObject(this.git.gitDir, "commit", serializeCommit(c));
   }
 
   async publish(commit: string, expected: string): Promise<"ok" | "rejected"> {

@@ -370,6 +370,8 @@ describe.each(["native", "isomorphic"] as const)("GitConfigRepo over HTTP (%s ba
       );
     }
     for (let i = 0; i < 4; i++) expect(subjects.filter((s) => s === `other ${i}`)).toHaveLength(1);
+    // Every object the bot wrote is well-formed by git's strictest checks.
+    await bare(server, repoName, ["fsck", "--strict", "--no-dangling", "--no-progress"]);
   });
 });
 
@@ -413,6 +415,7 @@ describe("GitConfigRepo on a local path (native backend)", () => {
     expect(again.parent).toBe(await git(dir, ["rev-parse", "main~1"]));
     expect((await repo.log()).map((c) => c.subject)).toEqual(["second", "by hand", "[dev/app] set", "init"]);
     expect(await git(dir, ["status", "--porcelain"])).toBe("");
+    await git(dir, ["fsck", "--strict", "--no-dangling", "--no-progress"]);
     await repo.close();
 
     await expect(

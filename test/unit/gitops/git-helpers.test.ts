@@ -237,3 +237,54 @@ describe("unifiedDiff", () => {
     );
   });
 });
+
+describe("git object encoding", () => {
+  it("hashes and orders trees exactly like git", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { objectId, parseTree, serializeTree, writeLooseObject } = await import(
+      "../../../src/gitops/git/objects.js"
+    );
+    const run = promisify(execFile);
+    const dir = await mkdtemp(join(tmpdir(), "objects-test-"));
+    try {
+      await run("git", ["init", "-q", "--bare", dir]);
+      const env = { ...process.env, GIT_DIR: dir };
+      const blob = await writeLooseObject(dir, "blob", Buffer.from("x: 1\n"));
+      expect(blob).toBe(objectId("blob", Buffer.from("x: 1\n")));
+      const sub = await writeLooseObject(
+        dir,
+        "tree",
+        serializeTree([{ name: "f", mode: "100644", oid: blob }]),
+      );
+      // "a.b" sorts before the tree "a" (compared as "a/"), and "a-" before both.
+      const entries = [
+        { name: "a", mode: "040000", oid: sub },
+        { name: "a.b", mode: "100644", oid: blob },
+        { name: "a-", mode: "100755", oid: blob },
+        { name: "l", mode: "120000", oid: blob },
+      ];
+      const tree = await writeLooseObject(dir, "tree", serializeTree(entries));
+      const mktreeInput = entries
+        .map((e) => `${e.mode} ${e.mode === "040000" ? "tree" : "blob"} ${e.oid}\t${e.name}\n`)
+        .join("");
+      const viaGit = await new Promise<string>((resolve, reject) => {
+        const child = execFile("git", ["mktree"], { env }, (err, out) =>
+          err ? reject(err) : resolve(out.trim()),
+        );
+        child.stdin?.end(mktreeInput);
+      });
+      expect(tree).toBe(viaGit);
+      const { stdout } = await run("git", ["cat-file", "-p", tree], { env });
+      expect(stdout.split("\n")[0]).toContain("a-");
+      const { stdout: raw } = await run("git", ["cat-file", "tree", tree], { env, encoding: "buffer" });
+      expect(parseTree(raw as unknown as Buffer).map((e) => e.name)).toEqual(["a-", "a.b", "a", "l"]);
+      await run("git", ["fsck", "--strict", "--no-dangling"], { env });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
