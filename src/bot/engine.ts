@@ -9,6 +9,9 @@
  * with the full error in the log.
  */
 import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import type { Config } from "../config/schema.js";
 import { correlationId, isUserError, StalledError, TransientError, UserError } from "../core/errors.js";
 import type { CommandCommitEvent, EventSink } from "../core/events.js";
 import { b, code, type Message, mention, type RichText, t } from "../core/message.js";
@@ -18,6 +21,7 @@ import type { ReleaseModel } from "../core/release.js";
 import type { Actor, OpOptions, OpResult, ReleaseOperations } from "../gitops/operations.js";
 import {
   type ApprovalStore,
+  FileApprovalStore,
   InMemoryApprovalStore,
   newApprovalId,
   type PendingApproval,
@@ -163,6 +167,25 @@ export class CommandEngine {
     this.seen = new IdempotencyCache<EngineResult>({
       clock: this.clock,
       ...(deps.idempotencyTtlMs ? { ttlMs: deps.idempotencyTtlMs } : {}),
+    });
+  }
+
+  /**
+   * Builds the engine the service runs from the `authz` and `approvals` config sections: rules,
+   * protected envs, approver count, TTL, and a `FileApprovalStore` at `approvals.storePath`
+   * (default `approvals.json` beside the repo workdir, or in the OS temp dir).
+   */
+  static fromConfig(
+    cfg: Pick<Config, "authz" | "approvals" | "clusterName" | "repo">,
+    deps: EngineDeps,
+  ): CommandEngine {
+    const base = cfg.repo.workdir ? dirname(resolve(cfg.repo.workdir)) : join(tmpdir(), "gitops-bot");
+    return new CommandEngine({
+      authorizer: new Authorizer(cfg.authz, cfg.approvals),
+      approvals: new FileApprovalStore(cfg.approvals.storePath ?? join(base, "approvals.json")),
+      approvalTtlMs: cfg.approvals.ttl,
+      cluster: cfg.clusterName,
+      ...deps,
     });
   }
 
