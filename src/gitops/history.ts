@@ -48,16 +48,17 @@ export function chartVersionOf(w: Workload | undefined): string | undefined {
   return w?.chart?.version ?? w?.chart?.ref;
 }
 
-/** Reads up to `limit` history entries (newest first) for `target`. */
+/** Reads up to `limit` history entries (newest first) for `target`, scanning at most `scan` commits
+ * that touch its file; `stop` ends the scan early once it returns true for an entry. */
 export async function readHistory(
   repo: ConfigRepo,
   target: AppInstance,
-  opts: DiscoveryOptions & { limit?: number; scan?: number } = {},
+  opts: DiscoveryOptions & { limit?: number; scan?: number; stop?: (rec: HistoryRecord) => boolean } = {},
 ): Promise<HistoryRecord[]> {
   const limit = opts.limit ?? 20;
   const file = target.workload.file;
-  // Scan more commits than we return: lock/unlock and foreign non-image commits may be skipped.
-  const commits = await repo.log({ paths: [file], limit: opts.scan ?? Math.max(limit * 4, 50) });
+  // Scan more commits than we return: foreign commits that change no image are skipped.
+  const scan = opts.scan ?? Math.max(limit * 4, 50);
   const cache = new Map<string, Promise<string | undefined>>();
   const readAt = (sha: string) => {
     let p = cache.get(sha);
@@ -67,11 +68,24 @@ export async function readHistory(
     }
     return p;
   };
+  let commits = await repo.log({ paths: [file], limit: scan });
+  if (commits.length === 0) {
+    // A file that exists was added by some commit, so an empty path-filtered log means the backend
+    // could not filter by path (seen with a local-path repo). Filter an unfiltered log ourselves.
+    commits = [];
+    for (const c of await repo.log({ limit: scan })) {
+      const parent = c.parents[0];
+      if ((await readAt(c.sha)) !== (parent ? await readAt(parent) : undefined)) commits.push(c);
+    }
+  }
   const out: HistoryRecord[] = [];
   for (const c of commits) {
     if (out.length >= limit) break;
     const rec = await entryFor(c, target, readAt, opts);
-    if (rec) out.push(rec);
+    if (rec) {
+      out.push(rec);
+      if (opts.stop?.(rec)) break;
+    }
   }
   return out;
 }

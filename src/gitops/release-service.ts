@@ -17,7 +17,7 @@ import {
   type ReleaseModel,
   type TagFilter,
 } from "../core/release.js";
-import type { ConfigRepo, Edit } from "./config-repo.js";
+import type { CommitResult, ConfigRepo, Edit } from "./config-repo.js";
 import { annotationsOf, type DiscoveryOptions, discoverFromRepo } from "./discovery.js";
 import { chartVersionOf, findInFile, type HistoryRecord, readHistory } from "./history.js";
 import { isValidTag, sameRepository } from "./image-ref.js";
@@ -44,6 +44,31 @@ export interface ReleaseServiceOptions {
 }
 
 type Action = OpResult["action"];
+
+/** One tag image automation wants to set. */
+export interface AutoReleaseUpdate {
+  app: string;
+  env: string;
+  container: string;
+  tag: string;
+}
+
+/** Why image automation did not apply an update (re-checked on the HEAD the commit is built on). */
+export type AutoReleaseSkip =
+  | "unknown"
+  | "locked"
+  | "not-automated"
+  | "filter-mismatch"
+  | "unchanged"
+  | "bad-tag";
+
+export interface AutoReleaseResult {
+  /** Empty when nothing was applied (no commit). */
+  subject: string;
+  commit: CommitResult;
+  applied: (AutoReleaseUpdate & { repository: string; from: string })[];
+  skipped: (AutoReleaseUpdate & { reason: AutoReleaseSkip })[];
+}
 
 /** Levenshtein distance (for "did you mean"). */
 export function levenshtein(a: string, b: string): number {
@@ -458,8 +483,18 @@ export class ReleaseService implements ReleaseOperations {
   async rollback(a: { app: string; env: string; to?: string } & OpOptions): Promise<OpResult> {
     const model = await this.current();
     const inst = this.resolve(model, a.app, a.env);
-    const history = await readHistory(this.repo, inst, { ...this.discovery, limit: 100 });
-    const target = await this.rollbackTarget(inst, history, a.to);
+    const current = new Map(inst.workload.images.map((i) => [i.container, i.tag]));
+    const deployedNow = (h: HistoryRecord) =>
+      h.images.length > 0 &&
+      h.images.every((i) => current.get(i.container) === i.tag) &&
+      h.previous.length > 0;
+    const history = await readHistory(this.repo, inst, {
+      ...this.discovery,
+      limit: 100,
+      // Without `to`, the newest commit that deployed what runs now is all we need.
+      ...(a.to === undefined ? { stop: deployedNow } : {}),
+    });
+    const target = await this.rollbackTarget(inst, history, a.to, deployedNow);
     const changes: ImageChange[] = [];
     for (const t of target.tags) {
       const img = inst.workload.images.find((i) => i.container === t.container);
@@ -496,17 +531,11 @@ export class ReleaseService implements ReleaseOperations {
     inst: AppInstance,
     history: HistoryRecord[],
     to: string | undefined,
+    deployedNow: (h: HistoryRecord) => boolean,
   ): Promise<{ label: string; tags: { container: string; tag: string }[] }> {
     if (to === undefined) {
       // The newest commit that deployed what runs now knows what ran before it.
-      const current = new Map(inst.workload.images.map((i) => [i.container, i.tag]));
-      const deployedNow = history.find(
-        (h) =>
-          h.images.length > 0 &&
-          h.images.every((i) => current.get(i.container) === i.tag) &&
-          h.previous.length > 0,
-      );
-      const prev = deployedNow?.previous;
+      const prev = history.find(deployedNow)?.previous;
       if (!prev || prev.length === 0) {
         throw new UserError(`no earlier version of ${inst.env}/${inst.app} was found in the history`, {
           code: "no-history",
@@ -672,6 +701,93 @@ export class ReleaseService implements ReleaseOperations {
       t,
       edit,
     );
+  }
+
+  /**
+   * Image automation's write: sets many tags in ONE commit (`Auto-release <image:tag>` or
+   * `Auto-release multiple (N) images`, trailer `Gitops-Action: auto-release` with every env/app).
+   * Each update is re-checked inside the edit on the HEAD being built and skipped, not failed, when
+   * the instance is gone, locked, not automated, its filter rejects the tag, or it already runs it.
+   * `actor` is the automation's identity (e.g. `{ id: "automation:image", name: "image-automation" }`).
+   */
+  async autoRelease(a: {
+    updates: AutoReleaseUpdate[];
+    actor: Actor;
+    dryRun?: boolean;
+  }): Promise<AutoReleaseResult> {
+    const model = await this.current();
+    let applied: AutoReleaseResult["applied"] = [];
+    let skipped: AutoReleaseResult["skipped"] = [];
+    const located = a.updates.map((u) => ({ u, inst: findInstance(model, u.app, u.env) }));
+    const files = [...new Set(located.flatMap((l) => (l.inst ? [l.inst.workload.file] : [])))].sort();
+    const edit: Edit = async (fa) => {
+      // Runs again after a rejected push: start the bookkeeping over.
+      applied = [];
+      skipped = located.filter((l) => !l.inst).map((l) => ({ ...l.u, reason: "unknown" as const }));
+      for (const file of files) {
+        let text = await fa.read(file);
+        const mine = located.filter((l) => l.inst?.workload.file === file);
+        if (text === undefined) {
+          skipped.push(...mine.map((l) => ({ ...l.u, reason: "unknown" as const })));
+          continue;
+        }
+        const before = text;
+        for (const { u, inst } of mine) {
+          const now = inst ? findInFile(inst, text, this.discovery) : undefined;
+          const img = now?.workload.images.find((i) => i.container === u.container);
+          const skip = (reason: AutoReleaseSkip) => skipped.push({ ...u, reason });
+          if (!now || !img) skip("unknown");
+          else if (!isValidTag(u.tag)) skip("bad-tag");
+          else if (now.workload.policies.locked) skip("locked");
+          else if (!now.workload.policies.automated) skip("not-automated");
+          else if (img.filter && !matchesTagFilter(img.filter, u.tag)) skip("filter-mismatch");
+          else if (img.tag === u.tag) skip("unchanged");
+          else {
+            text = setImageTag(text, now.workload.docIndex, img.location, u.tag);
+            applied.push({ ...u, repository: img.repository, from: img.tag });
+          }
+        }
+        if (text !== before) await fa.write(file, text);
+      }
+    };
+    // The message is fixed before the commit; it names what the model at HEAD says will change.
+    const planned = located.flatMap(({ u, inst }) => {
+      const img = inst?.workload.images.find((i) => i.container === u.container);
+      const p = inst?.workload.policies;
+      const ok =
+        img &&
+        p?.automated &&
+        !p.locked &&
+        img.tag !== u.tag &&
+        (!img.filter || matchesTagFilter(img.filter, u.tag));
+      return ok && inst && img ? [{ u, inst, img }] : [];
+    });
+    const only = planned.length === 1 ? planned[0] : undefined;
+    const subject = only
+      ? commitSubject(only.inst.env, only.inst.app, `Auto-release ${only.img.repository}:${only.u.tag}`)
+      : `Auto-release multiple (${planned.length}) images`;
+    const t = emptyTrailers();
+    t.action = "auto-release";
+    t.envs = [...new Set(planned.map((p) => p.inst.env))];
+    t.apps = [...new Set(planned.map((p) => p.inst.app))];
+    t.images = planned.map((p) => ({ container: p.u.container, image: `${p.img.repository}:${p.u.tag}` }));
+    if (only) {
+      t.from = only.img.tag;
+      t.to = only.u.tag;
+    }
+    t.requestedBy = { id: a.actor.id, name: a.actor.name };
+    const body = planned
+      .map((p) => `- ${p.img.repository}:${p.u.tag} to ${resourceId(p.inst.workload)}`)
+      .join("\n");
+    const commit = await this.repo.commit({
+      subject,
+      body,
+      author: a.actor.identity,
+      trailers: buildTrailers(t),
+      edits: [edit],
+      ...(a.dryRun ? { dryRun: true } : {}),
+    });
+    return { subject: commit.files.length > 0 ? subject : "", commit, applied, skipped };
   }
 
   async history(a: { app: string; env: string; limit?: number }): Promise<HistoryEntry[]> {

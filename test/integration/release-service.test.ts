@@ -235,6 +235,22 @@ describe("ReleaseService on GitConfigRepo (local path)", () => {
     expect(c.t.action).toBe("deautomate");
   });
 
+  it("history and rollback work on a local-path repo too", async () => {
+    await svc.release({ app: "frontend", env: "stg", container: "web", tag: "dev-aaaa", actor: alice });
+    await svc.release({ app: "frontend", env: "stg", container: "web", tag: "dev-bbbb", actor: alice });
+    const h = await svc.history({ app: "frontend", env: "stg" });
+    expect(h.map((x) => x.images.find((i) => i.container === "web")?.tag)).toEqual([
+      "dev-bbbb",
+      "dev-aaaa",
+      "dev-1b7e0d2",
+    ]);
+    const r = await svc.rollback({ app: "frontend", env: "stg", actor: bob });
+    expect(r.imageChanges).toEqual([
+      { container: "web", repository: "ghcr.io/example/frontend", from: "dev-bbbb", to: "dev-aaaa" },
+    ]);
+    expect(r.commit.files).toEqual(["releases/stg/frontend.yaml"]);
+  });
+
   it("a malformed file elsewhere does not block an operation", async () => {
     await foreignCommit({ "releases/dev/broken.yaml": "kind: Deployment\nmetadata: [oops\n" }, "broken file");
     await repo.sync();

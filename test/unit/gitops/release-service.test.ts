@@ -129,4 +129,226 @@ describe("ReleaseService (in-memory ConfigRepo)", () => {
     await rejects(svc.lock({ app: "../x", env: "prod", actor: alice }), "bad-name");
     expect(suggest("stag", ["dev", "stg", "prod"])).toEqual(["stg"]);
   });
+
+  it("release: refuses a tag automation would undo; force sets and locks in one commit", async () => {
+    const { repo, svc } = setup();
+    const e = await rejects(
+      svc.release({ app: "podinfo", env: "dev", tag: "1.0.0", actor: alice }),
+      "filter-mismatch",
+    );
+    expect(e.message).toBe(
+      "dev/podinfo is automated and 1.0.0 does not match glob:dev-* (chart-image), so image automation would replace it again",
+    );
+    const r = await svc.release({ app: "podinfo", env: "dev", tag: "1.0.0", force: true, actor: alice });
+    expect(r.locked).toBe(true);
+    expect(r.subject).toBe("[dev/podinfo] release 1.0.0 (forced, locked)");
+    expect(repo.changes).toHaveLength(1);
+    const text = (await repo.read("releases/dev/podinfo.yaml"))!;
+    expect(text).toContain("      tag: 1.0.0\n");
+    expect(text).toContain("    fluxcd.io/locked_msg: pinned 1.0.0 (forced release by alice)\n");
+  });
+
+  it("release: validates the tag and the container", async () => {
+    const { svc } = setup();
+    await rejects(svc.release({ app: "frontend", env: "stg", tag: "x y", actor: alice }), "bad-tag");
+    // Two containers and none has a filter in stg: say which.
+    const e = await rejects(
+      svc.release({ app: "frontend", env: "stg", tag: "1.0", actor: alice }),
+      "ambiguous-container",
+    );
+    expect(e.hint).toBe("Containers: web, proxy.");
+    // In dev only `web` has a filter, so it is the default.
+    const r = await svc.release({ app: "frontend", env: "dev", tag: "dev-ffff", actor: alice });
+    expect(r.imageChanges[0]!.container).toBe("web");
+    await rejects(svc.release({ app: "frontend", env: "dev", tag: "dev-ffff", actor: alice }), "no-change");
+    const p = await svc.release({
+      app: "frontend",
+      env: "stg",
+      container: "proxy",
+      tag: "1.27.4",
+      actor: alice,
+    });
+    expect(p.commit.diff).toContain("+          image: docker.io/library/nginx:1.27.4");
+  });
+
+  it("retries on a new head: the edit runs again and keeps the other writer's change", async () => {
+    const { repo, svc } = setup();
+    repo.raceOnce = () => {
+      repo.commitFiles(
+        {
+          "releases/prod/podinfo.yaml": loadDir()["releases/prod/podinfo.yaml"]!.replace(
+            "replicaCount: 3",
+            "replicaCount: 5",
+          ),
+        },
+        "scale prod",
+      );
+    };
+    const r = await svc.release({ app: "podinfo", env: "prod", tag: "0.4.11", actor: alice });
+    expect(r.commit.retries).toBe(1);
+    const text = (await repo.read("releases/prod/podinfo.yaml"))!;
+    expect(text).toContain("replicaCount: 5");
+    expect(text).toContain("tag: 0.4.11");
+  });
+
+  it("promote: dry run shows the diff and commits nothing; copies a chart version", async () => {
+    const files = loadDir();
+    const chart = (v: string) =>
+      `    repository: https://charts.example.com\n    name: podinfo\n    version: ${v}\n`;
+    const git =
+      "    git: https://github.com/example/gitops-config\n    path: charts/podinfo\n    ref: main\n";
+    files["releases/stg/podinfo.yaml"] = files["releases/stg/podinfo.yaml"]!.replace(git, chart("6.5.1"));
+    files["releases/dev/podinfo.yaml"] = files["releases/dev/podinfo.yaml"]!.replace(git, chart("6.5.2"));
+    const repo = new InMemoryConfigRepo(files);
+    const svc = new ReleaseService({ repo, clock });
+    const head = await repo.head();
+    const plan = await svc.plan({ app: "podinfo", from: "dev", to: "stg" });
+    expect(plan.chartChange).toEqual({ from: "6.5.1", to: "6.5.2" });
+    expect(plan.filterConflicts).toEqual([
+      { container: "chart-image", tag: "dev-kb9lm91e", filter: { kind: "glob", expr: "stg-*" } },
+    ]);
+    const dry = await svc.promote({
+      app: "podinfo",
+      from: "dev",
+      to: "stg",
+      force: true,
+      dryRun: true,
+      actor: alice,
+    });
+    expect(dry.commit.sha).toBeUndefined();
+    expect(dry.commit.diff).toContain("+    version: 6.5.2");
+    expect(await repo.head()).toBe(head);
+    const r = await svc.promote({
+      app: "podinfo",
+      from: "dev",
+      to: "stg",
+      force: true,
+      actor: alice,
+      message: "try dev build",
+    });
+    expect(r.chartChange).toEqual({ from: "6.5.1", to: "6.5.2" });
+    const [c] = await repo.log({ limit: 1 });
+    expect(c!.body).toContain("Chart 6.5.1 -> 6.5.2 for stg:helmrelease/podinfo-rc");
+    expect(c!.body).toContain("try dev build");
+    expect(readTrailers(c!.trailers).chart).toBe("6.5.2");
+    await rejects(svc.promote({ app: "podinfo", from: "stg", to: "stg", actor: alice }), "same-env");
+  });
+
+  it("rollback replaces an existing lock; rollback without history is a clear error", async () => {
+    const { svc } = setup();
+    await rejects(svc.rollback({ app: "podinfo", env: "prod", actor: alice }), "no-history");
+    await svc.release({ app: "podinfo", env: "prod", tag: "0.4.11", actor: alice });
+    await svc.lock({ app: "podinfo", env: "prod", actor: bob, message: "freeze" });
+    const r = await svc.rollback({ app: "podinfo", env: "prod", actor: alice });
+    expect(r.imageChanges[0]).toMatchObject({ from: "0.4.11", to: "0.4.10" });
+    const m = await svc.model();
+    expect(
+      m.instances.find((i) => i.app === "podinfo" && i.env === "prod")!.workload.policies.locked,
+    ).toMatchObject({
+      user: "Alice <alice@example.com>",
+      message: "rolled back to 0.4.10 by alice",
+    });
+  });
+
+  it("an app whose file is broken: a clear error, and other apps still work", async () => {
+    const { repo, svc } = setup();
+    repo.commitFiles({ "releases/stg/frontend.yaml": "kind: Deployment\nmetadata: {name: [\n" }, "oops");
+    const e = await rejects(svc.lock({ app: "frontend", env: "stg", actor: alice }), "broken-file");
+    expect(e.message).toMatch(/^stg\/frontend cannot be read: releases\/stg\/frontend.yaml: invalid YAML/);
+    await svc.lock({ app: "frontend", env: "prod", actor: alice });
+  });
+
+  it("an app not in an env says where it is", async () => {
+    const files = loadDir();
+    delete files["releases/stg/frontend.yaml"];
+    const svc = new ReleaseService({ repo: new InMemoryConfigRepo(files), clock });
+    const e = await rejects(svc.lock({ app: "frontend", env: "stg", actor: alice }), "not-in-env");
+    expect(e.hint).toBe("frontend is in: dev, prod.");
+  });
+
+  it("works with envs from namespaces and another releases path", async () => {
+    const files: Record<string, string> = {};
+    for (const [k, v] of Object.entries(loadDir())) {
+      if (k.startsWith("releases/")) files[k.replace(/^releases\/(\w+)\//, "apps/$1-")] = v;
+    }
+    const repo = new InMemoryConfigRepo(files);
+    const svc = new ReleaseService({ repo, clock, releasesPath: "apps", envsFrom: "namespaces" });
+    const m = await svc.model();
+    expect(m.envs).toEqual(["dev", "stg", "prod"]);
+    expect(m.apps).toEqual(["dev-frontend", "podinfo", "prod-frontend", "stg-frontend"]);
+    const r = await svc.release({ app: "podinfo", env: "prod", tag: "0.4.11", actor: alice });
+    expect(r.commit.files).toEqual(["apps/prod-podinfo.yaml"]);
+  });
+
+  it("unlock removes every lock key of either prefix; automate fixes a YAML boolean", async () => {
+    const files = loadDir();
+    files["releases/dev/podinfo.yaml"] = files["releases/dev/podinfo.yaml"]!.replace(
+      '    fluxcd.io/automated: "true"\n',
+      "    fluxcd.io/automated: true\n    flux.weave.works/locked: 'true'\n    flux.weave.works/locked_msg: old\n",
+    );
+    const repo = new InMemoryConfigRepo(files);
+    const svc = new ReleaseService({ repo, clock });
+    let m = await svc.model();
+    expect(m.problems).toMatchObject([
+      { app: "podinfo", env: "dev", message: expect.stringMatching(/YAML boolean/) },
+    ]);
+    await svc.unlock({ app: "podinfo", env: "dev", actor: alice });
+    await svc.automate({ app: "podinfo", env: "dev", actor: alice });
+    m = await svc.model();
+    expect(m.problems).toEqual([]);
+    expect(await repo.read("releases/dev/podinfo.yaml")).toBe(loadDir()["releases/dev/podinfo.yaml"]);
+  });
+
+  it("autoRelease: one commit for many updates, skipping what must not move", async () => {
+    const { repo, svc } = setup();
+    await svc.lock({ app: "frontend", env: "prod", actor: bob });
+    const bot: Actor = {
+      id: "automation:image",
+      name: "image-automation",
+      identity: { name: "gitops-bot", email: "bot@example.com" },
+    };
+    const r = await svc.autoRelease({
+      actor: bot,
+      updates: [
+        { app: "podinfo", env: "dev", container: "chart-image", tag: "dev-new1" },
+        { app: "frontend", env: "dev", container: "web", tag: "dev-new2" },
+        { app: "podinfo", env: "prod", container: "chart-image", tag: "stg-nope" },
+        { app: "frontend", env: "prod", container: "web", tag: "1.5.0" },
+        { app: "frontend", env: "stg", container: "web", tag: "x" },
+        { app: "ghost", env: "dev", container: "x", tag: "1" },
+      ],
+    });
+    expect(r.subject).toBe("Auto-release multiple (2) images");
+    expect(r.applied.map((x) => `${x.env}/${x.app}:${x.from}->${x.tag}`)).toEqual([
+      "dev/frontend:dev-3f2a1c9->dev-new2",
+      "dev/podinfo:dev-kb9lm91e->dev-new1",
+    ]);
+    expect(r.skipped.map((x) => `${x.env}/${x.app}:${x.reason}`).sort()).toEqual([
+      "dev/ghost:unknown",
+      "prod/frontend:locked",
+      "prod/podinfo:filter-mismatch",
+      "stg/frontend:not-automated",
+    ]);
+    expect(r.commit.files).toEqual(["releases/dev/frontend.yaml", "releases/dev/podinfo.yaml"]);
+    const [c] = await repo.log({ limit: 1 });
+    const t = readTrailers(c!.trailers);
+    expect(t).toMatchObject({ action: "auto-release", envs: ["dev"], apps: ["podinfo", "frontend"] });
+    const h = await svc.history({ app: "podinfo", env: "dev" });
+    expect(h[0]).toMatchObject({
+      action: "auto-release",
+      by: "image-automation",
+      images: [{ container: "chart-image", tag: "dev-new1" }],
+    });
+    const one = await svc.autoRelease({
+      actor: bot,
+      updates: [{ app: "podinfo", env: "dev", container: "chart-image", tag: "dev-new3" }],
+    });
+    expect(one.subject).toBe("[dev/podinfo] Auto-release ghcr.io/stefanprodan/podinfo:dev-new3");
+    const none = await svc.autoRelease({
+      actor: bot,
+      updates: [{ app: "podinfo", env: "dev", container: "chart-image", tag: "dev-new3" }],
+    });
+    expect(none.commit.sha).toBeUndefined();
+    expect(none.skipped[0]!.reason).toBe("unchanged");
+  });
 });
