@@ -393,8 +393,8 @@ export class CommandEngine {
     const preview = extra.preview ?? false;
     const ops = this.recordingOps(results, preview);
     const decisions: ApprovalDecisions = {
-      approve: (id) => this.decide(inv, id, "approve"),
-      reject: (id) => this.decide(inv, id, "reject"),
+      approve: async (id) => this.decide(inv, id ?? (await this.onlyPending()), "approve"),
+      reject: async (id) => this.decide(inv, id ?? (await this.onlyPending()), "reject"),
       list: () => this.listPending(),
     };
     return {
@@ -592,6 +592,23 @@ export class CommandEngine {
     } finally {
       if (this.approvalLocks.get(id) === tail) this.approvalLocks.delete(id);
     }
+  }
+
+  /** The id of the one open request, for `approve` without an id (handy in the shell). */
+  private async onlyPending(): Promise<string> {
+    const now = this.clock.now().getTime();
+    const open = (await this.store.list()).filter((p) => new Date(p.expiresAt).getTime() > now);
+    if (open.length === 1) return (open[0] as PendingApproval).id;
+    throw new UserError(
+      open.length === 0 ? "there is no pending approval" : `there are ${open.length} pending approvals`,
+      {
+        code: open.length === 0 ? "no-approval" : "ambiguous-approval",
+        hint:
+          open.length === 0
+            ? "Changes to protected environments create one."
+            : `Say which: ${open.map((p) => `${p.id} (${p.command})`).join(", ")}.`,
+      },
+    );
   }
 
   private async pendingOrThrow(id: string): Promise<PendingApproval> {

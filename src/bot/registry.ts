@@ -53,8 +53,9 @@ export interface ImageCatalog {
 
 /** Decisions on pending approvals, bound to the current invocation by the engine. */
 export interface ApprovalDecisions {
-  approve(id: string): Promise<Message>;
-  reject(id: string): Promise<Message>;
+  /** Without an id: the only pending request (an error when there are none or several). */
+  approve(id?: string): Promise<Message>;
+  reject(id?: string): Promise<Message>;
   list(): Promise<Message>;
 }
 

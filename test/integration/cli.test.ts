@@ -61,6 +61,8 @@ describe("gitops-bot demo", () => {
       "promote frontend dev stg",
       "history frontend stg",
       "help",
+      "release podinfo prod 0.4.11",
+      "approve",
       "frobnicate",
       "exit",
       "status",
@@ -78,6 +80,9 @@ describe("gitops-bot demo", () => {
     expect(out).toContain("posted to the channel");
     expect(out).toMatch(/History of frontend in stg[\s\S]*promote[\s\S]*dev-3f2a1c9/);
     expect(out).toContain("unknown command");
+    // prod is protected; in the demo the shell user may approve their own request.
+    expect(out).toMatch(/Approval needed: release podinfo prod 0\.4\.11[\s\S]*the requester may approve/);
+    expect(out).toMatch(/\[prod\/podinfo\] release 0\.4\.11[\s\S]*Approved by/);
     // Nothing after `exit` runs.
     expect(out.split("Release status").length).toBe(2);
   });

@@ -5,8 +5,8 @@ import { defineCommand } from "../registry.js";
 export const approve = defineCommand({
   name: "approve",
   summary: "approve a pending change to a protected environment",
-  params: [{ key: "id", label: "approval-id", kind: "id" }],
-  args: z.object({ id: z.string() }),
+  params: [{ key: "id", label: "approval-id", kind: "id", optional: true }],
+  args: z.object({ id: z.string().optional() }),
   // The real check (not the requester, allowed to approve that verb in that env) is in the engine.
   sideEffects: "none",
   permission: () => ({ verb: "approve" }),

@@ -5,8 +5,8 @@ import { defineCommand } from "../registry.js";
 export const reject = defineCommand({
   name: "reject",
   summary: "reject a pending change (the requester can withdraw their own)",
-  params: [{ key: "id", label: "approval-id", kind: "id" }],
-  args: z.object({ id: z.string() }),
+  params: [{ key: "id", label: "approval-id", kind: "id", optional: true }],
+  args: z.object({ id: z.string().optional() }),
   sideEffects: "none",
   permission: () => ({ verb: "reject" }),
   examples: ["reject k3xq9m2a"],
