@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { type Logger, nullLogger } from "../../core/ports.js";
+import { type HttpServer, sendText } from "../../http/server.js";
 import type { SyncTrigger } from "./service.js";
 
 /** Request headers, lower-cased names (Node's `IncomingMessage.headers`). */
@@ -126,4 +127,13 @@ export function gitWebhookHandler(
     );
     return { status: 202, body: "sync triggered" };
   };
+}
+
+/** Mounts the handler as `POST /hooks/git` on the HTTP server (src/http/server.ts). */
+export function mountGitWebhook(server: Pick<HttpServer, "route">, opts: GitWebhookOptions): void {
+  const handle = gitWebhookHandler(opts);
+  server.route("POST", "/hooks/git", async ({ req, res, body }) => {
+    const out = await handle(req.headers, body);
+    sendText(res, out.status, `${out.body}\n`);
+  });
 }

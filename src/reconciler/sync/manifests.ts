@@ -153,7 +153,13 @@ export function parseFile(text: string, file: string): { objects: KubeObject[] }
   for (const [i, doc] of docs.entries()) {
     const err = doc.errors[0];
     if (err) return { error: `invalid YAML in document ${i + 1}: ${err.message.split("\n")[0]}` };
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      // toJS throws for an alias without an anchor, or an alias bomb past maxAliasCount.
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      return { error: `invalid YAML in document ${i + 1}: ${(err as Error).message.split("\n")[0]}` };
+    }
     if (value === null || value === undefined) continue;
     const items =
       typeof value === "object" &&
