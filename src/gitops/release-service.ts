@@ -258,7 +258,9 @@ export class ReleaseService implements ReleaseOperations {
     const i = now.workload.docIndex;
     let out = setAnnotation(text, i, k.locked, "true");
     out = setAnnotation(out, i, k.lockedUser, `${actor.identity.name} <${actor.identity.email}>`);
-    out = message ? setAnnotation(out, i, k.lockedMsg, message) : removeAnnotation(out, i, k.lockedMsg);
+    // One line, bounded: it is shown in every refusal and notification.
+    const msg = message?.replace(/\s+/g, " ").trim().slice(0, 300);
+    out = msg ? setAnnotation(out, i, k.lockedMsg, msg) : removeAnnotation(out, i, k.lockedMsg);
     out = setAnnotation(out, i, k.lockedSince, this.clock.now().toISOString());
     return out;
   }
@@ -567,6 +569,17 @@ export class ReleaseService implements ReleaseOperations {
     }
     // Which container: the one whose history shows that tag, else the usual pick.
     const seen = history.flatMap((h) => [...h.images, ...h.previous]).find((i) => i.tag === to);
+    if (!seen && /^[0-9a-f]{7,40}$/.test(to)) {
+      // Looks like a commit, yet is neither a commit of this file's history nor a tag it ran: guessing
+      // either way could deploy something nobody meant.
+      throw new UserError(
+        `"${to}" is neither a commit in the history of ${inst.workload.file} nor a tag it ran`,
+        {
+          code: "unknown-revision",
+          hint: `See the history command for ${inst.app} in ${inst.env}; to deploy a new tag use release.`,
+        },
+      );
+    }
     const img = seen ? this.pickImage(inst, seen.container) : this.pickImage(inst, undefined);
     return { label: to, tags: [{ container: img.container, tag: to }] };
   }

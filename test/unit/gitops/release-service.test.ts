@@ -250,6 +250,31 @@ describe("ReleaseService (in-memory ConfigRepo)", () => {
     });
   });
 
+  it("rollback to: a commit of the file's history, a tag, or refused when it looks like an unknown commit", async () => {
+    const { repo, svc } = setup();
+    await svc.release({ app: "podinfo", env: "prod", tag: "0.4.11", actor: alice });
+    const [first] = (await repo.log({ paths: ["releases/prod/podinfo.yaml"] })).slice(-1);
+    const e = await rejects(
+      svc.rollback({ app: "podinfo", env: "prod", to: "abcdef1", actor: alice }),
+      "unknown-revision",
+    );
+    expect(e.message).toBe(
+      '"abcdef1" is neither a commit in the history of releases/prod/podinfo.yaml nor a tag it ran',
+    );
+    const r = await svc.rollback({
+      app: "podinfo",
+      env: "prod",
+      to: first!.sha.slice(0, 7),
+      actor: alice,
+      message: "bad\nbuild",
+    });
+    expect(r.subject).toBe(`[prod/podinfo] rollback to 0.4.10 (${first!.sha.slice(0, 7)})`);
+    expect(await repo.read("releases/prod/podinfo.yaml")).toContain("    fluxcd.io/locked_msg: bad build\n");
+    await rejects(svc.rollback({ app: "podinfo", env: "prod", to: "bad tag", actor: alice }), "bad-tag");
+    const t = await svc.rollback({ app: "podinfo", env: "prod", to: "0.4.11", actor: alice });
+    expect(t.imageChanges[0]).toMatchObject({ from: "0.4.10", to: "0.4.11" });
+  });
+
   it("an app whose file is broken: a clear error, and other apps still work", async () => {
     const { repo, svc } = setup();
     repo.commitFiles({ "releases/stg/frontend.yaml": "kind: Deployment\nmetadata: {name: [\n" }, "oops");
