@@ -16,7 +16,10 @@ export class ConfigError extends UserError {
   constructor(source: string, problems: ConfigProblem[]) {
     super(
       `invalid configuration in ${source}:\n${problems.map((p) => `  - ${p.path || "(root)"}: ${p.message}`).join("\n")}`,
-      { code: "bad-config", hint: "Fix the keys listed above; `gitops-bot check` validates without starting." },
+      {
+        code: "bad-config",
+        hint: "Fix the keys listed above; `gitops-bot check` validates without starting.",
+      },
     );
     this.problems = problems;
   }
@@ -27,31 +30,52 @@ export class ConfigError extends UserError {
  * environment variable. Interpolation happens after parsing, so a secret containing YAML syntax
  * cannot change the document's structure. Unset variables without a default are reported.
  */
-export function interpolate(value: unknown, env: Record<string, string | undefined>, problems: ConfigProblem[], path = ""): unknown {
+export function interpolate(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  problems: ConfigProblem[],
+  path = "",
+): unknown {
   if (typeof value === "string") {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
-      const v = env[name];
-      if (v !== undefined && v !== "") return v;
-      if (def !== undefined) return def;
-      problems.push({ path, message: `environment variable ${name} is not set` });
-      return "";
-    });
+    return value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_m, name: string, def: string | undefined) => {
+        const v = env[name];
+        if (v !== undefined && v !== "") return v;
+        if (def !== undefined) return def;
+        problems.push({ path, message: `environment variable ${name} is ${v === "" ? "empty" : "not set"}` });
+        return "";
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${path}[${i}]`));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, problems, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(value))
+      out[k] = interpolate(v, env, problems, path ? `${path}.${k}` : k);
     return out;
   }
   return value;
 }
 
+/** Same path syntax as `interpolate` (`a.b[0].c`), so one key is always spelled one way. */
 function zodProblems(err: z.ZodError): ConfigProblem[] {
-  return err.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+  return err.issues.map((i) => ({
+    path: i.path.reduce<string>(
+      (acc, seg) =>
+        typeof seg === "number" ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg),
+      "",
+    ),
+    message: i.message,
+  }));
 }
 
 /** Validates an already-parsed config object (after interpolation). Throws `ConfigError` with all problems. */
-export function parseConfig(raw: unknown, env: Record<string, string | undefined> = {}, source = "config"): Config {
+export function parseConfig(
+  raw: unknown,
+  env: Record<string, string | undefined> = {},
+  source = "config",
+): Config {
   const problems: ConfigProblem[] = [];
   const interpolated = interpolate(raw ?? {}, env, problems);
   const result = configSchema.safeParse(interpolated);
@@ -64,7 +88,10 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
  * Loads the configuration file: `path`, else `$GITOPS_BOT_CONFIG`, else `gitops-bot.yaml`.
  * The only place (with `cli.ts`) that reads `process.env`.
  */
-export async function loadConfig(path?: string, env: Record<string, string | undefined> = process.env): Promise<Config> {
+export async function loadConfig(
+  path?: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<Config> {
   const file = path ?? env["GITOPS_BOT_CONFIG"] ?? "gitops-bot.yaml";
   let text: string;
   try {

@@ -57,6 +57,26 @@ describe("test harness: git server", () => {
     expect(server.requestCount()).toBeGreaterThan(4);
   });
 
+  it("inflates gzip request bodies and passes the protocol v2 header through", async () => {
+    const { gzipSync } = await import("node:zlib");
+    await server.createBareRepo("gz.git");
+    await server.commitDirect("gz.git", { files: { "a.yaml": "a: 1\n" }, message: "init" });
+    const auth = `Basic ${Buffer.from("alice:pa55word-canary").toString("base64")}`;
+    const pkt = (s: string) => `${(s.length + 4).toString(16).padStart(4, "0")}${s}`;
+    const res = await fetch(`${server.url("gz.git")}/git-upload-pack`, {
+      method: "POST",
+      headers: {
+        authorization: auth,
+        "content-type": "application/x-git-upload-pack-request",
+        "content-encoding": "gzip",
+        "git-protocol": "version=2",
+      },
+      body: gzipSync(Buffer.from(`${pkt("command=ls-refs\n")}0001${pkt("ref-prefix refs/heads/\n")}0000`)),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/[0-9a-f]{40} refs\/heads\/main/);
+  });
+
   it("refuses wrong credentials", async () => {
     await server.createBareRepo("empty.git");
     const bad = server.url("empty.git").replace("http://", "http://alice:wrong@");

@@ -63,6 +63,25 @@ describe("config loading", () => {
       path: "repo.url",
       message: "environment variable ORG is not set",
     });
+    const empty = await loadConfig(file, { ORG: "", TOKEN: "t" }).catch((e: unknown) => e);
+    expect((empty as ConfigError).problems).toContainEqual({
+      path: "repo.url",
+      message: "environment variable ORG is empty",
+    });
+  });
+
+  it("spells list positions the same way in interpolation and validation problems", () => {
+    const err = (() => {
+      try {
+        parseConfig({ repo: { url: "x" }, authz: { rules: [{ envs: "${NOPE}" }, { envs: [3] }] } }, {});
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return undefined;
+    })();
+    const paths = err?.problems.map((p) => p.path) ?? [];
+    expect(paths).toContain("authz.rules[0].envs");
+    expect(paths.some((p) => p.startsWith("authz.rules[1].envs"))).toBe(true);
   });
 
   it("reports unreadable files and invalid YAML clearly", async () => {
