@@ -246,6 +246,25 @@ describe("bindArgs", () => {
   });
 });
 
+describe("bindArgs properties", () => {
+  it("binds only safe names and tags, or throws a UserError (property)", () => {
+    const tok = fc.record({ text: fc.string({ maxLength: 40 }), flag: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(tok, { maxLength: 6 }), (tokens) => {
+        let raw: Record<string, unknown>;
+        try {
+          raw = bindArgs(promote, tokens);
+        } catch (e) {
+          expect(e).toBeInstanceOf(UserError);
+          return;
+        }
+        for (const k of ["app", "from", "to"]) expect(raw[k]).toMatch(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe("filters and suggestions", () => {
   it("normalises filters", () => {
     expect(checkFilter("semver:~0.4")).toBe("semver:~0.4");
