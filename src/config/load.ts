@@ -117,8 +117,9 @@ export function configSecrets(cfg: unknown): string[] {
   const walk = (v: unknown, key: string) => {
     if (typeof v === "string") {
       if (/(password|token|secret|appPassword|botToken|signingSecret|appToken)$/i.test(key)) out.push(v);
-    } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
-    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, k);
+    } else if (Array.isArray(v)) {
+      for (const x of v) walk(x, key);
+    } else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, k);
   };
   walk(cfg, "");
   return out;
