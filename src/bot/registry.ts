@@ -95,6 +95,9 @@ export interface Command<A = Record<string, unknown>> {
   /** Validates and types the bound args. */
   args: z.ZodType<A>;
   sideEffects: "none" | "write";
+  /** The command checks rights itself (approve/reject: the approver rules), or needs none (help):
+   * the pipeline's generic check is skipped. */
+  selfAuthorized?: boolean;
   /** Verb and env the caller needs rights for. */
   permission(args: A): Permission;
   /** Why this invocation needs an explicit confirmation (risky), or undefined. */

@@ -9,6 +9,7 @@ export const approve = defineCommand({
   args: z.object({ id: z.string().optional() }),
   // The real check (not the requester, allowed to approve that verb in that env) is in the engine.
   sideEffects: "none",
+  selfAuthorized: true,
   permission: () => ({ verb: "approve" }),
   examples: ["approve k3xq9m2a"],
   run: (a, ctx) => ctx.approvals.approve(a.id),

@@ -10,6 +10,7 @@ export const help = defineCommand({
   params: [{ key: "command", label: "command", kind: "command", optional: true }],
   args: z.object({ command: z.string().optional() }),
   sideEffects: "none",
+  selfAuthorized: true,
   permission: () => ({ verb: "help" }),
   examples: ["help", "help promote"],
   async run(a, ctx) {

@@ -8,6 +8,7 @@ export const reject = defineCommand({
   params: [{ key: "id", label: "approval-id", kind: "id", optional: true }],
   args: z.object({ id: z.string().optional() }),
   sideEffects: "none",
+  selfAuthorized: true,
   permission: () => ({ verb: "reject" }),
   examples: ["reject k3xq9m2a"],
   run: (a, ctx) => ctx.approvals.reject(a.id),

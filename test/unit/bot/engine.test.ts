@@ -129,6 +129,19 @@ describe("CommandEngine", () => {
     const r = await engine.execute(inv("", { button: { value: "approve:nosuchid" } }));
     expect(r.error?.code).toBe("no-approval");
   });
+  it("approve and help stay reachable when reads are restricted", async () => {
+    const cfg = configSchema.parse({ repo: { url: "/tmp/x" }, authz: { readForEveryone: false } });
+    const engine = CommandEngine.fromConfig(
+      {
+        ...cfg,
+        approvals: { ...cfg.approvals, storePath: "/tmp/gitops-bot-unit-approvals-never-written.json" },
+      },
+      { ops: new FailingOps(new Error("x")) },
+    );
+    expect((await engine.execute(inv("status"))).error?.code).toBe("forbidden");
+    expect((await engine.execute(inv("help"))).outcome).toBe("ok");
+    expect((await engine.execute(inv("approve abcdefgh"))).error?.code).toBe("no-approval");
+  });
   it("fromConfig reads the authz and approvals sections", async () => {
     const cfg = configSchema.parse({
       repo: { url: "/tmp/x" },
