@@ -97,3 +97,61 @@ describe("removeKey", () => {
     expect(removeKey(text, 0, ["m", "a"])).toBe("m:\n  b: 2\n");
   });
 });
+
+describe("setter properties over every example and fixture file", async () => {
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { discoverFile } = await import("../../../src/gitops/discovery.js");
+  const { setImageTag } = await import("../../../src/gitops/yaml-edit.js");
+  const fixtures = join(import.meta.dirname, "..", "..", "fixtures", "setters");
+  const files: [string, string][] = Object.entries(loadDir()).filter(([p]) => p.startsWith("releases/"));
+  for (const c of readdirSync(fixtures)) {
+    for (const f of readdirSync(join(fixtures, c, "original"))) {
+      files.push([`releases/${c}/${f}`, readFileSync(join(fixtures, c, "original", f), "utf8")]);
+    }
+  }
+  const targets = files.flatMap(([path, text]) =>
+    discoverFile(path, text).instances.flatMap((i) =>
+      i.workload.images.map((img) => ({ path, text, w: i.workload, img })),
+    ),
+  );
+  const tag = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,30}$/);
+  const segments = (t: string) => t.split(/^---$/m);
+
+  it("finds images to work on", () => {
+    expect(targets.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it("setting a tag changes one line, keeps other documents, reads back, and is idempotent", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...targets), tag, ({ path, text, w, img }, t) => {
+        const out = setImageTag(text, w.docIndex, img.location, t);
+        expect(setImageTag(out, w.docIndex, img.location, t)).toBe(out);
+        expect(changedLines(text, out).length).toBeLessThanOrEqual(1);
+        const again = discoverFile(path, out).instances.find((i) => i.workload.docIndex === w.docIndex)!;
+        expect(again.workload.images.find((i) => i.container === img.container)!.tag).toBe(t);
+        const [a, b] = [segments(text), segments(out)];
+        expect(b.length).toBe(a.length);
+        expect(b.filter((s, i) => s !== a[i]).length).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("adding then removing a new annotation gives back the original bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...targets),
+        fc.stringMatching(/^[a-z]{1,8}$/),
+        fc.string({ maxLength: 20 }),
+        ({ text, w }, k, v) => {
+          const key = `test.example.com/${k}`;
+          const added = setAnnotation(text, w.docIndex, key, v);
+          expect(getValue(added, w.docIndex, ["metadata", "annotations", key])).toBe(v);
+          expect(removeKey(added, w.docIndex, ["metadata", "annotations", key])).toBe(text);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
