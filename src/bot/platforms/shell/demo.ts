@@ -14,6 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { repoSchema } from "../../../config/schema.js";
+import { UserError } from "../../../core/errors.js";
 import type { CommandCommitEvent, EventSink, GitopsEvent } from "../../../core/events.js";
 import { b, code, type Message, t } from "../../../core/message.js";
 import { GitConfigRepo } from "../../../gitops/git-config-repo.js";
@@ -62,7 +63,10 @@ export async function prepareDemoRepo(
   const repo = join(dir, "config-repo");
   if (await exists(join(repo, ".git"))) return { repo, created: false };
   if (!(await exists(examples))) {
-    throw new Error(`the example config repo is missing at ${examples}`);
+    throw new UserError(`the example config repo is missing at ${examples}`, {
+      code: "no-examples",
+      hint: "Run the demo from a full checkout or package (it ships examples/), or pass --examples <dir>.",
+    });
   }
   await mkdir(repo, { recursive: true });
   await cp(examples, repo, { recursive: true });
@@ -71,7 +75,17 @@ export async function prepareDemoRepo(
       cwd: repo,
       env: { ...process.env, ...GIT_ENV },
     });
-  await git("init", "-q", "-b", "main");
+  try {
+    await git("init", "-q", "-b", "main");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new UserError("the demo needs the git command, and git is not on PATH", {
+        code: "no-git",
+        hint: "Install git (apt-get install git, brew install git) and run it again.",
+      });
+    }
+    throw e;
+  }
   await git("add", "-A");
   await git("commit", "-q", "-m", "Initial config from examples/config-repo");
   return { repo, created: true };
@@ -119,7 +133,7 @@ function banner(repo: string, user: string, created: boolean): string {
     "    history podinfo stg        who deployed what when",
     "    help                       every command",
     "",
-    "  Type exit or press Ctrl-D to leave.",
+    "  Type exit or press Ctrl-D to leave. `gitops-bot demo --dir DIR` keeps the repo between runs.",
     "",
     "",
   ].join("\n");
