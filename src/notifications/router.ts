@@ -40,11 +40,17 @@ export const realTimer: Timer = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal?.addEventListener("abort", () => {
-        clearTimeout(t);
+      if (signal?.aborted) return resolve();
+      const onAbort = () => {
+        clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        // Remove the listener: the stop signal lives as long as the router.
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener("abort", onAbort, { once: true });
     }),
 };
 
@@ -491,7 +497,6 @@ export class NotificationRouter implements EventSink, Notifier {
     const version = item.version;
     const events = item.events;
     item.events = [];
-    lane.limiter.record(this.timer.now());
     try {
       const message = this.redactor.value(built);
       const delivery = { key: item.key, message, events: this.redactor.value(events) };
@@ -531,6 +536,11 @@ export class NotificationRouter implements EventSink, Notifier {
       lane.counters.retries++;
       const backoff = Math.min(60_000, this.backoffMs * 2 ** (item.attempts - 1));
       item.notBefore = now + Math.max(backoff, err.retryAfterMs ?? 0);
+    } finally {
+      // Counted when the answer is in, not when the request left: the platform counts arrivals,
+      // and the first request on a cold connection can take long enough to arrive that the next
+      // one, sent a window after the first *left*, would land less than a window after it.
+      lane.limiter.record(this.timer.now());
     }
   }
 }

@@ -8,10 +8,12 @@
  */
 import { z } from "zod";
 import { type AdaptiveCard, renderTeams } from "../../bot/platforms/teams/render.js";
+import { StalledError, TransientError, UserError } from "../../core/errors.js";
 import { type FetchLike, postJson } from "../http.js";
 import {
   type Delivery,
   DeliveryError,
+  type DeliveryFailure,
   failureForStatus,
   type NotificationProvider,
   type RateWindow,
@@ -124,16 +126,31 @@ export class TeamsNotifier implements NotificationProvider {
   }
 }
 
-/** Maps a Bot Framework error (botbuilder puts `statusCode` on it) to a DeliveryError. */
+/**
+ * Maps a sender error to a DeliveryError: botbuilder's errors carry `statusCode` (possibly on
+ * `cause`, when the Teams platform wrapped them); `StalledError` (no stored conversation) is
+ * permanent; `TransientError` is retried.
+ */
 function classify(e: unknown): DeliveryError {
   if (e instanceof DeliveryError) return e;
-  const err = e as { statusCode?: number; retryAfterMs?: number; name?: string };
-  const status = typeof err.statusCode === "number" ? err.statusCode : undefined;
-  const kind = status === undefined ? "transient" : failureForStatus(status);
+  const err = e as {
+    statusCode?: number;
+    retryAfterMs?: number;
+    name?: string;
+    cause?: { statusCode?: number };
+  };
+  const status = typeof err.statusCode === "number" ? err.statusCode : err.cause?.statusCode;
+  let kind: DeliveryFailure;
+  if (typeof status === "number") kind = failureForStatus(status);
+  else if (e instanceof StalledError || e instanceof UserError) kind = "permanent";
+  else kind = "transient";
+  const retryAfterMs = e instanceof TransientError ? e.retryAfterMs : err.retryAfterMs;
   // Status only: Bot Framework error messages can echo the request, including the service URL.
-  return new DeliveryError(
-    `teams: ${status !== undefined ? `HTTP ${status}` : (err.name ?? "error")}`,
-    kind,
-    err.retryAfterMs,
-  );
+  const what =
+    typeof status === "number"
+      ? `HTTP ${status}`
+      : e instanceof StalledError
+        ? `stalled: ${e.message}`
+        : (err.name ?? "error");
+  return new DeliveryError(`teams: ${what}`, kind, retryAfterMs);
 }

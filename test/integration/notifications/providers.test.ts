@@ -5,6 +5,7 @@
  * generic webhook (a signature the receiver can verify).
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { StalledError, TransientError } from "../../../src/core/errors.js";
 import type { Logger } from "../../../src/core/ports.js";
 import { Redactor } from "../../../src/core/redact.js";
 import { notificationsSchema } from "../../../src/notifications/config.js";
@@ -267,6 +268,42 @@ describe("Teams providers", () => {
     await r.post(ev.promote);
     expect(n).toBe(2);
     expect(r.metrics().total).toMatchObject({ rateLimited: 1, sent: 1 });
+  });
+});
+
+describe("Teams sender errors as the Teams platform raises them", () => {
+  it("does not retry a conversation the bot has never seen, and retries a wrapped 429", async () => {
+    let stalledCalls = 0;
+    const stalled: TeamsConversationSender = {
+      async send() {
+        stalledCalls++;
+        throw new StalledError("teams: no conversation reference for 19:x; add the bot to that team");
+      },
+      async update() {},
+    };
+    const a = router(
+      { destinations: [{ name: "t", type: "teams", conversation: "19:x" }] },
+      { teamsSender: stalled },
+    );
+    await a.r.post(ev.promote);
+    expect(stalledCalls).toBe(1);
+    expect(a.r.metrics().total.undeliverable).toBe(1);
+    expect(a.logger.lines.join("\n")).toContain("add the bot to that team");
+
+    let n = 0;
+    const wrapped: TeamsConversationSender = {
+      async send() {
+        if (++n === 1) throw new TransientError("teams send failed (429)", { cause: { statusCode: 429 } });
+        return { id: "1" };
+      },
+      async update() {},
+    };
+    const b = router(
+      { destinations: [{ name: "t", type: "teams", conversation: "19:x" }] },
+      { teamsSender: wrapped },
+    );
+    await b.r.post(ev.promote);
+    expect(b.r.metrics().total).toMatchObject({ rateLimited: 1, sent: 1 });
   });
 });
 
