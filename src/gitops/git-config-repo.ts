@@ -164,9 +164,16 @@ export class GitConfigRepo implements ConfigRepo {
   commit(change: Change): Promise<CommitResult> {
     if (this.closed) return Promise.reject(new Error("config repo is closed"));
     // Validate before queueing so a bad change fails fast and never holds the lock.
-    const message = formatCommitMessage(change);
-    const author = sanitizeIdentity(change.author);
-    const committer = sanitizeIdentity(this.cfg.author);
+    let message: string;
+    let author: Identity;
+    let committer: Identity;
+    try {
+      message = formatCommitMessage(change);
+      author = sanitizeIdentity(change.author);
+      committer = sanitizeIdentity(this.cfg.author);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const result = this.lock.run(() => this.commitLocked(change, message, author, committer));
     void result.then(
       () => this.afterWrite(),
@@ -244,11 +251,12 @@ export class GitConfigRepo implements ConfigRepo {
         return { parent: base, diff: "", files: [], retries };
       }
 
-      const tree = await this.backend.writeTree(base, changed);
-      // The diff comes from the contents at hand (no git process on the hot path).
-      const diffP = this.changeDiff(paths, changed, contents, view);
-      if (change.dryRun) return { parent: base, diff: await diffP, files: paths, retries };
+      // The diff comes from the contents at hand (no git process on the hot path). It is computed
+      // before the push so that nothing can fail after the commit is published.
+      const diff = await this.changeDiff(paths, changed, contents, view);
+      if (change.dryRun) return { parent: base, diff, files: paths, retries };
 
+      const tree = await this.backend.writeTree(base, changed);
       const now = Math.floor(this.deps.clock.now().getTime() / 1000);
       const sha = await this.backend.writeCommit({
         tree,
@@ -257,7 +265,7 @@ export class GitConfigRepo implements ConfigRepo {
         author: { ...author, timestamp: now },
         committer: { ...committer, timestamp: now },
       });
-      const [outcome, diff] = await Promise.all([this.backend.publish(sha, base), diffP]);
+      const outcome = await this.backend.publish(sha, base);
       if (outcome === "ok") {
         this.headSha = sha;
         // The new commit's listing is the base's plus our changes: no need to read it back.
