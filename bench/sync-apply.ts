@@ -2,7 +2,7 @@
 // namespaces) to a real kube-apiserver with our sync reconciler vs `kubectl apply --server-side`,
 // in one run, then a no-op re-sync of the same objects (must make zero writes).
 //
-//   sync-apply: ours=<s>s peer=<s>s ratio=<r> noop=<s>s noopWrites=<n> rssPeak=<MiB>MiB
+//   sync-apply: ours=<s>s peer=<s>s ratio=<r> noop=<s>s noopWrites=<n> rssPeak=<MiB>MiB rssBeforeSync=<MiB>MiB
 //
 // Both tools apply the same generated objects (same seed) into their own namespaces on one API
 // server started for this run. Ours includes reading the manifests from git; kubectl reads files.
@@ -109,6 +109,8 @@ export default async function run(): Promise<string> {
       { repo, kube: client, sink: { emit: (e) => events.push(e) } },
     );
     svc.controller.start();
+    // What the process held before the sync ran (tsx, libraries, generated files), for context.
+    const rssBase = process.resourceUsage().maxRSS;
     t = performance.now();
     const cold = await svc.trigger({ reason: "command" });
     const ours = (performance.now() - t) / 1000;
@@ -133,7 +135,8 @@ export default async function run(): Promise<string> {
     rssPeak = Math.max(rssPeak, process.resourceUsage().maxRSS);
     const line =
       `sync-apply: ours=${ours.toFixed(2)}s peer=${peer.toFixed(2)}s ratio=${(ours / peer).toFixed(2)} ` +
-      `noop=${noop.toFixed(3)}s noopWrites=${noopWrites} rssPeak=${(rssPeak / 1024).toFixed(0)}MiB`;
+      `noop=${noop.toFixed(3)}s noopWrites=${noopWrites} rssPeak=${(rssPeak / 1024).toFixed(0)}MiB ` +
+      `rssBeforeSync=${(rssBase / 1024).toFixed(0)}MiB`;
     console.log(line);
     return line;
   } finally {

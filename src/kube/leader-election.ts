@@ -263,3 +263,37 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", done, { once: true });
   });
 }
+
+/** Something that reconciles only while this replica leads (e.g. `SyncService`). */
+export interface Leadable {
+  /** Start working; stop by itself when `signal` aborts. No signal: run until `pause()`. */
+  lead(signal?: AbortSignal): void;
+  pause(): void;
+}
+
+/**
+ * Runs `participants` while this replica holds the lease (`elector`), or right away and for good
+ * when leader election is off (`undefined`). Returns the shutdown function main.ts calls on
+ * SIGTERM: it pauses the participants, then releases the lease so a peer takes over at once.
+ */
+export function runWhileLeading(
+  elector: LeaderElector | undefined,
+  participants: Leadable[],
+): () => Promise<void> {
+  if (!elector) {
+    for (const p of participants) p.lead();
+  } else {
+    elector.run({
+      onStartedLeading: (signal) => {
+        for (const p of participants) p.lead(signal);
+      },
+      onStoppedLeading: () => {
+        for (const p of participants) p.pause();
+      },
+    });
+  }
+  return async () => {
+    for (const p of participants) p.pause();
+    await elector?.stop();
+  };
+}

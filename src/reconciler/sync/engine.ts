@@ -326,8 +326,11 @@ export class SyncEngine {
     // Prune.
     const pruned: string[] = [];
     if (this.opts.prune && !transient) {
+      // A Namespace that still holds desired objects is never pruned: deleting it would take them along.
+      const usedNamespaces = new Set(items.map((i) => i.obj.metadata.namespace).filter(Boolean));
       const candidates = [...live.entries()].filter(([key, o]) => {
         if (desiredKeys.has(key) || ignoredKeys.has(key)) return false;
+        if (o.kind === "Namespace" && usedNamespaces.has(o.metadata.name)) return false;
         if (o.metadata.annotations?.[ANN_CREATED] !== name) return false;
         if (PRUNE_OPT_OUT.some((a) => o.metadata.annotations?.[a] === "disabled")) return false;
         const file =

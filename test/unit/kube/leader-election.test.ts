@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { TransientError } from "../../../src/core/errors.js";
-import { LeaderElector } from "../../../src/kube/leader-election.js";
+import { LeaderElector, runWhileLeading } from "../../../src/kube/leader-election.js";
 import { FakeKubeClient } from "../../helpers/fake-kube-client.js";
 
 const opts = {
@@ -117,5 +117,40 @@ describe("LeaderElector", () => {
     expect(() => new LeaderElector(new FakeKubeClient(), { ...opts, renewDeadlineMs: 1000 })).toThrow(
       /shorter/,
     );
+  });
+});
+
+describe("runWhileLeading", () => {
+  it("runs participants only while leading, and pauses them then releases the lease on shutdown", async () => {
+    const kube = new FakeKubeClient();
+    const log: string[] = [];
+    const p = {
+      lead: (s?: AbortSignal) => {
+        log.push(s ? "lead(signal)" : "lead()");
+        s?.addEventListener("abort", () => log.push("aborted"));
+      },
+      pause: () => log.push("pause"),
+    };
+    const e = new LeaderElector(kube, { ...opts, identity: "a" });
+    const stop = runWhileLeading(e, [p]);
+    await until(() => e.isLeader());
+    expect(log).toEqual(["lead(signal)"]);
+    await stop();
+    expect(log).toEqual(["lead(signal)", "pause", "aborted", "pause"]);
+    const lease = kube.peek({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: "gitops-bot-system",
+      name: "gitops-bot-leader",
+    });
+    expect(lease?.spec).toMatchObject({ holderIdentity: "" });
+
+    const log2: string[] = [];
+    const stop2 = runWhileLeading(undefined, [
+      { lead: () => log2.push("lead"), pause: () => log2.push("pause") },
+    ]);
+    expect(log2).toEqual(["lead"]);
+    await stop2();
+    expect(log2).toEqual(["lead", "pause"]);
   });
 });

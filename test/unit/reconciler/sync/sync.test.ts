@@ -196,6 +196,22 @@ describe("sync: prune", () => {
     expect(t.kube.peek({ apiVersion: "v1", kind: "Namespace", name: "dev" })).toBeDefined();
   });
 
+  it("does not prune a namespace that still holds objects from git", async () => {
+    const t = setup({ "namespaces/dev.yaml": ns("dev"), "releases/dev/a.yaml": cm("dev", "a", "1") });
+    await t.sync();
+    t.take();
+    t.repo.commitFiles({ "namespaces/dev.yaml": null }, "namespace file removed by mistake");
+    await t.sync();
+    expect(syncEvents(t.take())).toEqual([]);
+    expect(t.kube.peek({ apiVersion: "v1", kind: "Namespace", name: "dev" })).toBeDefined();
+    t.repo.commitFiles({ "releases/dev/a.yaml": null }, "now the app too");
+    await t.sync();
+    expect(actions(syncEvents(t.take())[0])).toEqual({
+      "dev:configmap/a": "pruned",
+      "<cluster>:namespace/dev": "pruned",
+    });
+  });
+
   it("honours the prune opt-out annotation and paths with prune off", async () => {
     const t = setup({
       "namespaces/dev.yaml": ns("dev"),
