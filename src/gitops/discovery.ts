@@ -116,19 +116,26 @@ export async function discover(
   files = files.filter((f) => YAML_FILE.test(f)).sort();
   const instances: AppInstance[] = [];
   const envs = new Set<string>();
-  for (const file of files) {
-    const env = envFromPath(file, root, opts);
-    if (opts.envsFrom !== "namespaces" && env === undefined) continue; // a file directly in releases/
-    if (env !== undefined) envs.add(env);
-    let text: string | undefined;
+  const wanted = files.filter(
+    (f) => opts.envsFrom === "namespaces" || envFromPath(f, root, opts) !== undefined,
+  );
+  // Read ahead with bounded concurrency (each read may be a git object lookup), parse in order.
+  const texts = await mapLimit(wanted, 8, async (file) => {
     try {
-      text = await reader.read(file);
+      return { file, text: await reader.read(file) };
     } catch (e) {
-      problems.push({ file, message: `cannot read: ${(e as Error).message}`, ...(env ? { env } : {}) });
+      return { file, error: (e as Error).message };
+    }
+  });
+  for (const r of texts) {
+    const env = envFromPath(r.file, root, opts);
+    if (env !== undefined) envs.add(env);
+    if ("error" in r) {
+      problems.push({ file: r.file, message: `cannot read: ${r.error}`, ...(env ? { env } : {}) });
       continue;
     }
-    if (text === undefined) continue;
-    const found = discoverFile(file, text, opts);
+    if (r.text === undefined) continue;
+    const found = discoverFile(r.file, r.text, opts);
     problems.push(...found.problems);
     instances.push(...found.instances);
   }
@@ -143,6 +150,20 @@ export async function discover(
     instances: unique.sort((a, b) => a.app.localeCompare(b.app) || rank(a.env) - rank(b.env)),
     problems,
   };
+}
+
+/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** Builds the model from a `ConfigRepo` at `at` (default: its head as last synced). */
