@@ -35,6 +35,7 @@ import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
 import { Redactor } from "../../../core/redact.js";
 import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendJson, sendText } from "../../../http/server.js";
+import { WorkQueue } from "../../../http/work-queue.js";
 import type {
   ChatPlatform,
   ChatUser,
@@ -86,6 +87,10 @@ export interface SlackPlatformDeps {
   doubleClickWindowMs?: number;
   /** Bound on user lookups (users.info, usergroups) before a command runs anyway (default 2 s). */
   lookupTimeoutMs?: number;
+  /** Commands running at once after their ack; the rest wait in order (default 8). */
+  concurrency?: number;
+  /** How long `stop()` waits for running and queued commands (default 10 s). */
+  stopGraceMs?: number;
 }
 
 /** Slack API errors that mean "the bot cannot post there", where `response_url` is the fallback. */
@@ -119,7 +124,7 @@ export class SlackPlatform implements ChatPlatform {
   private readonly commandName: string;
   private readonly path: string;
   private handler: InvocationHandler | undefined;
-  private readonly pending = new Set<Promise<void>>();
+  private readonly work: WorkQueue;
   private identity: { botId?: string; botUserId?: string } = {};
   private identityLookup: Promise<void> | undefined;
   private identityLookupAt = 0;
@@ -150,6 +155,20 @@ export class SlackPlatform implements ChatPlatform {
     this.path = opts.path ?? "/slack/events";
     this.doubleClickWindowMs = deps.doubleClickWindowMs ?? 10_000;
     this.lookupTimeoutMs = deps.lookupTimeoutMs ?? 2_000;
+    this.work = new WorkQueue({
+      concurrency: deps.concurrency ?? 8,
+      logger: this.log,
+      name: "slack",
+      ...(deps.http
+        ? {
+            depth: deps.http.metrics.gauge(
+              "gitops_work_queue_depth",
+              "Commands waiting or running after their ack.",
+              ["queue"],
+            ),
+          }
+        : {}),
+    });
     if (opts.botId) this.identity.botId = opts.botId;
     if (opts.botUserId) this.identity.botUserId = opts.botUserId;
 
@@ -266,12 +285,21 @@ export class SlackPlatform implements ChatPlatform {
     this.started = false;
     this.receiver?.setAccepting(false);
     if (this.socketMode) await this.app.stop();
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.deps.stopGraceMs ?? 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.work.size > 0)
+      this.log.warn({ left: this.work.size }, "slack stopped with commands still queued");
   }
 
-  /** Resolves when every handler started so far has finished (tests, graceful stop). */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  /** Resolves when every command queued so far has finished (tests, graceful stop). */
+  idle(): Promise<void> {
+    return this.work.idle();
   }
 
   /** Posts `msg` to a channel (or a thread), returning where it landed. */
@@ -491,7 +519,7 @@ export class SlackPlatform implements ChatPlatform {
     return id;
   }
 
-  /** Runs the handler after the ack, tracked so `idle()`/`stop()` can wait for it. Never throws. */
+  /** Queues the handler to run after the ack (bounded concurrency, see `WorkQueue`). Never throws. */
   private spawn(kind: string, build: () => Promise<{ inv: Invocation; responder: Responder }>): void {
     const handler = this.handler;
     if (!handler) {
@@ -499,14 +527,15 @@ export class SlackPlatform implements ChatPlatform {
       return;
     }
     this.invocations?.inc({ kind });
-    const p = (async () => {
-      const { inv, responder } = await build();
-      this.log.info({ id: inv.id, user: inv.user.id, channel: inv.channel, kind }, "slack invocation");
-      await handler(inv, responder);
-    })()
-      .catch((e) => this.log.error({ err: this.redactor.value(e), kind }, "slack invocation handler failed"))
-      .finally(() => this.pending.delete(p));
-    this.pending.add(p);
+    this.work.push(async () => {
+      try {
+        const { inv, responder } = await build();
+        this.log.info({ id: inv.id, user: inv.user.id, channel: inv.channel, kind }, "slack invocation");
+        await handler(inv, responder);
+      } catch (e) {
+        this.log.error({ err: this.redactor.value(e), kind }, "slack invocation handler failed");
+      }
+    });
   }
 
   /** Bolt's authorize: answers from memory only, so an unreachable Slack never delays an ack. */

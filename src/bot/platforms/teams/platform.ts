@@ -34,6 +34,7 @@ import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
 import { Redactor } from "../../../core/redact.js";
 import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendText } from "../../../http/server.js";
+import { WorkQueue } from "../../../http/work-queue.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
 import { type ConversationStore, toStored } from "./conversation-store.js";
 import {
@@ -72,6 +73,10 @@ export interface TeamsPlatformDeps {
    * credentials sign with a fixed token, since MSAL only talks to an https login endpoint.
    */
   credentialsFactory?: ServiceClientCredentialsFactory;
+  /** Commands running at once after their turn ended; the rest wait in order (default 8). */
+  concurrency?: number;
+  /** How long `stop()` waits for running and queued commands (default 10 s). */
+  stopGraceMs?: number;
 }
 
 /** Bot Framework public-cloud endpoints (botframework-connector `AuthenticationConstants`, `CallerIdConstants`). */
@@ -225,7 +230,7 @@ export class TeamsPlatform implements ChatPlatform {
   private readonly path: string;
   private readonly authenticated: boolean;
   private handler: InvocationHandler | undefined;
-  private readonly pending = new Set<Promise<void>>();
+  private readonly work: WorkQueue;
   private started = false;
   private mounted = false;
   private readonly invocations: Counter;
@@ -240,6 +245,16 @@ export class TeamsPlatform implements ChatPlatform {
     this.render = deps.render ?? renderTeams;
     this.clock = deps.clock ?? systemClock;
     this.path = opts.path ?? "/api/messages";
+    this.work = new WorkQueue({
+      concurrency: deps.concurrency ?? 8,
+      logger: this.log,
+      name: "teams",
+      depth: deps.http.metrics.gauge(
+        "gitops_work_queue_depth",
+        "Commands waiting or running after their ack.",
+        ["queue"],
+      ),
+    });
     this.authenticated = !!opts.appId;
 
     const config: ConfigurationBotFrameworkAuthenticationOptions = {};
@@ -318,12 +333,21 @@ export class TeamsPlatform implements ChatPlatform {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.deps.stopGraceMs ?? 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.work.size > 0)
+      this.log.warn({ left: this.work.size }, "teams stopped with commands still queued");
   }
 
-  /** Resolves when every handler started so far has finished. */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  /** Resolves when every command queued so far has finished. */
+  idle(): Promise<void> {
+    return this.work.idle();
   }
 
   /** Posts `msg` to a conversation (a channel id starts a thread; `threadId` replies in that thread). */
@@ -436,12 +460,11 @@ export class TeamsPlatform implements ChatPlatform {
     }
     this.invocations.inc({ kind });
     this.log.info({ id: inv.id, user: inv.user.id, channel: inv.channel, kind }, "teams invocation");
-    const p = handler(inv, responder)
-      .catch((e: unknown) =>
+    this.work.push(() =>
+      handler(inv, responder).catch((e: unknown) =>
         this.log.error({ err: this.redactor.value(e), kind }, "teams invocation handler failed"),
-      )
-      .finally(() => this.pending.delete(p));
-    this.pending.add(p);
+      ),
+    );
   }
 
   /** @internal used by `TeamsResponder`. */
