@@ -34,6 +34,10 @@ const subcommands: Record<string, { summary: string; run: Sub }> = {
         noColor: process.env["NO_COLOR"] !== undefined,
       }),
   },
+  serve: {
+    summary: "run the service: chat front ends, reconcilers, notifications (--config F)",
+    run: async (argv) => (await import("./main.js")).serve(argv, process.env),
+  },
   check: {
     summary: "validate the configuration and the config repo",
     run: async (argv) => (await import("./config/check.js")).runCheck(argv),
