@@ -142,6 +142,32 @@ describe("CommandEngine", () => {
     expect((await engine.execute(inv("help"))).outcome).toBe("ok");
     expect((await engine.execute(inv("approve abcdefgh"))).error?.code).toBe("no-approval");
   });
+  it("sync and images use the injected SyncTrigger and ImageCatalog", async () => {
+    const triggered: (string | undefined)[] = [];
+    const engine = new CommandEngine({
+      ops: new FailingOps(new Error("x")),
+      sync: { trigger: async (env) => (triggered.push(env), { revision: "abcdef0123" }) },
+      images: {
+        candidates: async () => [
+          {
+            container: "app",
+            repository: "ghcr.io/x/podinfo",
+            tags: [
+              { tag: "1.0.1", current: false, matches: true, created: "2026-01-02" },
+              { tag: "1.0.0", current: true, matches: true },
+            ],
+          },
+        ],
+      },
+    });
+    const s = await engine.execute(inv("sync prod"));
+    expect(s.outcome).toBe("ok");
+    expect(triggered).toEqual(["prod"]);
+    expect(messageToPlainText(s.message)).toContain("abcdef0");
+    const i = await engine.execute(inv("images podinfo dev"));
+    expect(messageToPlainText(i.message)).toMatch(/1\.0\.0 ← running/);
+    expect((await engine.execute(inv("sync qa"))).error?.code).toBe("unknown-env");
+  });
   it("fromConfig reads the authz and approvals sections", async () => {
     const cfg = configSchema.parse({
       repo: { url: "/tmp/x" },
