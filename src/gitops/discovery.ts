@@ -569,14 +569,19 @@ function helmImages(
   if (top) out.push(top);
   for (const [k, v] of Object.entries(values)) {
     if (!isObj(v) || k === "image") continue;
-    const sub = interpretImage(v, [...base, k], k);
+    const sub = interpretImage(v, [...base, k], k, true);
     if (sub) out.push(sub);
   }
   return out;
 }
 
 /** The helm-operator value layouts: `image: repo:tag`, `image` + `tag`, `image.{repository,tag,registry}`. */
-function interpretImage(m: Obj, base: (string | number)[], container: string): ContainerImage | undefined {
+function interpretImage(
+  m: Obj,
+  base: (string | number)[],
+  container: string,
+  strict = false,
+): ContainerImage | undefined {
   const image = m.image;
   if (typeof image === "string") {
     const tag = str(m.tag);
@@ -589,7 +594,8 @@ function interpretImage(m: Obj, base: (string | number)[], container: string): C
       return { container, repository: withRegistry(image), tag, location: loc };
     }
     const ref = parseImageRef(image);
-    if (!ref) return undefined;
+    // Under a sub-key, `image: logo.png` is more likely a file than an untagged image.
+    if (!ref || (strict && ref.tag === undefined && ref.digest === undefined)) return undefined;
     const loc: ImageLocation = { tagPath: [...base, "image"] };
     if (registry) loc.registryPath = [...base, "registry"];
     return {

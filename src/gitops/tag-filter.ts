@@ -120,3 +120,6 @@ export function pickLatest(f: TagFilter, tags: readonly string[]): string | unde
   }
   return candidates[candidates.length - 1];
 }
+
+/** Short alias of `matchesTagFilter`. */
+export const matches = matchesTagFilter;

@@ -158,7 +158,7 @@ describe("discovery on broken and unusual files", async () => {
     });
   });
 
-  it("reads Flux v2 chartRef, sub-key images, and skips a bad image with a problem", () => {
+  it("reads Flux v2 chartRef, sub-key images (not an untagged `image: logo.png`), and skips a bad image with a problem", () => {
     const prod = findInstance(m, "podinfo", "prod")!;
     expect(prod.workload.chart).toEqual({
       type: "source-ref",
