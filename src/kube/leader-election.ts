@@ -43,7 +43,7 @@ function microTime(d: Date): string {
  * (measured on its own monotonic clock, so clocks need not agree). The leader renews every retry
  * period; if it cannot renew for `renewDeadlineMs` it aborts the leading signal *before* anybody
  * could take the lease (renewDeadline < leaseDuration), so a deposed leader stops writing first.
- * Requests are bounded by the retry period so a hung call cannot stretch that window.
+ * Lease requests time out (max(1 s, retry period)); the step-down itself is a timer, so a hung call cannot delay it.
  */
 export class LeaderElector {
   readonly identity: string;
@@ -153,7 +153,9 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const signal = AbortSignal.timeout(Math.max(500, this.retryMs));
+    // Bounded, but not so tight that a slow API server deposes a healthy leader: the renew
+    // deadline timer, not this timeout, is what guarantees the step-down.
+    const signal = AbortSignal.timeout(Math.max(1_000, this.retryMs));
     const ref = {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",

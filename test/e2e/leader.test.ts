@@ -87,7 +87,7 @@ describe("leader election e2e", () => {
 
     const proxyA = await startTcpProxy(Number(new URL(e2eEnv().kubeServer).port));
     cleanups.push(() => proxyA.close());
-    const timing = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 };
+    const timing = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
 
     const start = async (name: string, kube: K8sKubeClient): Promise<Instance> => {
       const repo = await GitConfigRepo.open(
