@@ -534,6 +534,8 @@ export class CommandEngine {
       required: this.authorizer.requiredApprovals,
       approvals: [],
     };
+    // Expired requests are refused anyway; dropping them here keeps the store small without a timer.
+    await this.sweepApprovals().catch((e: unknown) => this.logger.warn({ err: e }, "approval sweep failed"));
     await this.store.put(pending);
     return { id, message: this.approvalMessage(pending, results) };
   }
@@ -755,7 +757,7 @@ export class CommandEngine {
     };
   }
 
-  /** Removes expired approval requests; returns how many. Call it now and then (the service does hourly). */
+  /** Removes expired approval requests; returns how many. Runs on every new request, too. */
   async sweepApprovals(): Promise<number> {
     const now = this.clock.now().getTime();
     let n = 0;
