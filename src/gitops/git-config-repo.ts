@@ -16,18 +16,24 @@ import { resolveRemote } from "./git/remote.js";
 import { TreeFileAccess } from "./git/tree-file-access.js";
 import { type FileChange, unifiedDiff } from "./git/unified-diff.js";
 
-/** Dependencies of `GitConfigRepo.open`. `random` and `sleep` exist for tests of the retry backoff. */
+/** Dependencies of `GitConfigRepo.open`. `random` and `sleep` exist for tests of the retry backoff,
+ * `gitAvailable` for tests of `backend: auto` (default: runs `git --version`). */
 export interface GitConfigRepoDeps {
   logger: Logger;
   clock?: Clock;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  gitAvailable?: () => Promise<boolean>;
 }
 
 /** Which implementation `backend: auto` resolved to, plus the factory for the isomorphic one
  * (loaded lazily so the native path never pays for importing isomorphic-git). */
-async function createBackend(kind: RepoConfig["backend"], o: BackendOptions): Promise<GitBackend> {
-  const native = kind === "native" || (kind === "auto" && (await NativeGitBackend.available()));
+async function createBackend(
+  kind: RepoConfig["backend"],
+  o: BackendOptions,
+  gitAvailable: () => Promise<boolean>,
+): Promise<GitBackend> {
+  const native = kind === "native" || (kind === "auto" && (await gitAvailable()));
   if (native) return new NativeGitBackend(o);
   if (o.remote.kind === "local") {
     throw new StalledError(
@@ -74,7 +80,7 @@ export class GitConfigRepo implements ConfigRepo {
     private readonly cfg: RepoConfig,
     private readonly backend: GitBackend,
     private readonly lock: Mutex,
-    private readonly deps: Required<GitConfigRepoDeps>,
+    private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable">>,
     private readonly redactor: Redactor,
     head: string,
     publicUrl: string,
@@ -94,13 +100,11 @@ export class GitConfigRepo implements ConfigRepo {
     const redactor = new Redactor([...remote.secrets, cfg.auth?.password, cfg.auth?.token]);
     const workdir = resolve(cfg.workdir ?? defaultWorkdir(remote.publicUrl, cfg.branch));
     const logger = deps.logger.child({ component: "config-repo", repo: remote.publicUrl });
-    const backend = await createBackend(cfg.backend, {
-      remote,
-      branch: cfg.branch,
-      workdir,
-      logger,
-      redactor,
-    });
+    const backend = await createBackend(
+      cfg.backend,
+      { remote, branch: cfg.branch, workdir, logger, redactor },
+      deps.gitAvailable ?? NativeGitBackend.available,
+    );
     const lockKey = remote.kind === "local" ? remote.url : workdir;
     let lock = workdirLocks.get(lockKey);
     if (!lock) {

@@ -63,15 +63,18 @@ describe.each(["native", "isomorphic"] as const)("GitConfigRepo over HTTP (%s ba
   const logs = capturingLogger();
   const repos: GitConfigRepo[] = [];
 
-  const cfg = (over: Partial<RepoConfig> & { auth?: RepoConfig["auth"] } = {}): RepoConfig =>
-    repoSchema.parse({
+  let lastWorkdir = "";
+  const cfg = (over: Partial<RepoConfig> & { auth?: RepoConfig["auth"] } = {}): RepoConfig => {
+    lastWorkdir = join(tmp, `wd-${++n}`);
+    return repoSchema.parse({
       url: server.url(repoName),
-      workdir: join(tmp, `wd-${++n}`),
+      workdir: lastWorkdir,
       backend,
       auth: { username: USER, password: PASSWORD },
       author: { name: "gitops-bot", email: "bot@example.com" },
       ...over,
     });
+  };
 
   const open = async (over: Partial<RepoConfig> = {}) => {
     const r = await GitConfigRepo.open(cfg(over), { logger: logs.logger });
@@ -158,6 +161,12 @@ describe.each(["native", "isomorphic"] as const)("GitConfigRepo over HTTP (%s ba
     expect((await repo.log({ from: before })).map((x) => x.sha)).toEqual([before]);
     expect(await repo.diff(before, res.sha as string)).toContain("+  tag: 1.0.0");
     expect(await repo.diff(before, res.sha as string, ["releases/dev"])).toBe("");
+    // No credential ever lands in the clone's config.
+    const { readFile } = await import("node:fs/promises");
+    const gitConfig = await readFile(join(lastWorkdir, "config"), "utf8").catch(() => "");
+    expect(gitConfig).toContain('[remote "origin"]');
+    expect(gitConfig).not.toContain(PASSWORD);
+    expect(gitConfig).not.toContain(Buffer.from(`${USER}:${PASSWORD}`).toString("base64"));
   });
 
   it("creates, deletes and lists files in one commit; dry run commits nothing", async () => {
@@ -372,6 +381,39 @@ describe.each(["native", "isomorphic"] as const)("GitConfigRepo over HTTP (%s ba
     for (let i = 0; i < 4; i++) expect(subjects.filter((s) => s === `other ${i}`)).toHaveLength(1);
     // Every object the bot wrote is well-formed by git's strictest checks.
     await bare(server, repoName, ["fsck", "--strict", "--no-dangling", "--no-progress"]);
+  });
+});
+
+describe("GitConfigRepo backend selection", () => {
+  it("auto falls back to isomorphic-git without git on PATH, and refuses a local path then", async () => {
+    const server = await startGitServer({ username: USER, password: PASSWORD });
+    const tmp = await mkdtemp(join(tmpdir(), "gcr-auto-"));
+    try {
+      await server.createBareRepo("a.git");
+      await server.commitDirect("a.git", { files: { "a.yaml": "a: 1\n" }, message: "init" });
+      const noGit = async () => false;
+      const repo = await GitConfigRepo.open(
+        repoSchema.parse({
+          url: server.url("a.git"),
+          workdir: join(tmp, "wd"),
+          auth: { username: USER, password: PASSWORD },
+        }),
+        { logger: capturingLogger().logger, gitAvailable: noGit },
+      );
+      expect(repo.backendName).toBe("isomorphic");
+      expect(await repo.read("a.yaml")).toBe("a: 1\n");
+      await repo.close();
+      const { StalledError } = await import("../../../src/core/errors.js");
+      await expect(
+        GitConfigRepo.open(repoSchema.parse({ url: tmp }), {
+          logger: capturingLogger().logger,
+          gitAvailable: noGit,
+        }),
+      ).rejects.toBeInstanceOf(StalledError);
+    } finally {
+      await server.stop();
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
 
