@@ -3,7 +3,7 @@
 // drift / restart resumes / force push / unreachable git / API server outage mid-sync.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -321,6 +321,29 @@ describe("sync e2e: bad input is isolated", () => {
     // The same failures again: no new event.
     await f.sync();
     expect(f.take()).toEqual([]);
+  });
+
+  it("never follows a symbolic link out of the sync paths", async () => {
+    const f = await fixture((ns) => ({
+      "namespaces/ns.yaml": nsYaml(ns),
+      "releases/dev/a.yaml": cmYaml(ns, "a", "1"),
+      "secrets/leak.yaml": cmYaml(ns, "leak", "secret"),
+    }));
+    const work = join(scratch, `symlink-${f.id}`);
+    const g = (...args: string[]) =>
+      execFileP("git", ["-c", "user.name=Eve", "-c", "user.email=e@example.com", ...args], { cwd: work });
+    await execFileP("git", ["clone", "--quiet", git.authUrl(f.repoName), work]);
+    await symlink("../../secrets/leak.yaml", join(work, "releases/dev/leak.yaml"));
+    await g("add", "-A");
+    await g("commit", "--quiet", "-m", "link a file from outside");
+    await g("push", "--quiet", "origin", "HEAD:main");
+    const r = await f.sync();
+    expect(r.result?.status).toBe("ready");
+    expect(actions(syncEvents(f.take())[0])).toEqual({
+      [`<cluster>:namespace/${f.ns}`]: "created",
+      [`${f.ns}:configmap/a`]: "created",
+    });
+    expect(await f.kube.get(cmRef(f.ns, "leak"))).toBeUndefined();
   });
 
   it("reports an immutable-field change and still applies the other objects", async () => {
