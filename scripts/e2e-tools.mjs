@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -96,7 +96,8 @@ function which(name) {
 async function hashFiles(paths, extra) {
   const h = createHash("sha256");
   for (const p of paths) {
-    h.update(p);
+    // The path relative to the repo, so that every checkout of the same commit shares the cache.
+    h.update(relative(REPO, p));
     h.update(existsSync(p) ? await readFile(p) : "<missing>");
   }
   h.update(extra);
