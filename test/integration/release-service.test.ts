@@ -251,6 +251,32 @@ describe("ReleaseService on GitConfigRepo (local path)", () => {
     expect(r.commit.files).toEqual(["releases/stg/frontend.yaml"]);
   });
 
+  it("autoRelease: one commit for several apps, with auto-release trailers", async () => {
+    const bot: Actor = {
+      id: "automation:image",
+      name: "image-automation",
+      identity: { name: "gitops-bot", email: "bot@example.com" },
+    };
+    const r = await svc.autoRelease({
+      actor: bot,
+      updates: [
+        { app: "podinfo", env: "dev", container: "chart-image", tag: "dev-n3w" },
+        { app: "frontend", env: "dev", container: "web", tag: "dev-n3w" },
+        { app: "podinfo", env: "prod", container: "chart-image", tag: "0.5.0" },
+      ],
+    });
+    expect(r.subject).toBe("Auto-release multiple (2) images");
+    expect(r.skipped).toEqual([
+      { app: "podinfo", env: "prod", container: "chart-image", tag: "0.5.0", reason: "filter-mismatch" },
+    ]);
+    const c = await lastCommit();
+    expect(c.sha).toBe(r.commit.sha);
+    expect(c.author.name).toBe("gitops-bot");
+    expect(c.t).toMatchObject({ action: "auto-release", envs: ["dev"], apps: ["podinfo", "frontend"] });
+    expect(c.body).toContain("- ghcr.io/example/frontend:dev-n3w to dev:deployment/frontend");
+    expect(r.commit.files).toEqual(["releases/dev/frontend.yaml", "releases/dev/podinfo.yaml"]);
+  });
+
   it("a malformed file elsewhere does not block an operation", async () => {
     await foreignCommit({ "releases/dev/broken.yaml": "kind: Deployment\nmetadata: [oops\n" }, "broken file");
     await repo.sync();
