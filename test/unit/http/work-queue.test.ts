@@ -3,7 +3,7 @@ import { nullLogger } from "../../../src/core/ports.js";
 import { MetricsRegistry } from "../../../src/http/metrics.js";
 import { WorkQueue } from "../../../src/http/work-queue.js";
 
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+const tick = (ms = 0) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe("WorkQueue", () => {
   it("runs jobs in order, never more than the limit at once, and survives failures", async () => {
