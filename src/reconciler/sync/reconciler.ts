@@ -47,6 +47,11 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
     return `sync/${this.deps.name}`;
   }
 
+  /** The revision of the last sync attempt (in memory; undefined before the first). */
+  lastRevision(): string | undefined {
+    return this.loaded?.state.lastAttemptedRevision;
+  }
+
   /** Forget cached state, e.g. when this replica becomes leader (another may have written it). */
   reset(): void {
     this.loaded = undefined;

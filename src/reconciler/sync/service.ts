@@ -28,6 +28,8 @@ export interface SyncTriggerResult {
   accepted: boolean;
   /** One line for the chat reply. */
   message: string;
+  /** The revision the sync ran at (when it got that far). */
+  revision?: string;
   result?: ReconcileResult;
 }
 
@@ -163,6 +165,9 @@ export class SyncService implements SyncTrigger {
       };
     }
     const result = await this.controller.enqueue({ reason: opts.reason ?? "command", actor: opts.actor });
-    return { accepted: true, message: result.message ?? result.status, result };
+    const out: SyncTriggerResult = { accepted: true, message: result.message ?? result.status, result };
+    const revision = this.reconciler.lastRevision();
+    if (revision) out.revision = revision;
+    return out;
   }
 }

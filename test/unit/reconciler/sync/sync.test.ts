@@ -91,7 +91,10 @@ describe("sync: create, update, no-op", () => {
       "namespaces/dev.yaml": ns("dev"),
       "releases/dev/podinfo.yaml": `${cm("dev", "podinfo", "v1")}---\n${deploy("dev", "podinfo", 2)}`,
     });
-    const result = await t.sync();
+    const triggered = await t.svc.trigger({ actor: "alice" });
+    expect(triggered).toMatchObject({ accepted: true, revision: await t.repo.head() });
+    expect(triggered.message).toMatch(/^[0-9a-f]{7}: 3 created, 0 configured, 0 pruned$/);
+    const result = triggered.result;
     expect(result?.status).toBe("ready");
     const [ev, ...rest] = syncEvents(t.take());
     expect(rest).toHaveLength(0);
