@@ -51,6 +51,8 @@ export class GitCli {
       SSH_ASKPASS: "",
       GCM_INTERACTIVE: "never",
       GIT_OPTIONAL_LOCKS: "0",
+      // Paths after `--` are file names, never globs or `:(magic)` pathspecs.
+      GIT_LITERAL_PATHSPECS: "1",
       LC_ALL: "C",
       LANGUAGE: "C",
     };

@@ -27,9 +27,19 @@ export function normalizeRepoPath(path: string, opts: { allowRoot?: boolean } = 
     if (seg === "") refuse("empty path segment");
     if (seg === "..") refuse("leaves the repo root");
     if (seg === ".") refuse("'.' segment");
-    if (seg.toLowerCase() === ".git") refuse(".git is not part of the tree");
+    if (isGitDirAlias(seg)) refuse(".git is not part of the tree");
   }
   return trimmed;
+}
+
+/** `.git` as a file system may see it: any case, trailing dots/spaces (NTFS), ignorable Unicode
+ * (HFS+), or the NTFS short name `git~1` (the same names git's `core.protectNTFS/HFS` refuse). */
+function isGitDirAlias(seg: string): boolean {
+  const s = seg
+    .toLowerCase()
+    .replace(/[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff]/g, "")
+    .replace(/[. ]+$/, "");
+  return s === ".git" || s === "git~1";
 }
 
 /** The directory prefixes of a normalized path: `a/b/c` -> [`a`, `a/b`]. */

@@ -7,6 +7,7 @@ import { formatCommitMessage, parseCommitMessage } from "../../../src/gitops/git
 import { Mutex } from "../../../src/gitops/git/mutex.js";
 import { normalizeRepoPath } from "../../../src/gitops/git/paths.js";
 import { resolveRemote } from "../../../src/gitops/git/remote.js";
+import { TreeFileAccess } from "../../../src/gitops/git/tree-file-access.js";
 import { unifiedDiff } from "../../../src/gitops/git/unified-diff.js";
 
 describe("commit messages and trailers", () => {
@@ -88,9 +89,55 @@ describe("normalizeRepoPath", () => {
       ".git/config",
       "a/.GIT/x",
       "a\u0085b",
+      ".git./x",
+      ".git /x",
+      ".g\u200cit/x",
+      "GIT~1/config",
     ]) {
       expect(() => normalizeRepoPath(bad), bad).toThrow(UserError);
     }
+  });
+});
+
+describe("TreeFileAccess", () => {
+  const files = new Map([
+    ["releases/dev/app.yaml", { mode: "100644", oid: "a".repeat(40) }],
+    ["releases/dev/run.sh", { mode: "100755", oid: "b".repeat(40) }],
+    ["link", { mode: "120000", oid: "c".repeat(40) }],
+    ["README.md", { mode: "100644", oid: "d".repeat(40) }],
+  ]);
+  const blobs: Record<string, string> = { ["a".repeat(40)]: "tag: 1\n", ["d".repeat(40)]: "hi\n" };
+  const view = () => new TreeFileAccess(files, async (oid) => Buffer.from(blobs[oid] ?? ""));
+
+  it("is copy-on-write: reads see earlier writes of the change, the base stays untouched", async () => {
+    const v = view();
+    expect(await v.read("releases/dev/app.yaml")).toBe("tag: 1\n");
+    await v.write("releases/dev/app.yaml", "tag: 2\n");
+    await v.write("releases/stg/app.yaml", "tag: 3\n");
+    await v.remove("README.md");
+    await v.remove("nope.yaml");
+    expect(await v.read("releases/dev/app.yaml")).toBe("tag: 2\n");
+    expect(await v.read("README.md")).toBeUndefined();
+    expect(await v.list("releases")).toEqual([
+      "releases/dev/app.yaml",
+      "releases/dev/run.sh",
+      "releases/stg/app.yaml",
+    ]);
+    expect(await v.list("")).not.toContain("link");
+    expect([...v.changes().keys()]).toEqual(["releases/dev/app.yaml", "releases/stg/app.yaml", "README.md"]);
+    expect(await view().read("releases/dev/app.yaml")).toBe("tag: 1\n");
+  });
+
+  it("refuses symlinks, writing over a directory, and files used as directories", async () => {
+    const v = view();
+    await expect(v.read("link")).rejects.toMatchObject({ code: "bad-path" });
+    await expect(v.write("link/x", "x")).rejects.toMatchObject({ code: "bad-path" });
+    await expect(v.write("releases", "x")).rejects.toMatchObject({ code: "bad-path" });
+    await expect(v.remove("releases/dev")).rejects.toMatchObject({ code: "bad-path" });
+    await expect(v.write("README.md/x", "x")).rejects.toMatchObject({ code: "bad-path" });
+    await v.remove("README.md");
+    await v.write("README.md/x", "now a directory");
+    expect(await v.read("README.md/x")).toBe("now a directory");
   });
 });
 
