@@ -79,6 +79,8 @@ export interface RouterOptions {
   digestAfter?: number;
   /** Most releases in one digest. Default 15. */
   digestSize?: number;
+  /** How long a post-only destination waits for a commit's sync before posting the commit alone. Default 60 s. */
+  settleMs?: number;
   timer?: Timer;
 }
 
@@ -117,6 +119,8 @@ interface Item {
   events: GitopsEvent[];
   attempts: number;
   notBefore: number;
+  /** Held back (post-only destinations) until the sync that applies the commit arrives. */
+  held?: boolean;
 }
 
 const zero = (): NotificationCounters => ({
@@ -182,6 +186,8 @@ class Lane {
   readonly counters = zero();
   readonly limiter: RateLimiter;
   worker: Promise<void> | undefined;
+  /** Set while the worker sleeps: cuts the sleep short. */
+  wake: (() => void) | undefined;
 
   constructor(
     readonly dest: RouterDestination,
@@ -221,6 +227,24 @@ class Lane {
     this.items.set(key, fresh);
   }
 
+  /**
+   * On a destination that cannot edit messages, a release commit is held until its sync (or Helm
+   * result) arrives, at most `settleMs`, so the commit and the sync that applies it are one
+   * message there too (on updatable destinations the message is posted at once and edited).
+   */
+  settle(v: View, now: number, settleMs: number): void {
+    const item = this.items.get(v.key);
+    if (!item || item.kind !== "root" || this.delivered.has(v.key)) return;
+    const waiting = v.origin !== undefined && v.sync === undefined && v.helm === undefined;
+    if (waiting && !item.held && item.version === 0) {
+      item.held = true;
+      item.notBefore = now + settleMs;
+    } else if (!waiting && item.held) {
+      item.held = false;
+      item.notBefore = now;
+    }
+  }
+
   noteDelivered(key: string): void {
     this.delivered.add(key);
     if (this.delivered.size > 10_000) this.delivered.delete(this.delivered.values().next().value as string);
@@ -238,6 +262,7 @@ export class NotificationRouter implements EventSink, Notifier {
   private readonly backoffMs: number;
   private readonly digestAfter: number;
   private readonly digestSize: number;
+  private readonly settleMs: number;
   private readonly stopping = new AbortController();
   private events = 0;
   private skipped = 0;
@@ -251,6 +276,7 @@ export class NotificationRouter implements EventSink, Notifier {
     this.backoffMs = opts.backoffMs ?? 1000;
     this.digestAfter = Math.max(2, opts.digestAfter ?? 4);
     this.digestSize = Math.max(2, opts.digestSize ?? 15);
+    this.settleMs = opts.settleMs ?? 60_000;
     this.lanes = opts.destinations.map(
       (d) => new Lane(d, new CommitLinker(opts.repoUrl, d.templates?.commitLink)),
     );
@@ -271,6 +297,7 @@ export class NotificationRouter implements EventSink, Notifier {
       lockOf?: (env: string, app: string) => Lock | undefined;
       timer?: Timer;
       backoffMs?: number;
+      settleMs?: number;
     },
   ): NotificationRouter {
     const n = cfg.notifications;
@@ -300,6 +327,7 @@ export class NotificationRouter implements EventSink, Notifier {
     if (deps.lockOf) opts.lockOf = deps.lockOf;
     if (deps.timer) opts.timer = deps.timer;
     if (deps.backoffMs !== undefined) opts.backoffMs = deps.backoffMs;
+    if (deps.settleMs !== undefined) opts.settleMs = deps.settleMs;
     return new NotificationRouter(opts);
   }
 
@@ -321,7 +349,10 @@ export class NotificationRouter implements EventSink, Notifier {
       }
       const now = this.timer.now();
       for (const lane of lanes) {
-        for (const v of fold.views) lane.mark(v.key, v.key, undefined, event, now);
+        for (const v of fold.views) {
+          lane.mark(v.key, v.key, undefined, event, now);
+          if (!lane.dest.provider.canUpdate) lane.settle(v, now, this.settleMs);
+        }
         for (const d of fold.details)
           lane.mark(`${d.view.key}:${d.detail}`, d.view.key, d.detail, event, now);
         this.start(lane);
@@ -375,6 +406,7 @@ export class NotificationRouter implements EventSink, Notifier {
   }
 
   private start(lane: Lane): void {
+    lane.wake?.();
     if (lane.worker) return;
     lane.worker = this.drain(lane).finally(() => {
       lane.worker = undefined;
@@ -458,8 +490,15 @@ export class NotificationRouter implements EventSink, Notifier {
       const limit = lane.limiter.delay(now);
       if (!item || limit > 0) {
         const ms = Math.max(limit, item ? 0 : wait);
-        if (!Number.isFinite(ms)) return;
-        await this.timer.sleep(ms, signal);
+        // A new mark wakes the worker early (a held commit whose sync arrived, a new message while
+        // another waits for its backoff). Infinite: nothing sendable yet; should not happen, poll.
+        const wake = new AbortController();
+        lane.wake = () => wake.abort();
+        const onStop = () => wake.abort();
+        signal.addEventListener("abort", onStop, { once: true });
+        await this.timer.sleep(Number.isFinite(ms) ? ms : 1000, wake.signal);
+        signal.removeEventListener("abort", onStop);
+        lane.wake = undefined;
         continue; // re-pick: newer state may have arrived while waiting
       }
       await this.send(lane, item);

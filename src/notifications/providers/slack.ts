@@ -86,7 +86,14 @@ export class SlackNotifier implements NotificationProvider {
     const known = this.refs.get(d.key);
     if (known) {
       try {
-        await this.call("chat.update", { channel: known.channel, ts: known.ts, ...rendered });
+        // `attachments: []` and `blocks: []` clear what the new rendering does not use (a field that is
+        // left out keeps its old value on chat.update).
+        await this.call("chat.update", {
+          channel: known.channel,
+          ts: known.ts,
+          attachments: [],
+          ...rendered,
+        });
         this.remember(d.key, known);
         return;
       } catch (e) {

@@ -176,6 +176,7 @@ it("no planted secret reaches any payload or log line, on any path", async () =>
       logger,
       teamsSender: throwingSender,
       backoffMs: 1,
+      settleMs: 10,
     },
   );
   for (const e of hostileEvents()) router.emit(e);

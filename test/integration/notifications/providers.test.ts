@@ -168,7 +168,7 @@ describe("Slack Web API provider", () => {
     expect(r.metrics().total).toMatchObject({ retries: 2, sent: 1 });
   });
 
-  it("posts to an incoming webhook (new message per change, no token)", async () => {
+  it("posts to an incoming webhook: the release and the sync that applies it as one message", async () => {
     const hook = await recorder(() => ({ body: "ok" }));
     const { r } = router({
       destinations: [
@@ -181,31 +181,42 @@ describe("Slack Web API provider", () => {
         },
       ],
     });
-    await r.post(ev.autoRelease);
-    await r.post(ev.autoSync);
-    expect(hook.requests.map((q) => q.path)).toEqual(["/services/T/B/X", "/services/T/B/X"]);
+    r.emit(ev.autoRelease);
+    // The commit is held for its sync (a webhook cannot edit a message later).
+    await new Promise((res) => setTimeout(res, 300));
+    expect(hook.requests).toHaveLength(0);
+    r.emit(ev.autoSync);
+    await r.idle();
+    expect(hook.requests.map((q) => q.path)).toEqual(["/services/T/B/X"]);
     expect(hook.requests[0]!.headers["authorization"]).toBeUndefined();
-    for (const i of [0, 1]) expect(slackProblems(hook.json(i))).toEqual([]);
-    expect(hook.requests[1]!.body).toContain(
+    expect(slackProblems(hook.json(0))).toEqual([]);
+    expect(hook.requests[0]!.body).toContain(
       "Event: Automated release of ghcr.io/stefanprodan/podinfo:dev-def5678",
     );
+    expect(hook.requests[0]!.body).toContain("dev:helmrelease/podinfo-dev"); // resources from the sync
+    // A later change (the Helm result) is a new message: webhooks cannot edit.
+    await r.post(ev.autoHelm);
+    expect(hook.requests).toHaveLength(2);
   });
 });
 
 describe("Teams providers", () => {
   it("posts an Adaptive Card 1.4 to a Workflows URL", async () => {
     const teams = await recorder(() => ({ status: 202, body: "" }));
-    const { r } = router({
-      destinations: [
-        {
-          name: "t",
-          type: "teams",
-          url: `${teams.url}/workflows/abc?sig=xyz`,
-          rateLimit: { perSecond: 100 },
-        },
-      ],
-    });
-    await r.post(ev.promote);
+    const { r } = router(
+      {
+        destinations: [
+          {
+            name: "t",
+            type: "teams",
+            url: `${teams.url}/workflows/abc?sig=xyz`,
+            rateLimit: { perSecond: 100 },
+          },
+        ],
+      },
+      { settleMs: 50 },
+    );
+    await r.post(ev.promote); // posted alone once the settle time is over: no sync came
     await r.post(ev.promoteHelmFailed);
     expect(teams.requests.length).toBe(3); // root, root again (no update on webhooks), Helm error
     for (const [i] of teams.requests.entries()) {
