@@ -106,9 +106,10 @@ describe("CommandEngine", () => {
     const engine = new CommandEngine({ ops });
     const replies: string[] = [];
     const responder = {
-      reply: async (m: Parameters<typeof messageToPlainText>[0]) => (
-        replies.push(messageToPlainText(m)), undefined
-      ),
+      reply: async (m: Parameters<typeof messageToPlainText>[0]) => {
+        replies.push(messageToPlainText(m));
+        return undefined;
+      },
     };
     const i = inv("status");
     await Promise.all([engine.handle(i, responder), engine.handle(i, responder)]);
@@ -146,7 +147,12 @@ describe("CommandEngine", () => {
     const triggered: (string | undefined)[] = [];
     const engine = new CommandEngine({
       ops: new FailingOps(new Error("x")),
-      sync: { trigger: async (env) => (triggered.push(env), { revision: "abcdef0123" }) },
+      sync: {
+        trigger: async (env) => {
+          triggered.push(env);
+          return { revision: "abcdef0123" };
+        },
+      },
       images: {
         candidates: async () => [
           {
