@@ -1,7 +1,7 @@
 /** Every command through the engine against a real config repo (GitConfigRepo + ReleaseService). */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { messageToPlainText } from "../../../src/core/message.js";
-import { alice, bob, type Setup, setup } from "./setup.js";
+import { bob, type Setup, setup } from "./setup.js";
 
 let s: Setup;
 beforeEach(async () => {
