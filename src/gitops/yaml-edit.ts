@@ -202,7 +202,12 @@ function rewriteDoc(
   mutate: (d: ParsedDoc) => void,
 ): string {
   const doc = getDoc(docs, docIndex).clone() as ParsedDoc;
-  mutate(doc);
+  try {
+    mutate(doc);
+  } catch (e) {
+    // e.g. a path through an alias (`annotations: *common`): the Document API refuses it.
+    throw new YamlEditError(`cannot edit this YAML layout: ${(e as Error).message}`);
+  }
   const segs = segments(text, docs);
   let s = doc.toString({ lineWidth: 0 });
   if (eolOf(text) === "\r\n") s = s.replace(/\r?\n/g, "\r\n");

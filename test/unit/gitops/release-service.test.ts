@@ -234,6 +234,19 @@ describe("ReleaseService (in-memory ConfigRepo)", () => {
     await rejects(svc.promote({ app: "podinfo", from: "stg", to: "stg", actor: alice }), "same-env");
   });
 
+  it("promote: copies a git chart ref where it differs", async () => {
+    const files = loadDir();
+    files["releases/prod/podinfo.yaml"] = files["releases/prod/podinfo.yaml"]!.replace(
+      "    ref: main\n",
+      "    ref: v0.4\n",
+    );
+    const repo = new InMemoryConfigRepo(files);
+    const svc = new ReleaseService({ repo, clock });
+    const r = await svc.promote({ app: "podinfo", from: "stg", to: "prod", force: true, actor: alice });
+    expect(r.chartChange).toEqual({ from: "v0.4", to: "main" });
+    expect(r.commit.diff).toContain("+    ref: main");
+  });
+
   it("rollback replaces an existing lock; rollback without history is a clear error", async () => {
     const { svc } = setup();
     await rejects(svc.rollback({ app: "podinfo", env: "prod", actor: alice }), "no-history");

@@ -56,6 +56,11 @@ describe("setString", () => {
     expect(() => setString(text, 0, ["a", "tag"], "2.0.0")).toThrow(YamlEditError);
   });
 
+  it("refuses to edit through an alias", () => {
+    const text = "common: &c\n  a: b\nmetadata:\n  annotations: *c\n";
+    expect(() => setAnnotation(text, 0, "x", "y")).toThrow(YamlEditError);
+  });
+
   it("refuses a file that does not parse, and a non-scalar target", () => {
     expect(() => setString("a: [\n", 0, ["a"], "x")).toThrow(YamlEditError);
     expect(() => setString(prod, 0, ["spec", "values"], "x")).toThrow(/not a string/);
