@@ -14,8 +14,9 @@ import { parseTrailerBlock, readTrailers } from "./trailers.js";
 export interface HistoryRecord extends HistoryEntry {
   /** Tags before this commit for the containers it changed (absent when the container was new). */
   previous: { container: string; tag: string }[];
+  /** Chart version/ref before this commit, when it changed. */
   chartPrevious?: string;
-  /** Trailer action even for entries without image changes (lock, unlock, …). */
+  /** The commit's parents (first parent first). */
   parents: string[];
 }
 
