@@ -77,7 +77,8 @@ describe("gitops-bot demo", () => {
     expect(out).toContain("does not match");
     expect(out).toContain("[stg/podinfo] promote dev-kb9lm91e from dev");
     expect(out).toContain("[stg/frontend] promote dev-3f2a1c9 from dev");
-    expect(out).toContain("posted to the channel");
+    expect(out).toContain("(notification posted to the channel)");
+    expect(out).toContain("Promoted frontend in stg");
     expect(out).toMatch(/History of frontend in stg[\s\S]*promote[\s\S]*dev-3f2a1c9/);
     expect(out).toContain("unknown command");
     // prod is protected; in the demo the shell user may approve their own request.

@@ -20,6 +20,9 @@ import { b, code, type Message, t } from "../../../core/message.js";
 import { GitConfigRepo } from "../../../gitops/git-config-repo.js";
 import { ReleaseService } from "../../../gitops/release-service.js";
 import { createLogger } from "../../../logging.js";
+import { CommitLinker } from "../../../notifications/format/links.js";
+import { richMessage } from "../../../notifications/format/rich.js";
+import { ViewStore } from "../../../notifications/state.js";
 import { FileApprovalStore } from "../../approvals.js";
 import { Authorizer } from "../../authz.js";
 import { CommandEngine } from "../../engine.js";
@@ -114,6 +117,14 @@ function notification(ev: GitopsEvent): Message | undefined {
   };
 }
 
+/** Marks a message as a channel post, so it reads apart from the replies. */
+function notice(m: Message): Message {
+  return {
+    ...m,
+    blocks: [...m.blocks, { kind: "context", text: [t("(notification posted to the channel)")] }],
+  };
+}
+
 function banner(repo: string, user: string, created: boolean): string {
   return [
     "",
@@ -165,10 +176,25 @@ export async function runDemo(argv: string[], io: DemoIO): Promise<number> {
       output: io.stdout,
       color: !values["no-color"] && !io.noColor && io.stdout.isTTY === true,
     });
+    // The notification the bot would post: the real rich format (one view per release), with
+    // a plain fallback should the formatter refuse an event.
+    const views = new ViewStore();
+    const linker = new CommitLinker(undefined);
     const events: EventSink = {
       emit(ev) {
-        const msg = notification(ev);
-        if (msg) shell.notify(msg);
+        let msgs: Message[] = [];
+        try {
+          msgs = views
+            .fold(ev)
+            .views.map((v) => richMessage(v, { linker, envOrder: ["dev", "stg", "prod"] }));
+        } catch (e) {
+          logger.warn({ err: e }, "notification format failed");
+        }
+        if (msgs.length === 0) {
+          const m = notification(ev);
+          if (m) msgs = [m];
+        }
+        for (const m of msgs) shell.notify(notice(m));
       },
     };
     const engine = new CommandEngine({
