@@ -7,7 +7,7 @@
 // Both tools apply the same generated objects (same seed) into their own namespaces on one API
 // server started for this run. Ours includes reading the manifests from git; kubectl reads files.
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,8 @@ import { generateObjects } from "./lib/generate.js";
 
 const execFileP = promisify(execFile);
 const N = Number(process.env.SYNC_BENCH_OBJECTS ?? 1000);
+/** `files`: one object per file (default); `apps`: one multi-document file per app of 4 objects. */
+const LAYOUT = process.env.SYNC_BENCH_LAYOUT === "apps" ? "apps" : "files";
 
 /** Lays out generated objects as a config repo: namespaces/ and releases/<ns>/. */
 async function makeRepo(root: string, prefix: string): Promise<string> {
@@ -33,7 +35,21 @@ async function makeRepo(root: string, prefix: string): Promise<string> {
   await mkdir(join(repo, "namespaces"), { recursive: true });
   await mkdir(join(repo, "releases"), { recursive: true });
   await rename(join(gen, "namespaces.yaml"), join(repo, "namespaces", "namespaces.yaml"));
-  for (const ns of namespaces) await rename(join(gen, ns), join(repo, "releases", ns));
+  for (const ns of namespaces) {
+    if (LAYOUT === "files") {
+      await rename(join(gen, ns), join(repo, "releases", ns));
+      continue;
+    }
+    // "apps": the four objects of an app in one multi-document file (one app = dry-run + apply).
+    await mkdir(join(repo, "releases", ns), { recursive: true });
+    const byApp = new Map<string, string[]>();
+    for (const f of (await readdir(join(gen, ns))).sort()) {
+      const app = /app-\d+/.exec(f)?.[0] ?? f;
+      byApp.set(app, [...(byApp.get(app) ?? []), await readFile(join(gen, ns, f), "utf8")]);
+    }
+    for (const [app, docs] of byApp)
+      await writeFile(join(repo, "releases", ns, `${app}.yaml`), docs.join("---\n"));
+  }
   return repo;
 }
 
@@ -136,7 +152,7 @@ export default async function run(): Promise<string> {
     const line =
       `sync-apply: ours=${ours.toFixed(2)}s peer=${peer.toFixed(2)}s ratio=${(ours / peer).toFixed(2)} ` +
       `noop=${noop.toFixed(3)}s noopWrites=${noopWrites} rssPeak=${(rssPeak / 1024).toFixed(0)}MiB ` +
-      `rssBeforeSync=${(rssBase / 1024).toFixed(0)}MiB`;
+      `rssBeforeSync=${(rssBase / 1024).toFixed(0)}MiB layout=${LAYOUT}`;
     console.log(line);
     return line;
   } finally {

@@ -159,14 +159,18 @@ export class SyncEngine {
       }
       byKey.set(it.key, it);
     }
+    // Ignored objects keep whatever is live: never pruned (a missing namespace means "default",
+    // or cluster-scoped: both keys are protected).
     const ignoredKeys = new Set(
-      loaded.ignored.map((m) =>
-        invKey({
-          apiVersion: m.object.apiVersion,
-          kind: m.object.kind,
-          namespace: m.object.metadata.namespace,
-          name: m.object.metadata.name,
-        }),
+      loaded.ignored.flatMap((m) =>
+        (m.object.metadata.namespace ? [m.object.metadata.namespace] : ["", "default"]).map((namespace) =>
+          invKey({
+            apiVersion: m.object.apiVersion,
+            kind: m.object.kind,
+            namespace,
+            name: m.object.metadata.name,
+          }),
+        ),
       ),
     );
 
@@ -286,7 +290,8 @@ export class SyncEngine {
           return;
         }
         if (todo.length === 0) return;
-        if (all.length > 1) {
+        // One object to write is atomic by itself; more are validated together first.
+        if (todo.length > 1) {
           await Promise.all(
             todo.map((it) =>
               limit(() =>

@@ -250,6 +250,24 @@ describe("sync: prune", () => {
     await t.sync();
     expect(syncEvents(t.take())).toEqual([]);
     expect(dataKey(t.kube.peek(CM("dev", "a")))).toBe("1");
+    // Also when the ignored manifest leaves the namespace to the default.
+    t.repo.commitFiles({ "releases/dev/b.yaml": cm("default", "b", "1") }, "b");
+    await t.kube.apply(
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "default" } },
+      { fieldManager: "x" },
+    );
+    await t.sync();
+    t.take();
+    t.repo.commitFiles(
+      {
+        "releases/dev/b.yaml":
+          'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    fluxcd.io/ignore: "true"\n',
+      },
+      "ignore b",
+    );
+    await t.sync();
+    expect(syncEvents(t.take())).toEqual([]);
+    expect(t.kube.peek(CM("default", "b"))).toBeDefined();
   });
 });
 
@@ -311,6 +329,28 @@ describe("sync: bad input", () => {
     expect(ev?.objects.find((o) => o.id === "dev:configmap/ok")?.error).toMatch(/same app failed validation/);
     expect(t.kube.peek(CM("dev", "ok"))).toBeUndefined();
     expect(t.kube.peek(CM("dev", "other"))).toBeDefined();
+  });
+
+  it("validates an app with a dry run only when more than one of its objects changes", async () => {
+    const t = setup({
+      "namespaces/dev.yaml": ns("dev"),
+      "releases/dev/app.yaml": `${cm("dev", "one", "1")}---\n${cm("dev", "two", "1")}`,
+    });
+    await t.sync();
+    expect(t.kube.calls.filter((c) => c.startsWith("dryRun"))).toEqual([
+      "dryRun ConfigMap dev/one",
+      "dryRun ConfigMap dev/two",
+    ]);
+    t.kube.calls.length = 0;
+    t.repo.commitFiles(
+      { "releases/dev/app.yaml": `${cm("dev", "one", "2")}---\n${cm("dev", "two", "1")}` },
+      "one",
+    );
+    await t.sync();
+    expect(t.kube.calls.filter((c) => c.startsWith("dryRun") || c.startsWith("apply"))).toEqual([
+      "apply ConfigMap dev/one",
+      "apply ConfigMap gitops-bot-system/gitops-bot-sync-default",
+    ]);
   });
 
   it("announces a failure once, stays quiet while it persists, and reports the recovery", async () => {
