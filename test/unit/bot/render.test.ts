@@ -151,6 +151,26 @@ describe("renderSlack", () => {
     ]);
   });
 
+  it("drops a button whose command cannot fit instead of sending one that runs nothing", () => {
+    const r = renderSlack({
+      severity: "info",
+      fallbackText: "x",
+      blocks: [
+        {
+          kind: "actions",
+          actions: [
+            { label: "Huge", command: "x".repeat(2100) },
+            { label: "Ok", command: "lock podinfo prod" },
+          ],
+        },
+      ],
+    });
+    const actions = r.blocks[0];
+    expect(actions?.type === "actions" && actions.elements.map((e) => [e.text.text, e.action_id])).toEqual([
+      ["Ok", "gitops:1"],
+    ]);
+  });
+
   it("keeps a too-long button value parseable and still runnable", () => {
     const blocks = allSlackBlocks(goldenMessages["long"]!);
     const first = blocks.find((x) => x.type === "actions");
@@ -211,9 +231,19 @@ describe("renderTeams", () => {
     expect(all).not.toMatch(/(^|[^\\])<(script|at|!channel)/);
     expect(all).not.toMatch(/(^|[^\\])\*bold/);
     expect(all).not.toMatch(/(^|[^\\])\]\(javascript:/);
-    expect(all).toContain("1\\. not a list\n\\- not a bullet");
+    expect(all).toContain("1\\. not a list\n\n\\- not a bullet");
     // The one real link keeps working, with the characters that would end it encoded.
     expect(all).toContain("(https://x.test/?a=1&b=%3C2%3E|3)");
+  });
+
+  it("keeps line breaks (Teams folds a single newline into a space)", () => {
+    const card = renderTeams({
+      severity: "info",
+      fallbackText: "x",
+      blocks: [{ kind: "text", text: [{ kind: "text", text: "one\ntwo\n\nthree" }] }],
+    });
+    const items = (card.body[0] as unknown as { items: { text: string }[] }).items;
+    expect(items[0]!.text).toBe("one\n\ntwo\n\nthree");
   });
 
   it("stays under the Teams payload size", () => {

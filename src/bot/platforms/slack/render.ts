@@ -213,13 +213,14 @@ function clip(s: string, n: number): string {
   return s.length <= n ? s : s.slice(0, n - 1) + ELLIPSIS;
 }
 
-function button(action: Action, n: number): SlackButton {
+/** A button, or undefined when even its bare command does not fit in a value (it could not work). */
+function button(action: Action, n: number): SlackButton | undefined {
   const payload: SlackButtonValue = { command: action.command };
   if (action.value !== undefined) payload.value = action.value;
   let value = JSON.stringify(payload);
-  // A truncated JSON value would be unparseable; drop the optional part instead, then the command.
+  // A truncated JSON value would be unparseable: drop the optional part instead.
   if (value.length > SLACK_LIMITS.buttonValue) value = JSON.stringify({ command: action.command });
-  if (value.length > SLACK_LIMITS.buttonValue) value = JSON.stringify({ command: "" });
+  if (value.length > SLACK_LIMITS.buttonValue) return undefined;
   const btn: SlackButton = {
     type: "button",
     text: { type: "plain_text", text: clip(action.label, SLACK_LIMITS.buttonText) || "?", emoji: true },
@@ -296,15 +297,10 @@ function renderBlock(block: Block, counter: { n: number }): SlackBlock[] {
     case "code":
       return [{ type: "section", text: mrkdwn(codeBlock(block.text, SLACK_LIMITS.sectionText)) }];
     case "actions": {
-      if (block.actions.length === 0) return [];
+      const buttons = block.actions.map((a) => button(a, counter.n++)).filter((x) => x !== undefined);
       const out: SlackBlock[] = [];
-      for (let i = 0; i < block.actions.length; i += SLACK_LIMITS.actionsElements) {
-        out.push({
-          type: "actions",
-          elements: block.actions
-            .slice(i, i + SLACK_LIMITS.actionsElements)
-            .map((a) => button(a, counter.n++)),
-        });
+      for (let i = 0; i < buttons.length; i += SLACK_LIMITS.actionsElements) {
+        out.push({ type: "actions", elements: buttons.slice(i, i + SLACK_LIMITS.actionsElements) });
       }
       return out;
     }

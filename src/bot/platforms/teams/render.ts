@@ -135,7 +135,12 @@ class Ctx {
       }
     }
   }
+  /** Rich text as TextBlock Markdown. A single newline would be folded into a space by Teams: doubled. */
   rich(text: RichText, limit: number = TEAMS_LIMITS.textBlock): string {
+    return this.richRaw(text, limit).replace(/(?<!\n)\n(?!\n)/g, "\n\n");
+  }
+
+  private richRaw(text: RichText, limit: number): string {
     let out = "";
     for (const s of mergeSpans(text)) {
       const piece = this.span(s);
