@@ -5,12 +5,15 @@
  *   POST /api/<method>      chat.postMessage, chat.update, chat.postEphemeral, auth.test, users.info,
  *                           usergroups.list (anything else: `{ ok: false, error: "unknown_method" }`)
  *   POST /response/<id>     a response_url (use `responseUrl(id)` in payloads)
+ *   apps.connections.open   Socket Mode: answers `ws://…/link`, where a WebSocket server says hello;
+ *                           `socketSend(envelope)` pushes an envelope, `socketAcks` records the acks
  *
  * Bodies may be form-urlencoded (the WebClient's default, with `blocks`/`attachments` as JSON strings)
  * or JSON; both are decoded into `call.args`, with JSON-string fields parsed.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type WebSocket, WebSocketServer } from "ws";
 
 /** One recorded request. */
 export interface FakeSlackCall {
@@ -40,6 +43,10 @@ export class FakeSlackApi {
   private readonly server: Server;
   private seq = 0;
   private waiters: (() => void)[] = [];
+  /** Socket Mode acknowledgements the app sent (`{ envelope_id, payload }`). */
+  readonly socketAcks: { envelope_id: string; payload?: unknown }[] = [];
+  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<WebSocket>();
 
   constructor(readonly identity = { userId: "UBOT", botId: "BBOT", teamId: "T1" }) {
     this.server = createServer((req, res) => {
@@ -54,6 +61,32 @@ export class FakeSlackApi {
         },
       );
     });
+    this.wss = new WebSocketServer({ server: this.server, path: "/link" });
+    this.wss.on("connection", (ws) => {
+      this.sockets.add(ws);
+      ws.on("close", () => this.sockets.delete(ws));
+      ws.on("message", (data) => {
+        this.socketAcks.push(JSON.parse(String(data)) as { envelope_id: string; payload?: unknown });
+        for (const w of this.waiters.splice(0)) w();
+      });
+      ws.send(
+        JSON.stringify({
+          type: "hello",
+          num_connections: 1,
+          debug_info: { approximate_connection_time: 3600 },
+        }),
+      );
+    });
+  }
+
+  /** Open Socket Mode connections. */
+  get socketCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Pushes an envelope (`{ envelope_id, type, payload, … }`) to every connected Socket Mode client. */
+  socketSend(envelope: Record<string, unknown>): void {
+    for (const ws of this.sockets) ws.send(JSON.stringify(envelope));
   }
 
   async start(): Promise<this> {
@@ -62,6 +95,8 @@ export class FakeSlackApi {
   }
 
   async stop(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.wss.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -144,6 +179,8 @@ export class FakeSlackApi {
     switch (method) {
       case "response_url":
         return { ok: true };
+      case "apps.connections.open":
+        return { ok: true, url: `${this.url.replace(/^http/, "ws")}/link` };
       case "auth.test":
         return {
           ok: true,

@@ -15,6 +15,7 @@
  * starting the platform works without network; the bot's own ids are looked up in the background.
  */
 import type { IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import {
   App,
@@ -29,6 +30,7 @@ import {
   type SlackActionMiddlewareArgs,
   type SlackCommandMiddlewareArgs,
 } from "@slack/bolt";
+import type { SocketModeClient as SocketModeClientType, SocketModeOptions } from "@slack/socket-mode";
 import { StalledError, TransientError } from "../../../core/errors.js";
 import type { Message } from "../../../core/message.js";
 import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
@@ -121,6 +123,7 @@ export class SlackPlatform implements ChatPlatform {
   private readonly clock: Clock;
   private readonly socketMode: boolean;
   private readonly receiver: SlackHttpReceiver | undefined;
+  private readonly socketReceiver: SlackSocketReceiver | undefined;
   private readonly commandName: string;
   private readonly path: string;
   private handler: InvocationHandler | undefined;
@@ -182,9 +185,16 @@ export class SlackPlatform implements ChatPlatform {
     };
     if (this.socketMode) {
       if (!opts.appToken) throw new StalledError("slack: Socket Mode needs slack.appToken (xapp-…)");
-      this.app = new App({
-        socketMode: true,
+      // Our own Socket Mode receiver: Bolt's does not pass `slackApiUrl` to the socket client, so
+      // `apps.connections.open` would always go to slack.com (no proxy, no local fake).
+      this.socketReceiver = new SlackSocketReceiver({
         appToken: opts.appToken,
+        boltLogger,
+        log: this.log,
+        ...(clientOptions.slackApiUrl ? { slackApiUrl: clientOptions.slackApiUrl } : {}),
+      });
+      this.app = new App({
+        receiver: this.socketReceiver,
         authorize: () => this.authorize(),
         logger: boltLogger,
         clientOptions,
@@ -830,6 +840,71 @@ class SlackHttpReceiver implements Receiver {
     }
     // Bolt answers from `ack()` (or its own 3 s timeout); the route completes when it has.
     await answered;
+  }
+}
+
+// @slack/socket-mode is Bolt's dependency; load the copy Bolt uses.
+const { SocketModeClient } = createRequire(createRequire(import.meta.url).resolve("@slack/bolt"))(
+  "@slack/socket-mode",
+) as { SocketModeClient: new (o: SocketModeOptions) => SocketModeClientType };
+
+/**
+ * A Bolt `Receiver` on a Socket Mode connection (`apps.connections.open` with the app token, then a
+ * WebSocket). Acks are the envelope acknowledgements; retries carry `retry_attempt`.
+ */
+class SlackSocketReceiver implements Receiver {
+  readonly client: SocketModeClientType;
+  private app: App | undefined;
+
+  constructor(o: { appToken: string; slackApiUrl?: string; boltLogger: BoltLogger; log: Logger }) {
+    this.client = new SocketModeClient({
+      appToken: o.appToken,
+      logger: o.boltLogger,
+      clientOptions: {
+        ...(o.slackApiUrl ? { slackApiUrl: o.slackApiUrl } : {}),
+        // Reconnect for a long while (Slack recycles connections), but back off.
+        retryConfig: { retries: 100, factor: 1.3, maxTimeout: 30_000 },
+      },
+    });
+    this.client.on(
+      "slack_event",
+      async (args: {
+        ack: (response?: unknown) => Promise<void>;
+        body: Record<string, unknown>;
+        retry_num?: number;
+        retry_reason?: string;
+      }) => {
+        let acked = false;
+        const event: ReceiverEvent = {
+          body: args.body,
+          ack: async (response?: unknown) => {
+            if (acked) return;
+            acked = true;
+            await args.ack(response);
+          },
+        };
+        if (args.retry_num !== undefined) event.retryNum = args.retry_num;
+        if (args.retry_reason !== undefined) event.retryReason = args.retry_reason;
+        try {
+          await this.app?.processEvent(event);
+        } catch (e) {
+          o.log.error({ err: e }, "slack socket event processing failed");
+          await event.ack().catch(() => {});
+        }
+      },
+    );
+  }
+
+  init(app: App): void {
+    this.app = app;
+  }
+
+  async start(): Promise<void> {
+    await this.client.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.client.disconnect();
   }
 }
 
