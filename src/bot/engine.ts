@@ -154,6 +154,8 @@ export class CommandEngine {
   private readonly redactor: Redactor;
   private readonly seen: IdempotencyCache<EngineResult>;
   private readonly approvalLocks = new Map<string, Promise<unknown>>();
+  /** The free-text reason a write was made with (lock messages), for its event. */
+  private readonly reasons = new WeakMap<OpResult, string>();
 
   constructor(private readonly deps: EngineDeps) {
     this.ops = deps.ops;
@@ -437,6 +439,7 @@ export class CommandEngine {
           inner,
           preview ? { ...a, dryRun: true } : a,
         );
+        if (a.message) this.reasons.set(r, a.message);
         results.push(r);
         return r;
       };
@@ -467,7 +470,15 @@ export class CommandEngine {
           from: c.from,
           to: c.to,
         })),
-        ...(r.locked ? { locked: { user: actor.name } } : {}),
+        ...(this.reasons.has(r) ? { message: this.reasons.get(r) } : {}),
+        ...(r.locked
+          ? {
+              locked: {
+                user: actor.name,
+                ...(r.action === "lock" && this.reasons.has(r) ? { message: this.reasons.get(r) } : {}),
+              },
+            }
+          : {}),
       };
       try {
         sink.emit(ev);
