@@ -8,6 +8,7 @@ import type { GitopsEvent } from "../../../src/core/events.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import type { Logger } from "../../../src/core/ports.js";
 import { Redactor } from "../../../src/core/redact.js";
+import { notificationMetricsText } from "../../../src/notifications/metrics.js";
 import {
   type Delivery,
   DeliveryError,
@@ -348,5 +349,21 @@ describe("NotificationRouter", () => {
     router.emit(ev.promote);
     await router.idle();
     expect(p.sent).toHaveLength(0);
+  });
+});
+
+describe("notification metrics", () => {
+  it("exposes per-destination counters in Prometheus text", async () => {
+    const { router, providers } = setup(["ops", "audit"]);
+    providers[1]!.failures = [new DeliveryError("HTTP 404", "permanent")];
+    router.emit(ev.manualSync);
+    router.emit(ev.emptySync);
+    await router.idle();
+    const text = notificationMetricsText(router.metrics());
+    expect(text).toContain("gitops_notification_events_total 2\n");
+    expect(text).toContain("gitops_notification_events_skipped_total 1\n");
+    expect(text).toContain('gitops_notification_sent_total{destination="ops"} 1\n');
+    expect(text).toContain('gitops_notification_undeliverable_total{destination="audit"} 1\n');
+    expect(text).toContain("# TYPE gitops_notification_rate_limited_total counter");
   });
 });
