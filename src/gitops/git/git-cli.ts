@@ -36,6 +36,7 @@ export class GitCli {
     } = {},
   ) {
     this.onRun = opts.onRun;
+    this.workTree = opts.workTree;
     const inherited: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) {
       // Variables such as GIT_INDEX_FILE or GIT_WORK_TREE from a surrounding git hook would redirect us.
@@ -60,6 +61,9 @@ export class GitCli {
   }
 
   private readonly binary: string;
+  /** With a work tree (local-path mode), git runs from its top: run from inside the git dir, which
+   * then lies *in* the work tree, git would read every path as relative to `.git/`. */
+  private readonly workTree: string | undefined;
   private readonly onRun: ((cmd: string, ms: number, code: number) => void) | undefined;
 
   /** Runs `git <args>`; resolves with the exit code and output whatever the code (never throws on exit != 0). */
@@ -67,7 +71,7 @@ export class GitCli {
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, args as string[], {
-        cwd: opts.cwd ?? this.gitDir,
+        cwd: opts.cwd ?? this.workTree ?? this.gitDir,
         env: opts.env ? { ...this.env, ...opts.env } : this.env,
         stdio: ["pipe", "pipe", "pipe"],
       });

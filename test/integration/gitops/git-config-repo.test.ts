@@ -456,6 +456,13 @@ describe("GitConfigRepo on a local path (native backend)", () => {
     const again = await repo.commit(change("second", async (f) => f.remove("releases/dev/copy.yaml")));
     expect(again.parent).toBe(await git(dir, ["rev-parse", "main~1"]));
     expect((await repo.log()).map((c) => c.subject)).toEqual(["second", "by hand", "[dev/app] set", "init"]);
+    // Path-filtered history and diffs work in a checked-out repo too (history and rollback need them).
+    expect((await repo.log({ paths: ["releases/dev/app.yaml"] })).map((c) => c.subject)).toEqual([
+      "[dev/app] set",
+      "init",
+    ]);
+    expect(await repo.diff(`${res.sha}~1`, res.sha!, ["releases/dev/app.yaml"])).toContain("+  tag: 2");
+    expect(await repo.diff(`${res.sha}~1`, res.sha!, ["releases/dev/other.yaml"])).toBe("");
     expect(await git(dir, ["status", "--porcelain"])).toBe("");
     await git(dir, ["fsck", "--strict", "--no-dangling", "--no-progress"]);
     await repo.close();
