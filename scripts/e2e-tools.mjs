@@ -344,8 +344,8 @@ async function main() {
   }
   const wants = (t) => !only || only.has(t);
 
-  const deb = wants("debian") ? debianTools() : Promise.resolve(null);
   const goInfo = wants("kube-apiserver") || wants("etcd") || wants("helm") ? await checkGo() : null;
+  const deb = wants("debian") ? debianTools() : Promise.resolve(null);
   if (goInfo) log(`${goInfo.version}, GOTOOLCHAIN=local, CGO_ENABLED=0`);
   // The three Go builds run concurrently: a cold build is mostly module downloads (network)
   // interleaved with compiling, and Go's build cache is safe for concurrent use.
