@@ -69,16 +69,7 @@ export async function readHistory(
     }
     return p;
   };
-  let commits = await repo.log({ paths: [file], limit: scan });
-  if (commits.length === 0) {
-    // A file that exists was added by some commit, so an empty path-filtered log means the backend
-    // could not filter by path (seen with a local-path repo). Filter an unfiltered log ourselves.
-    commits = [];
-    for (const c of await repo.log({ limit: scan })) {
-      const parent = c.parents[0];
-      if ((await readAt(c.sha)) !== (parent ? await readAt(parent) : undefined)) commits.push(c);
-    }
-  }
+  const commits = await repo.log({ paths: [file], limit: scan });
   const out: HistoryRecord[] = [];
   for (const c of commits) {
     if (out.length >= limit) break;
