@@ -179,6 +179,29 @@ describe("renderSlack", () => {
     });
   });
 
+  it("splits a long table with links over several sections instead of cutting rows off", () => {
+    const rows = Array.from({ length: 40 }, (_, n) => [
+      [{ kind: "text" as const, text: `app-${n}` }],
+      [
+        {
+          kind: "link" as const,
+          text: "commit",
+          url: `https://github.com/org/config/commit/${"a".repeat(40)}${n}`,
+        },
+      ],
+    ]);
+    const r = renderSlack({
+      severity: "info",
+      fallbackText: "x",
+      blocks: [{ kind: "table", columns: ["App", "Commit"], rows }],
+    });
+    const texts = slackTexts(r.blocks);
+    expect(texts.length).toBeGreaterThan(1);
+    for (const t of texts) expect(t.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    const all = texts.join("\n");
+    for (let n = 0; n < 40; n++) expect(all).toContain(`app-${n} · <https://github.com/org/config/commit/`);
+  });
+
   it("posts info messages without a colour bar", () => {
     const r = renderSlack(goldenMessages["plain-table"]!);
     expect(r.attachments).toBeUndefined();

@@ -243,9 +243,18 @@ function table(block: Extract<Block, { kind: "table" }>): SlackBlock[] {
   if (rich) {
     const header = block.columns.map((c) => wrapFormatted(c, "*", "\u2217")).join(" · ");
     const lines = block.rows.map((r) => r.map((cell) => richToMrkdwn(cell)).join(" · "));
-    return [
-      { type: "section", text: mrkdwn(cutMrkdwn([header, ...lines].join("\n"), SLACK_LIMITS.sectionText)) },
-    ];
+    // Several sections rather than one cut section: every row stays visible (up to the block limit).
+    const out: SlackBlock[] = [];
+    let chunk = header;
+    for (const line of lines) {
+      const row = cutMrkdwn(line, SLACK_LIMITS.sectionText);
+      if (chunk.length + 1 + row.length > SLACK_LIMITS.sectionText) {
+        out.push({ type: "section", text: mrkdwn(chunk) });
+        chunk = row;
+      } else chunk = `${chunk}\n${row}`;
+    }
+    out.push({ type: "section", text: mrkdwn(chunk) });
+    return out;
   }
   const rows = [block.columns, ...block.rows.map((r) => r.map(plainOf))];
   const widths = block.columns.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? "")].length)));
