@@ -6,8 +6,10 @@
  *          CommandEngine on a local config repo doing the work AFTER the ack (`status`, `history`,
  *          `diff` commands, replies through response_url to a local fake Slack API), all in one process
  *   peer = a bare Bolt app (its own HTTPReceiver, signature verification on) whose listener only acks
+ *   other: sleep = ours with a handler that waits 200 ms of async work instead of the engine, which
+ *          isolates the platform's own cost from the engine's (`ours_sleep`, `ratio_sleep`)
  *
- * Each server runs in its own child process (this file, `serve-ours` / `serve-peer`); this process
+ * Each server runs in its own child process (this file, `serve-ours` / `serve-sleep` / `serve-peer`); this process
  * generates the load and hosts the fake Slack API. Load is open-loop (a request every 20 ms whether
  * or not earlier ones were answered, like Slack) over keep-alive connections. The two sides
  * alternate in 5 s windows so that load from other processes on the machine hits both alike.
@@ -117,7 +119,7 @@ async function serve(which: string, apiUrl: string | undefined): Promise<void> {
   let stop: () => Promise<void>;
   let port: number;
   let stats = () => ({});
-  if (which === "serve-ours") {
+  if (which === "serve-ours" || which === "serve-sleep") {
     const dir = await mkdtemp(join(tmpdir(), "bench-slack-ack-"));
     const { repo: repoPath } = await prepareDemoRepo(dir, defaultExamplesDir());
     const repo = await GitConfigRepo.open(
@@ -130,8 +132,10 @@ async function serve(which: string, apiUrl: string | undefined): Promise<void> {
       logger: nullLogger,
     });
     let handled = 0;
+    const sleep = which === "serve-sleep";
     const handler: InvocationHandler = async (inv, responder) => {
-      await engine.handle(inv, responder);
+      if (sleep) await new Promise((r) => setTimeout(r, 200));
+      else await engine.handle(inv, responder);
       handled++;
     };
     const http = new HttpServer({ host: "127.0.0.1", port: 0, logger: nullLogger });
@@ -219,26 +223,30 @@ function startChild(which: string, apiUrl: string): Promise<Child> {
 /** Runs the benchmark and returns its summary line. */
 export default async function run(): Promise<string> {
   const fake = await new FakeSlackApi().start();
-  const [ours, peer] = await Promise.all([
+  const [ours, sleeper, peer] = await Promise.all([
     startChild("serve-ours", fake.apiUrl),
+    startChild("serve-sleep", fake.apiUrl),
     startChild("serve-peer", fake.apiUrl),
   ]);
   const responseUrl = fake.responseUrl("bench");
   const seq = { n: 0 };
   const oursMs: number[] = [];
   const peerMs: number[] = [];
+  const sleepMs: number[] = [];
   let oursStats: Record<string, unknown> = {};
   try {
     // Warm-up (JIT, connections, the engine's first reads), not measured.
     await load(ours.url, 1, seq, responseUrl);
+    await load(sleeper.url, 1, seq, responseUrl);
     await load(peer.url, 1, seq, responseUrl);
     for (let done = 0; done < SECONDS; done += WINDOW_S) {
       const w = Math.min(WINDOW_S, SECONDS - done);
       oursMs.push(...(await load(ours.url, w, seq, responseUrl)));
       peerMs.push(...(await load(peer.url, w, seq, responseUrl)));
+      sleepMs.push(...(await load(sleeper.url, w, seq, responseUrl)));
     }
   } finally {
-    [oursStats] = await Promise.all([ours.stop(), peer.stop()]);
+    [oursStats] = await Promise.all([ours.stop(), sleeper.stop(), peer.stop()]);
     await fake.stop();
   }
   const replies = fake.callsOf("response_url").length + fake.callsOf("chat.postMessage").length;
@@ -247,12 +255,14 @@ export default async function run(): Promise<string> {
   const p50o = percentile(oursMs, 50);
   const over3s = oursMs.filter((ms) => ms > 3000).length;
   const failedAcks = oursMs.filter((ms) => !Number.isFinite(ms)).length;
+  const p99s = percentile(sleepMs, 99);
   process.stderr.write(
     `[slack-ack] ours: n=${oursMs.length} p50=${p50o.toFixed(1)} p90=${percentile(oursMs, 90).toFixed(1)} p99=${p99o.toFixed(1)} max=${Math.max(...oursMs).toFixed(1)} ms failed=${failedAcks}; ` +
+      `sleep handler: n=${sleepMs.length} p50=${percentile(sleepMs, 50).toFixed(1)} p99=${p99s.toFixed(1)} ms; ` +
       `peer: n=${peerMs.length} p50=${percentile(peerMs, 50).toFixed(1)} p99=${p99p.toFixed(1)} max=${Math.max(...peerMs).toFixed(1)} ms; ` +
       `engine commands completed=${String(oursStats.handled ?? "?")} replies=${replies}\n`,
   );
-  return `slack-ack: ours=${p99o.toFixed(1)}ms peer=${p99p.toFixed(1)}ms ratio=${(p99o / p99p).toFixed(2)} p50=${p50o.toFixed(1)}ms over3s=${over3s}`;
+  return `slack-ack: ours=${p99o.toFixed(1)}ms peer=${p99p.toFixed(1)}ms ratio=${(p99o / p99p).toFixed(2)} p50=${p50o.toFixed(1)}ms over3s=${over3s} ours_sleep=${p99s.toFixed(1)}ms ratio_sleep=${(p99s / p99p).toFixed(2)}`;
 }
 
 const entry = process.argv[1];

@@ -4,9 +4,9 @@
  * work share one event loop, and hundreds of concurrently runnable jobs would queue their callbacks
  * ahead of the next request's, pushing acks past Slack's 3 s. Waiting jobs cost nothing.
  *
- * The limit adapts to the event loop: it starts at one job, grows by one per `sampleMs` in which
- * the loop was mostly idle (utilisation under `busyThreshold`) and drops back to one when it was
- * busy. CPU-bound work (e.g. a config repo on local disk) then runs one job at a time, which is as
+ * The limit adapts to the event loop: it starts at one job, grows by one after `calmSamples`
+ * consecutive `sampleMs` periods in which the loop was mostly idle (utilisation under
+ * `busyThreshold`) and drops back to one after any busy period. CPU-bound work (e.g. a config repo on local disk) then runs one job at a time, which is as
  * fast overall and keeps acks quick; I/O-bound work (pushes to a remote) leaves the loop idle and
  * runs up to `concurrency` jobs at once.
  */
@@ -24,8 +24,10 @@ export interface WorkQueueOptions {
   depth?: Gauge;
   /** Label value for `depth` (e.g. `slack`). */
   name?: string;
-  /** Event-loop utilisation (0..1) above which only one job runs (default 0.5; 1 disables). */
+  /** Event-loop utilisation (0..1) above which only one job runs (default 0.3; 1 disables). */
   busyThreshold?: number;
+  /** Calm periods in a row before one more job may run (default 5). */
+  calmSamples?: number;
   /** How often utilisation is sampled while jobs exist (ms, default 100). */
   sampleMs?: number;
 }
@@ -38,6 +40,7 @@ export class WorkQueue {
   private readonly maxQueued: number;
   private idleWaiters: (() => void)[] = [];
   private limit = 1;
+  private calm = 0;
   private sampler: NodeJS.Timeout | undefined;
   private lastElu: EventLoopUtilization | undefined;
 
@@ -89,6 +92,7 @@ export class WorkQueue {
               clearInterval(this.sampler);
               this.sampler = undefined;
               this.limit = 1;
+              this.calm = 0;
               for (const w of this.idleWaiters.splice(0)) w();
             }
           });
@@ -98,7 +102,7 @@ export class WorkQueue {
 
   /** Keeps `busy` current while there is work; the timer also starts jobs when the loop calms down. */
   private sample(): void {
-    const threshold = this.o.busyThreshold ?? 0.5;
+    const threshold = this.o.busyThreshold ?? 0.3;
     if (threshold >= 1) {
       this.limit = this.concurrency;
       return;
@@ -109,8 +113,17 @@ export class WorkQueue {
       const now = performance.eventLoopUtilization();
       const delta = performance.eventLoopUtilization(now, this.lastElu);
       this.lastElu = now;
-      if (delta.utilization > threshold) this.limit = 1;
-      else if (this.limit < this.concurrency && this.running >= this.limit) this.limit++;
+      if (delta.utilization > threshold) {
+        this.limit = 1;
+        this.calm = 0;
+      } else if (
+        ++this.calm >= (this.o.calmSamples ?? 5) &&
+        this.limit < this.concurrency &&
+        this.running >= this.limit
+      ) {
+        this.limit++;
+        this.calm = 0;
+      }
       if (this.waiting.length > 0) this.next();
     }, this.o.sampleMs ?? 100);
     this.sampler.unref();

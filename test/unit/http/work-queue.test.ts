@@ -47,7 +47,7 @@ describe("WorkQueue", () => {
   });
 
   it("runs one job at a time while the event loop is busy, more when it is idle", async () => {
-    const q = new WorkQueue({ concurrency: 4, logger: nullLogger, sampleMs: 20 });
+    const q = new WorkQueue({ concurrency: 4, logger: nullLogger, sampleMs: 20, calmSamples: 2 });
     let running = 0;
     let peakBusy = 0;
     let peakIdle = 0;
