@@ -245,6 +245,11 @@ class Lane {
     }
   }
 
+  /** True when this destination already shows (or is about to show) the message of view `key`. */
+  follows(key: string): boolean {
+    return this.items.has(key) || this.delivered.has(key) || this.alias.has(key);
+  }
+
   noteDelivered(key: string): void {
     this.delivered.add(key);
     if (this.delivered.size > 10_000) this.delivered.delete(this.delivered.values().next().value as string);
@@ -336,27 +341,33 @@ export class NotificationRouter implements EventSink, Notifier {
     try {
       this.events++;
       if (this.stopping.signal.aborted) return;
-      const lanes =
+      const routed = new Set(
         this.routes.length === 0
           ? this.lanes
           : this.lanes.filter((l) =>
               this.routes.some((r) => r.to.includes(l.dest.provider.name) && matches(r, event)),
-            );
+            ),
+      );
       const fold = this.store.fold(event);
-      if (lanes.length === 0 || fold.views.length === 0) {
-        this.skipped++;
-        return;
-      }
       const now = this.timer.now();
-      for (const lane of lanes) {
-        for (const v of fold.views) {
+      let marked = false;
+      for (const lane of this.lanes) {
+        // A release already shown in a destination keeps being updated there, even by events its
+        // routes do not match (an `error`-only channel also sees the rollback that followed).
+        const views = fold.views.filter((v) => routed.has(lane) || lane.follows(v.key));
+        if (views.length === 0) continue;
+        for (const v of views) {
           lane.mark(v.key, v.key, undefined, event, now);
           if (!lane.dest.provider.canUpdate) lane.settle(v, now, this.settleMs);
         }
-        for (const d of fold.details)
-          lane.mark(`${d.view.key}:${d.detail}`, d.view.key, d.detail, event, now);
+        for (const d of fold.details) {
+          if (views.includes(d.view))
+            lane.mark(`${d.view.key}:${d.detail}`, d.view.key, d.detail, event, now);
+        }
+        marked = true;
         this.start(lane);
       }
+      if (!marked) this.skipped++;
     } catch (e) {
       this.logger.error(
         { err: this.redactor.value(e), event: (event as { id?: unknown } | null)?.id },

@@ -151,6 +151,24 @@ describe("NotificationRouter", () => {
     expect(ps.map((p) => p.sent.length)).toEqual([1, 1]);
   });
 
+  it("keeps a release's message current in a destination its later events would not be routed to", async () => {
+    const { router, providers } = setup(["errors"], {
+      routes: [{ match: { severity: ["error"] }, to: ["errors"] }],
+    });
+    const [p] = providers as [RecordingProvider];
+    router.emit(ev.promote); // info: not routed
+    await router.idle();
+    expect(p.sent).toEqual([]);
+    router.emit(ev.promoteHelmFailed); // error: posted
+    await router.idle();
+    router.emit(ev.promoteRolledBack); // warning: not routed, but that message must not keep saying "failed"
+    await router.idle();
+    const roots = p.sent.filter((d) => d.key === `release:${ev.SHA_PROMOTE}`);
+    expect(roots).toHaveLength(2);
+    expect(text(roots[1]!)).toContain("Helm rolled-back (revision 9)");
+    expect(roots[1]!.message.severity).toBe("warning");
+  });
+
   it("routes by namespace of the synced objects", async () => {
     const { router, providers } = setup(["default-ns", "other"], {
       routes: [
