@@ -7,7 +7,9 @@ import { Redactor } from "./core/redact.js";
  * every string field passed through the redactor so no configured secret and no
  * credential-looking value (URL userinfo, bearer tokens, Slack tokens) is ever written.
  */
-export function createLogger(opts: { level?: string; secrets?: string[]; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; secrets?: string[]; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const redactor = new Redactor(opts.secrets ?? []);
   const base = pino(
     {
@@ -29,7 +31,13 @@ export function createLogger(opts: { level?: string; secrets?: string[]; destina
 }
 
 function serializeError(e: unknown): unknown {
-  if (e instanceof Error) return { type: e.name, message: e.message, stack: e.stack, cause: e.cause ? serializeError(e.cause) : undefined };
+  if (e instanceof Error)
+    return {
+      type: e.name,
+      message: e.message,
+      stack: e.stack,
+      cause: e.cause ? serializeError(e.cause) : undefined,
+    };
   return e;
 }
 

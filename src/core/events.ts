@@ -24,15 +24,7 @@ export interface CommitRef {
 /** A chat command (or CLI) committed a change to the config repo. */
 export interface CommandCommitEvent extends EventBase {
   kind: "command-commit";
-  action:
-    | "promote"
-    | "release"
-    | "rollback"
-    | "lock"
-    | "unlock"
-    | "automate"
-    | "deautomate"
-    | "policy";
+  action: "promote" | "release" | "rollback" | "lock" | "unlock" | "automate" | "deautomate" | "policy";
   actor: string;
   approvers: string[];
   commit: CommitRef;

@@ -65,20 +65,20 @@ export const mention = (userId: string, name?: string): Span =>
 
 /** Plain text of rich text (no markup), for fallbacks, logs and tests. */
 export function plain(text: RichText): string {
-  return text
-    .map((s) => {
-      switch (s.kind) {
-        case "text":
-        case "bold":
-        case "italic":
-        case "code":
-        case "link":
-          return s.text;
-        case "mention":
-          return `@${s.name ?? s.userId}`;
-      }
-    })
-    .join("");
+  return text.map(spanText).join("");
+}
+
+function spanText(s: Span): string {
+  switch (s.kind) {
+    case "text":
+    case "bold":
+    case "italic":
+    case "code":
+    case "link":
+      return s.text;
+    case "mention":
+      return `@${s.name ?? s.userId}`;
+  }
 }
 
 /** Plain text of a whole message, block by block, for the shell front end's fallback and tests. */

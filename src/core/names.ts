@@ -26,7 +26,8 @@ export function assertSafeName(s: string, what: string): string {
  * and it is cut to 80 characters. */
 export function printable(s: string): string {
   const cut = s.length > 80 ? `${s.slice(0, 80)}…` : s;
-  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/g, (c) =>
-    `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  return cut.replace(
+    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

@@ -9,7 +9,7 @@ const PATTERNS: [RegExp, string][] = [
   // credentials in URLs: scheme://user:pass@host
   [/([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+):([^/\s@]+)@/gi, "$1$2:***@"],
   // bare token in URL userinfo: https://TOKEN@host
-  [/([a-z][a-z0-9+.-]*:\/\/)([A-Za-z0-9_\-]{20,})@/gi, "$1***@"],
+  [/([a-z][a-z0-9+.-]*:\/\/)([A-Za-z0-9_-]{20,})@/gi, "$1***@"],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, "$1 ***"],
   [/\bxox[abposr]-[A-Za-z0-9-]{8,}/g, "xox*-***"],
   [/\bxapp-[A-Za-z0-9-]{8,}/g, "xapp-***"],
@@ -57,7 +57,9 @@ export class Redactor {
       if (v instanceof Error) return this.text(`${v.name}: ${v.message}`);
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
-        out[k] = /^(password|token|secret|authorization|appPassword|botToken|signingSecret|appToken)$/i.test(k)
+        out[k] = /^(password|token|secret|authorization|appPassword|botToken|signingSecret|appToken)$/i.test(
+          k,
+        )
           ? "***"
           : this.walk(x, depth + 1);
       }

@@ -32,12 +32,7 @@ export interface ContainerImage {
   filter?: TagFilter;
 }
 
-export type WorkloadKind =
-  | "HelmRelease"
-  | "Deployment"
-  | "StatefulSet"
-  | "DaemonSet"
-  | "CronJob";
+export type WorkloadKind = "HelmRelease" | "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob";
 
 export interface ChartSource {
   /** `git` (chart from a path in a git repo), `helm-repo`, or Flux v2 `source-ref`. */
