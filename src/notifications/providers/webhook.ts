@@ -40,6 +40,8 @@ export interface WebhookPayload {
   text: string;
   /** Events covered by this delivery, oldest first (coalesced bursts carry several). */
   events: Delivery["events"];
+  /** When this delivery was sent: signed with the body, so a receiver can refuse old replays. */
+  sentAt: string;
 }
 
 /** `sha256=<hex>` signature of a raw body. */
@@ -77,6 +79,7 @@ export class WebhookNotifier implements NotificationProvider {
       title: m.title ? messageToPlainText({ ...m, blocks: [] }) : m.fallbackText,
       text: messageToPlainText({ ...m, title: undefined }),
       events: d.events,
+      sentAt: new Date().toISOString(),
     };
     if (d.threadKey) payload.threadKey = d.threadKey;
     const body = JSON.stringify(payload);

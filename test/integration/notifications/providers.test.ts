@@ -334,6 +334,8 @@ describe("generic webhook provider", () => {
     expect(body).toMatchObject({ key: `release:${ev.SHA_MANUAL}`, severity: "error" });
     expect(body.events.map((e: { id: string }) => e.id)).toEqual(["ev-sync-err"]);
     expect(q.headers["x-gitops-event"]).toBe("sync");
+    // The send time is inside the signed body, so a replayed old delivery is recognisable.
+    expect(Math.abs(Date.parse(body.sentAt) - Date.now())).toBeLessThan(10_000);
   });
 
   it("sends no signature header without a secret", async () => {
