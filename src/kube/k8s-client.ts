@@ -62,6 +62,8 @@ interface Response {
   body: string;
 }
 
+// The API server names Update field managers after the user agent (create/replace of Leases).
+const USER_AGENT = "gitops-bot";
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
@@ -164,7 +166,11 @@ export class K8sKubeClient implements KubeClient {
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const headers: Record<string, string> = { ...this.authHeaders, Accept: "application/json" };
+    const headers: Record<string, string> = {
+      ...this.authHeaders,
+      Accept: "application/json",
+      "User-Agent": USER_AGENT,
+    };
     if (payload !== undefined) {
       headers["Content-Type"] = opts.contentType ?? "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(payload));
@@ -332,7 +338,7 @@ export class K8sKubeClient implements KubeClient {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = doRequest(url, {
         method: "GET",
-        headers: { ...this.authHeaders, Accept: "application/json" },
+        headers: { ...this.authHeaders, Accept: "application/json", "User-Agent": USER_AGENT },
         agent: this.agent,
         ...this.tls,
         signal: opts.signal,

@@ -120,11 +120,18 @@ export class SyncEngine {
   ): Promise<SyncReport> {
     const { name, fieldManager } = this.opts;
     const limit = limiter(this.opts.concurrency);
+    // Phase timings for the debug log: where a slow sync spends its time.
+    const t0 = performance.now();
+    const ms: Record<string, number> = {};
+    const mark = (phase: string) => {
+      ms[phase] = Math.round(performance.now() - t0);
+    };
     // A revision's files never change: re-parse only when the revision moves.
     if (this.cache?.revision !== revision) {
       this.cache = { revision, loaded: await loadManifests(repo, revision, this.opts.paths) };
     }
     const loaded = this.cache.loaded;
+    mark("load");
     const objects: SyncObjectResult[] = [];
     const drift: DriftRecord[] = [];
     let transient: TransientError | undefined;
@@ -189,6 +196,7 @@ export class SyncEngine {
         }),
       ),
     );
+    mark("list");
     const inInventory = new Set(inventory.map(invKey));
     const desiredKeys = new Set(items.map((i) => i.key));
 
@@ -244,6 +252,7 @@ export class SyncEngine {
       it.error = errorText(err);
     };
 
+    mark("existence");
     // Phase 0: Namespaces and CRDs (before the apps are validated: their objects need them).
     for (const it of pending) {
       const blocker = failedApps.get(it.m.app);
@@ -273,6 +282,7 @@ export class SyncEngine {
       limit,
     );
 
+    mark("phase0");
     // Phase 1, app by app: an app with an invalid object applies nothing.
     const apps = new Map<string, Item[]>();
     for (const it of items) {
@@ -317,6 +327,7 @@ export class SyncEngine {
       }),
     );
 
+    mark("phase1");
     // Results of the desired objects.
     for (const it of items) {
       if (it.error) {
@@ -394,8 +405,9 @@ export class SyncEngine {
       for (const e of inventory)
         if (!next.has(invKey(e)) && !prunedSet.has(invKey(e))) next.set(invKey(e), e);
     }
+    mark("prune");
     this.logger.debug(
-      { revision, objects: objects.length, pending: pending.length, pruned: pruned.length },
+      { revision, objects: objects.length, pending: pending.length, pruned: pruned.length, ms },
       "sync pass finished",
     );
     return { revision, objects, drift, inventory: [...next.values()], transient, files: loaded.files };

@@ -90,3 +90,28 @@ describe("sync paths and apps", () => {
     expect(loaded.files).toBe(2);
   });
 });
+
+describe("loadManifests and a moving head", () => {
+  it("never mixes two revisions when the head moves during the load", async () => {
+    const cmText = (n: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${n}\n`;
+    const repo = new InMemoryConfigRepo({ "releases/a.yaml": cmText("a"), "releases/b.yaml": cmText("b") });
+    const rev = await repo.head();
+    // A chat command commits while the sync reads: after a.yaml, before b.yaml.
+    const realRead = repo.read.bind(repo);
+    let moved = false;
+    repo.read = async (p, at) => {
+      if (p.endsWith("b.yaml")) await new Promise((r) => setTimeout(r, 20));
+      const text = await realRead(p, at);
+      if (!moved) {
+        moved = true;
+        repo.commitFiles({ "releases/b.yaml": cmText("b-new") }, "x");
+      }
+      return text;
+    };
+    const loaded = await loadManifests(repo, rev, [{ path: "releases/", prune: true }]);
+    expect(loaded.manifests.map((m) => m.object.metadata.name)).toEqual(["a", "b"]);
+    // And at the new head, the new content.
+    const next = await loadManifests(repo, await repo.head(), [{ path: "releases/", prune: true }]);
+    expect(next.manifests.map((m) => m.object.metadata.name)).toEqual(["a", "b-new"]);
+  });
+});
