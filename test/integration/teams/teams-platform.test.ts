@@ -355,3 +355,37 @@ describe("TeamsPlatform with an app id (JWT validation)", () => {
     expect(connector.calls).toHaveLength(0);
   });
 });
+
+describe("TeamsPlatform.fromConfig", () => {
+  it("warns loudly when teams: {} disables authentication, and not when an app id is set", async () => {
+    const { createLogger } = await import("../../../src/logging.js");
+    const { configSchema } = await import("../../../src/config/schema.js");
+    const lines: string[] = [];
+    const logger = createLogger({
+      destination: { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream,
+    });
+    const open = configSchema.parse({ repo: { url: "/tmp/x" }, teams: {} });
+    const dir = await mkdtemp(join(tmpdir(), "teams-cfg-"));
+    TeamsPlatform.fromConfig(
+      { ...open.teams, conversationStore: join(dir, "refs.json") },
+      {
+        logger,
+        http: new HttpServer({ host: "127.0.0.1", port: 0, logger }),
+      },
+    );
+    expect(lines.join("")).toMatch(/TEAMS AUTHENTICATION IS DISABLED/);
+    lines.length = 0;
+    const secured = configSchema.parse({
+      repo: { url: "/tmp/x" },
+      teams: { appId: "app", appPassword: "very-secret-password" },
+    });
+    TeamsPlatform.fromConfig(secured.teams!, {
+      logger,
+      http: new HttpServer({ host: "127.0.0.1", port: 0, logger }),
+      store: new InMemoryConversationStore(),
+    });
+    expect(lines.join("")).not.toMatch(/DISABLED/);
+    expect(lines.join("")).not.toContain("very-secret-password");
+    await rm(dir, { recursive: true, force: true });
+  });
+});

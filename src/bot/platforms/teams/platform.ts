@@ -13,6 +13,8 @@
  * messages (`continueConversationAsync`), so they work however long the command takes.
  */
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   type Activity,
@@ -36,7 +38,7 @@ import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendText } from "../../../http/server.js";
 import { WorkQueue } from "../../../http/work-queue.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
-import { type ConversationStore, toStored } from "./conversation-store.js";
+import { type ConversationStore, FileConversationStore, toStored } from "./conversation-store.js";
 import {
   baseConversationId,
   commandText,
@@ -295,22 +297,32 @@ export class TeamsPlatform implements ChatPlatform {
     );
   }
 
-  /** Builds the platform from the `teams` config section. */
+  /**
+   * Builds the platform from the `teams` config section. Without `deps.store`, conversation
+   * references go to a JSON file at `teams.conversationStore` (default: under the OS temp dir).
+   */
   static fromConfig(
     cfg: {
       appId?: string | undefined;
       appPassword?: string | undefined;
       tenantId?: string | undefined;
       openIdMetadataUrl?: string | undefined;
+      conversationStore?: string | undefined;
     },
-    deps: TeamsPlatformDeps,
+    deps: Omit<TeamsPlatformDeps, "store"> & { store?: ConversationStore },
   ): TeamsPlatform {
+    const store =
+      deps.store ??
+      new FileConversationStore(
+        cfg.conversationStore ?? join(tmpdir(), "gitops-bot", "teams-conversations.json"),
+        deps.logger.child({ component: "teams" }),
+      );
     const opts: TeamsPlatformOptions = {};
     if (cfg.appId) opts.appId = cfg.appId;
     if (cfg.appPassword) opts.appPassword = cfg.appPassword;
     if (cfg.tenantId) opts.tenantId = cfg.tenantId;
     if (cfg.openIdMetadataUrl) opts.openIdMetadataUrl = cfg.openIdMetadataUrl;
-    return new TeamsPlatform(opts, deps);
+    return new TeamsPlatform(opts, { ...deps, store });
   }
 
   onInvocation(handler: InvocationHandler): void {
