@@ -151,8 +151,15 @@ function facts(v: View, opts: RichOptions): { label: string; value: RichText }[]
   }
   const lock = lockState(v, opts);
   if (lock) f.push({ label: "Lock", value: lock.text });
-  const sha = v.origin?.commit.sha ?? v.sync?.toRevision;
-  if (sha) f.push({ label: "Commit", value: [opts.linker.span(sha)] });
+  // The subject says what a commit without image changes did (`policy chart-image semver:~0.4`).
+  const commit =
+    v.origin?.commit ?? (v.sync ? v.sync.commits.find((c) => c.sha === v.sync?.toRevision) : undefined);
+  const sha = commit?.sha ?? v.sync?.toRevision;
+  if (sha)
+    f.push({
+      label: "Commit",
+      value: [opts.linker.span(sha), ...(commit?.subject ? [t(` ${commit.subject}`)] : [])],
+    });
   f.push({ label: "Cluster", value: [t(v.cluster)] });
   return f;
 }
