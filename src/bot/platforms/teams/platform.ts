@@ -457,14 +457,23 @@ export class TeamsPlatform implements ChatPlatform {
         receivedAt,
       };
     }
-    // Typing within the turn satisfies the "answer within 2 s" store rule; failure is harmless.
-    await ctx
-      .sendActivity({ type: "typing" })
+    // A typing indicator at once satisfies the "answer within 2 s" store rule. It is sent
+    // proactively, not awaited in the turn, so a slow or rate-limited connector cannot delay the
+    // HTTP answer past Teams' 15 s (which would make Teams redeliver); the handler waits for it, so
+    // the indicator never arrives after the first reply. Failure is harmless.
+    const typing = this.sender
+      .sendActivity(conversationId, { type: "typing" })
+      .then(() => undefined)
       .catch((e: unknown) => this.log.debug({ err: e }, "typing failed"));
-    this.spawn(submit ? "button" : "text", inv, new TeamsResponder(this, this.sender, conversationId));
+    this.spawn(
+      submit ? "button" : "text",
+      inv,
+      new TeamsResponder(this, this.sender, conversationId),
+      typing,
+    );
   }
 
-  private spawn(kind: string, inv: Invocation, responder: Responder): void {
+  private spawn(kind: string, inv: Invocation, responder: Responder, before: Promise<void>): void {
     const handler = this.handler;
     if (!handler) {
       this.log.warn({ kind }, "teams invocation received before a handler was registered; dropped");
@@ -472,11 +481,12 @@ export class TeamsPlatform implements ChatPlatform {
     }
     this.invocations.inc({ kind });
     this.log.info({ id: inv.id, user: inv.user.id, channel: inv.channel, kind }, "teams invocation");
-    this.work.push(() =>
-      handler(inv, responder).catch((e: unknown) =>
+    this.work.push(async () => {
+      await before;
+      await handler(inv, responder).catch((e: unknown) =>
         this.log.error({ err: this.redactor.value(e), kind }, "teams invocation handler failed"),
-      ),
-    );
+      );
+    });
   }
 
   /** @internal used by `TeamsResponder`. */
