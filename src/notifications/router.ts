@@ -234,7 +234,7 @@ class Lane {
    */
   settle(v: View, now: number, settleMs: number): void {
     const item = this.items.get(v.key);
-    if (!item || item.kind !== "root" || this.delivered.has(v.key)) return;
+    if (item?.kind !== "root" || this.delivered.has(v.key)) return;
     const waiting = v.origin !== undefined && v.sync === undefined && v.helm === undefined;
     if (waiting && !item.held && item.version === 0) {
       item.held = true;

@@ -146,7 +146,7 @@ class Ctx {
       const piece = this.span(s);
       if (out.length + piece.length > limit) {
         // Cut on a span boundary only: a half span could leave an unbalanced `**` or `[`.
-        if (s.kind === "text") out += fit(s.text, limit - out.length - ELLIPSIS.length);
+        if (s.kind === "text") out += fitText(s.text, limit - out.length - ELLIPSIS.length);
         return out + ELLIPSIS;
       }
       out += piece;
@@ -156,7 +156,7 @@ class Ctx {
 }
 
 /** Longest escaped prefix of `text` that fits in `room` chars. */
-function fit(text: string, room: number): string {
+function fitText(text: string, room: number): string {
   let lo = 0;
   let hi = text.length;
   while (lo < hi) {
