@@ -37,6 +37,8 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
   readonly name = "sync" as const;
   private loaded: { state: SyncState; inventory: InventoryEntry[] } | undefined;
   private failureSignature = "";
+  /** Drift left alone (correction off) that was already announced. */
+  private driftSignature = "";
   private readonly clock: Clock;
 
   constructor(private readonly deps: SyncReconcilerDeps) {
@@ -62,6 +64,11 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
     if (!this.loaded) {
       this.loaded = await store.load();
       this.failureSignature = signature(this.loaded.state.errors);
+      this.driftSignature = signature(
+        this.loaded.state.drift
+          .filter((d) => !d.corrected)
+          .map((d) => ({ id: d.id, error: d.fields.join(",") })),
+      );
     }
     const { state, inventory } = this.loaded;
     const now = () => this.clock.now().toISOString();
@@ -88,7 +95,11 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
     store.touch(now());
 
     const failures = report.objects.filter((o) => o.action === "failed");
-    const changes = report.objects.filter((o) => CHANGED.has(o.action) || (o.drift && o.action !== "failed"));
+    // Drift left in place (correction off) is announced once, not on every sync while it lasts.
+    const leftAlone = report.objects.filter((o) => o.drift && o.action === "unchanged");
+    const driftSig = signature(leftAlone.map((o) => ({ id: o.id, error: (o.drift ?? []).join(",") })));
+    const newDrift = leftAlone.length > 0 && driftSig !== this.driftSignature;
+    const changes = [...report.objects.filter((o) => CHANGED.has(o.action)), ...(newDrift ? leftAlone : [])];
     const sig = signature(failures.map((f) => ({ id: f.id, error: f.error ?? "" })));
     const wasBad = state.result === "failed" || state.result === "partial";
     const recovered = wasBad && failures.length === 0 && !report.transient;
@@ -112,7 +123,11 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
       errors: failures.slice(0, 50).map((f) => ({ id: f.id, file: f.file, error: f.error ?? "" })),
     };
     if (!report.transient) next.lastAppliedRevision = head;
-    if (report.drift.length > 0) {
+    // The drift record changes (and is written) only when different drift is seen.
+    if (
+      report.drift.length > 0 &&
+      JSON.stringify(report.drift.slice(0, 50)) !== JSON.stringify(state.drift)
+    ) {
       next.drift = report.drift.slice(0, 50);
       next.driftTime = now();
     }
@@ -123,7 +138,10 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
       });
     }
     this.loaded = { state: next, inventory: report.inventory };
-    if (!report.transient) this.failureSignature = sig;
+    if (!report.transient) {
+      this.failureSignature = sig;
+      this.driftSignature = driftSig;
+    }
 
     if (report.transient) {
       // The changes that did happen are reported; the controller reports the failure and retries.

@@ -439,6 +439,11 @@ describe("sync: drift", () => {
     const [ev] = syncEvents(t.take());
     expect(ev?.objects[0]).toMatchObject({ action: "unchanged", drift: ["spec.replicas"] });
     expect(replicas(t.kube.peek(ref))).toBe(5);
+    // Announced once: while it lasts, syncs are quiet and write nothing.
+    const writes = t.kube.stats().writes;
+    await t.sync();
+    expect(t.take()).toEqual([]);
+    expect(t.kube.stats().writes).toBe(writes);
   });
 
   it("re-creates an object deleted behind git's back", async () => {
