@@ -136,7 +136,8 @@ export class SlackPlatform implements ChatPlatform {
   private readonly clicks = new Map<string, { at: number; id: string }>();
   private readonly doubleClickWindowMs: number;
   private readonly lookupTimeoutMs: number;
-  private readonly users = new Map<string, { at: number; user: Omit<ChatUser, "groups"> }>();
+  /** users.info results; `user: undefined` remembers a failure (for 10 minutes, not an hour). */
+  private readonly users = new Map<string, { at: number; user: Omit<ChatUser, "groups"> | undefined }>();
   private groupsCache: { at: number; byUser: Map<string, string[]> } | undefined;
   private groupsLookup: Promise<Map<string, string[]>> | undefined;
   private readonly invocations: Counter | undefined;
@@ -596,11 +597,16 @@ export class SlackPlatform implements ChatPlatform {
   private async userInfo(userId: string): Promise<Omit<ChatUser, "groups"> | undefined> {
     const now = Date.now();
     const hit = this.users.get(userId);
-    if (hit && now - hit.at < 3_600_000) return hit.user;
+    if (hit && now - hit.at < (hit.user ? 3_600_000 : 600_000)) return hit.user;
+    // Bounded: a workspace has many users, but a bot sees few; forget the oldest beyond 5000.
+    if (this.users.size >= 5000) this.users.delete(this.users.keys().next().value as string);
     try {
       const r = await this.client.users.info({ token: this.opts.botToken, user: userId });
       const u = r.user;
-      if (!u) return undefined;
+      if (!u) {
+        this.users.set(userId, { at: now, user: undefined });
+        return undefined;
+      }
       const user: Omit<ChatUser, "groups"> = {
         id: `slack:${userId}`,
         name: u.profile?.display_name || u.real_name || u.name || userId,
@@ -610,6 +616,7 @@ export class SlackPlatform implements ChatPlatform {
       return user;
     } catch (e) {
       this.log.debug({ err: this.redactor.text(String((e as Error).message)) }, "slack users.info failed");
+      this.users.set(userId, { at: now, user: undefined });
       return undefined;
     }
   }
