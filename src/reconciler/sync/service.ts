@@ -16,11 +16,15 @@ export const FIELD_MANAGER = "gitops-bot";
 export interface SyncTrigger {
   /** Runs a sync now (or joins the one running) and resolves when it is done. `env` is informational:
    * a sync always covers every path. On a replica that is not the leader nothing runs. */
-  trigger(opts?: {
-    env?: string;
-    actor?: string;
-    reason?: SyncRequest["reason"];
-  }): Promise<SyncTriggerResult>;
+  trigger(opts?: SyncTriggerOptions): Promise<SyncTriggerResult>;
+}
+
+export interface SyncTriggerOptions {
+  env?: string;
+  actor?: string;
+  reason?: SyncRequest["reason"];
+  /** false: resolve as soon as the sync is queued (chat replies that must not wait); default true. */
+  wait?: boolean;
 }
 
 export interface SyncTriggerResult {
@@ -152,9 +156,7 @@ export class SyncService implements SyncTrigger {
     this.controller.stop();
   }
 
-  async trigger(
-    opts: { env?: string; actor?: string; reason?: SyncRequest["reason"] } = {},
-  ): Promise<SyncTriggerResult> {
+  async trigger(opts: SyncTriggerOptions = {}): Promise<SyncTriggerResult> {
     if (!this.controller.running) {
       const leader = this.deps.leader?.();
       return {
@@ -164,7 +166,10 @@ export class SyncService implements SyncTrigger {
           : "sync is not running on this replica",
       };
     }
-    const result = await this.controller.enqueue({ reason: opts.reason ?? "command", actor: opts.actor });
+    const running = this.controller.enqueue({ reason: opts.reason ?? "command", actor: opts.actor });
+    // Not waiting: the sync runs (or joins the running one, whose follow-up sees the newest commit).
+    if (opts.wait === false) return { accepted: true, message: "sync started" };
+    const result = await running;
     const out: SyncTriggerResult = { accepted: true, message: result.message ?? result.status, result };
     const revision = this.reconciler.lastRevision();
     if (revision) out.revision = revision;

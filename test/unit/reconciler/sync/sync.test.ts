@@ -117,6 +117,17 @@ describe("sync: create, update, no-op", () => {
     expect(status.result).toBe("success");
   });
 
+  it("trigger without waiting answers at once and the sync still runs", async () => {
+    const t = setup({ "namespaces/dev.yaml": ns("dev"), "releases/dev/a.yaml": cm("dev", "a", "1") });
+    expect(await t.svc.trigger({ wait: false, actor: "alice" })).toEqual({
+      accepted: true,
+      message: "sync started",
+    });
+    const done = await t.svc.trigger();
+    expect(done.result?.status).toBe("ready");
+    expect(t.kube.peek(CM("dev", "a"))).toBeDefined();
+  });
+
   it("a no-op re-sync makes no writes and emits nothing", async () => {
     const t = setup({ "namespaces/dev.yaml": ns("dev"), "releases/dev/a.yaml": cm("dev", "a", "1") });
     await t.sync();
