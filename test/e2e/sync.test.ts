@@ -375,6 +375,24 @@ describe("sync e2e: bad input is isolated", () => {
       name: "web",
     });
     expect(live?.spec).toMatchObject({ selector: { matchLabels: { app: "web" } } });
+
+    // Opting in with gitops-bot.dev/force replaces the object (delete + create).
+    const forced = deployYaml(f.ns, "web", 1, "web-v2").replace(
+      "metadata:\n  name: web\n",
+      'metadata:\n  name: web\n  annotations:\n    gitops-bot.dev/force: "true"\n',
+    );
+    await f.push({ "releases/dev/web.yaml": forced }, "force the selector change");
+    const r = await f.sync();
+    expect(r.result?.status).toBe("ready");
+    expect(actions(syncEvents(f.take())[0])).toEqual({ [`${f.ns}:deployment/web`]: "configured" });
+    const replaced = await f.kube.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: f.ns,
+      name: "web",
+    });
+    expect(replaced?.spec).toMatchObject({ selector: { matchLabels: { app: "web-v2" } } });
+    expect(replaced?.metadata.uid).not.toBe(live?.metadata.uid);
   });
 
   it("applies a CRD and its custom resources from the same commit, HelmRelease included", async () => {

@@ -26,6 +26,9 @@ export const ANN_CREATED = "gitops-bot.dev/created-by";
 /** `disabled` on a live object opts it out of pruning (Flux's annotation is honoured too). */
 export const ANN_PRUNE = "gitops-bot.dev/prune";
 const PRUNE_OPT_OUT = [ANN_PRUNE, "kustomize.toolkit.fluxcd.io/prune"];
+/** `"true"` in a manifest: an immutable-field change replaces (deletes and re-creates) the object,
+ * if this sync created it. Flux's `kustomize.toolkit.fluxcd.io/force: enabled` is honoured too. */
+export const ANN_FORCE = "gitops-bot.dev/force";
 
 export interface SyncEngineOptions {
   /** The sync name: the value of the ownership label. */
@@ -308,7 +311,8 @@ export class SyncEngine {
                 this.kube
                   .apply(it.obj, { fieldManager, force: true, dryRun: true, signal })
                   .then(() => undefined)
-                  .catch((e) => fail(it, e)),
+                  // An opted-in replacement fails the dry run by design: the apply replaces it.
+                  .catch((e) => (this.canReplace(it, e) ? undefined : fail(it, e))),
               ),
             ),
           );
@@ -512,11 +516,58 @@ export class SyncEngine {
     );
   }
 
+  /** An immutable-field error on an object that opted in to replacement and that we created. */
+  private canReplace(it: Item, err: unknown): boolean {
+    const ann = it.obj.metadata.annotations ?? {};
+    return (
+      err instanceof KubeApiError &&
+      err.status === 422 &&
+      /immutable/i.test(err.message) &&
+      (ann[ANN_FORCE] === "true" || ann["kustomize.toolkit.fluxcd.io/force"] === "enabled") &&
+      it.live?.metadata.annotations?.[ANN_CREATED] === this.opts.name
+    );
+  }
+
+  /** Deletes the live object (this uid only) and waits until it is gone, for a re-create. */
+  private async removeForReplace(it: Item, signal: AbortSignal): Promise<void> {
+    const ref = {
+      apiVersion: it.obj.apiVersion,
+      kind: it.obj.kind,
+      namespace: it.obj.metadata.namespace,
+      name: it.obj.metadata.name,
+    };
+    const uid = it.live?.metadata.uid;
+    await this.kube.delete(ref, { uid, propagationPolicy: "Background", signal });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const cur = await this.kube.get(ref, { signal });
+      if (!cur || cur.metadata.uid !== uid) return;
+      if (Date.now() > deadline) throw new Error(`${it.id} is still being deleted (finalizers?); will retry`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   private async applyItem(it: Item, signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw new TransientError("sync aborted: leadership lost");
-    const res = await this.kube.apply(it.obj, { fieldManager: this.opts.fieldManager, force: true, signal });
+    const apply = () =>
+      this.kube.apply(it.obj, { fieldManager: this.opts.fieldManager, force: true, signal });
+    let replaced = false;
+    let res: Awaited<ReturnType<typeof apply>>;
+    try {
+      res = await apply();
+    } catch (err) {
+      if (!this.canReplace(it, err)) throw err;
+      this.logger.info(
+        { id: it.id, err: (err as Error).message },
+        "replacing object (immutable field changed)",
+      );
+      await this.removeForReplace(it, signal);
+      if (signal.aborted) throw new TransientError("sync aborted: leadership lost");
+      res = await apply();
+      replaced = true;
+    }
     const changed = res.created || res.object.metadata.resourceVersion !== it.live?.metadata.resourceVersion;
-    const action = res.created ? "created" : changed ? "configured" : "unchanged";
+    const action = replaced ? "configured" : res.created ? "created" : changed ? "configured" : "unchanged";
     it.result = { id: it.id, file: it.m.file, action };
     if (it.drift) it.result.drift = it.drift;
   }

@@ -364,6 +364,53 @@ describe("sync: bad input", () => {
     ]);
   });
 
+  it("replaces an object on an immutable-field change only when opted in and created by the sync", async () => {
+    const t = setup({ "namespaces/dev.yaml": ns("dev"), "releases/dev/mine.yaml": cm("dev", "mine", "1") });
+    // "theirs" existed before the bot: it may be updated, never deleted.
+    await t.kube.apply(
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "dev" } },
+      { fieldManager: "x" },
+    );
+    await t.kube.apply(
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "theirs", namespace: "dev" },
+        data: { key: "0" },
+      },
+      { fieldManager: "x" },
+    );
+    t.repo.commitFiles({ "releases/dev/theirs.yaml": cm("dev", "theirs", "1") }, "adopt");
+    await t.sync();
+    t.take();
+    const uid = (name: string) => t.kube.peek(CM("dev", name))?.metadata.uid;
+    const before = { mine: uid("mine"), theirs: uid("theirs") };
+    // The fake's stand-in for an immutable field: changing `key` of an existing ConfigMap.
+    t.kube.fault = (verb, o) =>
+      verb === "apply" && t.kube.peek(CM("dev", o.name ?? ""))
+        ? new KubeApiError(
+            `ConfigMap "${o.name}" is invalid: data: Forbidden: field is immutable`,
+            422,
+            "Invalid",
+          )
+        : undefined;
+    const force = '  annotations:\n    gitops-bot.dev/force: "true"\n';
+    t.repo.commitFiles(
+      {
+        "releases/dev/mine.yaml": cm("dev", "mine", "2", force),
+        "releases/dev/theirs.yaml": cm("dev", "theirs", "2", force),
+      },
+      "change immutable fields",
+    );
+    await t.sync();
+    const [ev] = syncEvents(t.take());
+    expect(actions(ev)).toEqual({ "dev:configmap/mine": "configured", "dev:configmap/theirs": "failed" });
+    expect(ev?.objects.find((o) => o.action === "failed")?.error).toMatch(/field is immutable/);
+    expect(uid("mine")).not.toBe(before.mine);
+    expect(dataKey(t.kube.peek(CM("dev", "mine")))).toBe("2");
+    expect(uid("theirs")).toBe(before.theirs);
+  });
+
   it("announces a failure once, stays quiet while it persists, and reports the recovery", async () => {
     const t = setup({
       "namespaces/dev.yaml": ns("dev"),
