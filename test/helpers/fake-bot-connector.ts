@@ -3,7 +3,8 @@
  * Teams). One loopback server plays three parts:
  *
  *   - the Bot Connector (`serviceUrl`): records `POST /v3/conversations/:id/activities[/:replyTo]`
- *     and `PUT /v3/conversations/:id/activities/:activityId`, answering `{ id }`;
+ *     and `PUT /v3/conversations/:id/activities/:activityId`, answering `{ id }`, and answers
+ *     `GET /v3/conversations/:id/members/:memberId` from `members`;
  *   - the OpenID metadata + JWKS that botbuilder reads to validate inbound tokens
  *     (`openIdMetadataUrl` -> `jwks_uri`), serving the public half of a local RSA key;
  *   - a token signer (`signToken`) that makes tokens like the Bot Framework's
@@ -33,6 +34,11 @@ export class FakeBotConnector {
   /** Fail the next N connector calls with this status (e.g. 503). */
   failNext: { status: number; count: number } | undefined;
   readonly keyId = "test-key-1";
+  /** Members `GET …/members/:id` knows, by member id (`29:…`). */
+  readonly members = new Map<
+    string,
+    { name: string; email?: string; userPrincipalName?: string; aadObjectId?: string }
+  >();
   private readonly privateKey: KeyObject;
   private readonly publicJwk: Record<string, unknown>;
   private readonly server: Server;
@@ -150,6 +156,14 @@ export class FakeBotConnector {
     }
     if (req.method === "GET" && url.pathname === "/openid/keys")
       return { status: 200, body: { keys: [this.publicJwk] } };
+    const member = /^\/v3\/conversations\/([^/]+)\/members\/([^/]+)$/.exec(url.pathname);
+    if (member && req.method === "GET") {
+      const id = decodeURIComponent(member[2] as string);
+      const m = this.members.get(id);
+      return m
+        ? { status: 200, body: { id, ...m } }
+        : { status: 404, body: { error: { code: "MemberNotFoundInConversation", message: "not found" } } };
+    }
     const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
     if (m && (req.method === "POST" || req.method === "PUT")) {
       const call: ConnectorCall = {

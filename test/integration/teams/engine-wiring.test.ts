@@ -40,6 +40,7 @@ describe("Teams -> CommandEngine wiring", () => {
       },
     );
     connector = await new FakeBotConnector().start();
+    connector.members.set("29:user-1", { name: "Alice Example", email: "alice@example.com" });
     http = new HttpServer({ host: "127.0.0.1", port: 0, logger: nullLogger });
     teams = new TeamsPlatform({}, { logger: nullLogger, http, store: new InMemoryConversationStore() });
     const engine = new CommandEngine({
@@ -88,8 +89,8 @@ describe("Teams -> CommandEngine wiring", () => {
     await teams.idle();
     const after = Number((await exec("git", ["-C", repoPath, "rev-list", "--count", "HEAD"])).stdout.trim());
     expect(after).toBe(before + 1);
-    const log = (await exec("git", ["-C", repoPath, "log", "-1", "--format=%an%n%B"])).stdout;
-    expect(log).toContain("Alice Example");
+    const log = (await exec("git", ["-C", repoPath, "log", "-1", "--format=%an <%ae>%n%B"])).stdout;
+    expect(log).toContain("Alice Example <alice@example.com>");
     expect(log).toContain("teams:aad-alice");
     expect(
       connector.activitiesIn("19:rel@thread.tacv2;messageid=5").some((c) => c.activity.type === "message"),

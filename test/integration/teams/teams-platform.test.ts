@@ -65,6 +65,11 @@ describe("TeamsPlatform without authentication (teams: {})", () => {
 
   beforeAll(async () => {
     connector = await new FakeBotConnector().start();
+    connector.members.set("29:user-1", {
+      name: "Alice Example",
+      email: "alice@example.com",
+      aadObjectId: "aad-alice",
+    });
     dir = await mkdtemp(join(tmpdir(), "teams-store-"));
     store = new FileConversationStore(join(dir, "refs.json"));
     http = new HttpServer({ host: "127.0.0.1", port: 0, logger: nullLogger });
@@ -108,7 +113,7 @@ describe("TeamsPlatform without authentication (teams: {})", () => {
       platform: "teams",
       text: "status podinfo",
       channel: "a:personal-chat-1",
-      user: { id: "teams:aad-alice", name: "Alice Example" },
+      user: { id: "teams:aad-alice", name: "Alice Example", email: "alice@example.com" },
     });
     const calls = connector.activitiesIn("a:personal-chat-1");
     expect(calls.map((c) => c.activity.type)).toEqual(["typing", "message"]);

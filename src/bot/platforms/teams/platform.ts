@@ -23,6 +23,7 @@ import {
   ConfigurationBotFrameworkAuthentication,
   type ConfigurationBotFrameworkAuthenticationOptions,
   type ConversationReference,
+  TeamsInfo,
   TurnContext,
 } from "botbuilder";
 import type {
@@ -79,6 +80,8 @@ export interface TeamsPlatformDeps {
   concurrency?: number;
   /** How long `stop()` waits for running and queued commands (default 10 s). */
   stopGraceMs?: number;
+  /** Bound on the member lookup (e-mail for commit authors) before a command runs anyway (default 2 s). */
+  lookupTimeoutMs?: number;
 }
 
 /** Bot Framework public-cloud endpoints (botframework-connector `AuthenticationConstants`, `CallerIdConstants`). */
@@ -172,6 +175,17 @@ export class TeamsConversationSender {
     return id;
   }
 
+  /** The e-mail (or UPN) of a conversation member, from the Bot Connector's member API. */
+  async memberEmail(conversationId: string, memberId: string): Promise<string | undefined> {
+    const ref = await this.reference(baseConversationId(conversationId));
+    let email: string | undefined;
+    await this.run("get member", ref, async (ctx) => {
+      const m = await TeamsInfo.getMember(ctx, memberId);
+      email = m.email ?? m.userPrincipalName ?? undefined;
+    });
+    return email;
+  }
+
   private async reference(conversationId: string): Promise<Partial<ConversationReference>> {
     const stored = await this.store.get(conversationId);
     if (!stored) {
@@ -233,6 +247,8 @@ export class TeamsPlatform implements ChatPlatform {
   private readonly authenticated: boolean;
   private handler: InvocationHandler | undefined;
   private readonly work: WorkQueue;
+  /** Member e-mails by user id; `undefined` remembers a failed lookup for 10 minutes. */
+  private readonly emails = new Map<string, { at: number; email: string | undefined }>();
   private started = false;
   private mounted = false;
   private readonly invocations: Counter;
@@ -470,10 +486,38 @@ export class TeamsPlatform implements ChatPlatform {
       inv,
       new TeamsResponder(this, this.sender, conversationId),
       typing,
+      a.from.id,
     );
   }
 
-  private spawn(kind: string, inv: Invocation, responder: Responder, before: Promise<void>): void {
+  /** The user's e-mail (Teams does not send it with activities), cached, bounded by `lookupTimeoutMs`. */
+  private async memberEmail(conversationId: string, memberId: string): Promise<string | undefined> {
+    const now = Date.now();
+    const hit = this.emails.get(memberId);
+    if (hit && now - hit.at < (hit.email ? 3_600_000 : 600_000)) return hit.email;
+    if (this.emails.size >= 5000) this.emails.delete(this.emails.keys().next().value as string);
+    let timer: NodeJS.Timeout | undefined;
+    const lookup = this.sender.memberEmail(conversationId, memberId).catch((e: unknown) => {
+      this.log.debug({ err: e }, "teams member lookup failed");
+      return undefined;
+    });
+    const email = await Promise.race([
+      lookup,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), this.deps.lookupTimeoutMs ?? 2_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    this.emails.set(memberId, { at: now, email });
+    return email;
+  }
+
+  private spawn(
+    kind: string,
+    inv: Invocation,
+    responder: Responder,
+    before: Promise<void>,
+    memberId: string,
+  ): void {
     const handler = this.handler;
     if (!handler) {
       this.log.warn({ kind }, "teams invocation received before a handler was registered; dropped");
@@ -483,6 +527,8 @@ export class TeamsPlatform implements ChatPlatform {
     this.log.info({ id: inv.id, user: inv.user.id, channel: inv.channel, kind }, "teams invocation");
     this.work.push(async () => {
       await before;
+      const email = await this.memberEmail(inv.channel, memberId);
+      if (email) inv.user.email = email;
       await handler(inv, responder).catch((e: unknown) =>
         this.log.error({ err: this.redactor.value(e), kind }, "teams invocation handler failed"),
       );
