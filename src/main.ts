@@ -23,7 +23,7 @@ import { GitConfigRepo } from "./gitops/git-config-repo.js";
 import { ReleaseService } from "./gitops/release-service.js";
 import { HttpServer } from "./http/server.js";
 import { K8sKubeClient } from "./kube/k8s-client.js";
-import { LeaderElector } from "./kube/leader-election.js";
+import { LeaderElector, runWhileLeading } from "./kube/leader-election.js";
 import { createLogger } from "./logging.js";
 import { browsableRepoUrl, commitLinkTemplate, fill } from "./notifications/format/links.js";
 import type {
@@ -31,7 +31,7 @@ import type {
   TeamsCardActivity,
 } from "./notifications/providers/teams.js";
 import { NotificationRouter } from "./notifications/router.js";
-import { gitWebhookHandler } from "./reconciler/sync/git-webhook.js";
+import { mountGitWebhook } from "./reconciler/sync/git-webhook.js";
 import { SyncService } from "./reconciler/sync/service.js";
 
 /** What `startService` needs from outside the config: the environment, and optional overrides for tests. */
@@ -182,16 +182,9 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
           logger,
           ...(deps.env["POD_NAME"] ? { identity: deps.env["POD_NAME"] } : {}),
         });
-        const e = elector;
-        e.run({
-          onStartedLeading: (signal) => service.lead(signal),
-          onStoppedLeading: () => service.pause(),
-        });
-        stops.push({ name: "leader-election", stop: () => e.stop() });
-      } else {
-        service.lead();
       }
-      stops.push({ name: "sync", stop: async () => service.pause() });
+      // Pauses the sync, then releases the lease so a peer takes over at once.
+      stops.push({ name: "sync", stop: runWhileLeading(elector, [service]) });
       commandSync = {
         trigger: async (env) => {
           const r = await service.trigger({ reason: "command", ...(env ? { env } : {}) });
@@ -199,16 +192,11 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
         },
       };
       if (cfg.sync.webhookSecret) {
-        const hook = gitWebhookHandler({
+        mountGitWebhook(http, {
           secret: cfg.sync.webhookSecret,
           branch: cfg.repo.branch,
           trigger: service,
           logger,
-        });
-        http.route("POST", "/hooks/git", async ({ req, res, body }) => {
-          const r = await hook(req.headers, body);
-          res.writeHead(r.status, { "content-type": "text/plain; charset=utf-8" });
-          res.end(r.body);
         });
       }
     }

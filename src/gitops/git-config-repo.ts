@@ -72,6 +72,8 @@ export class GitConfigRepo implements ConfigRepo {
   /** The implementation in use (`backend: auto` resolved). */
   readonly backendName: "native" | "isomorphic";
   private headSha: string;
+  /** Full SHAs known to be commits in this repo. */
+  private readonly resolvedShas = new Set<string>();
   private readonly trees = new Map<string, Promise<Map<string, TreeFile>>>();
   private writesSinceMaintenance = 0;
   private closed = false;
@@ -341,7 +343,11 @@ export class GitConfigRepo implements ConfigRepo {
   private async commitAt(at: string | undefined): Promise<string> {
     if (at === undefined || at === "") return this.headSha;
     // `HEAD` and the branch name mean the synced head (the clone has no local branch to resolve).
-    if (at === "HEAD" || at === this.cfg.branch) return this.headSha;
+    if (at === "HEAD" || at === this.cfg.branch || at === this.headSha) return this.headSha;
+    // A full SHA names the same commit forever: resolve it once (a sync reads every file at one
+    // SHA, and each resolution is a git process).
+    const full = /^[0-9a-f]{40}$/.test(at);
+    if (full && this.resolvedShas.has(at)) return at;
     if (/^HEAD[~^]/.test(at)) at = this.headSha + at.slice(4);
     if (at.startsWith("-") || /[\s\u0000-\u001f\u007f:]|\.\.|@\{/.test(at) || at.length > 256) {
       throw new UserError(`"${printable(at)}" is not a valid revision`, { code: "bad-revision" });
@@ -352,6 +358,10 @@ export class GitConfigRepo implements ConfigRepo {
         code: "unknown-revision",
         hint: "Use a commit SHA from the history.",
       });
+    }
+    if (full && sha === at) {
+      if (this.resolvedShas.size >= 4096) this.resolvedShas.clear();
+      this.resolvedShas.add(at);
     }
     return sha;
   }
