@@ -79,7 +79,9 @@ export interface HistoryEntry {
 export interface ReleaseOperations {
   /** The release model at the current head (re-synced). Never throws for a broken file: see `problems`. */
   model(): Promise<ReleaseModel>;
-  release(a: { app: string; env: string; tag: string; container?: string; force?: boolean } & OpOptions): Promise<OpResult>;
+  release(
+    a: { app: string; env: string; tag: string; container?: string; force?: boolean } & OpOptions,
+  ): Promise<OpResult>;
   promote(a: { app: string; from: string; to: string; force?: boolean } & OpOptions): Promise<OpResult>;
   /** Without `to`: the version deployed before the current one in that env. Always locks (pins). */
   rollback(a: { app: string; env: string; to?: string } & OpOptions): Promise<OpResult>;
