@@ -11,7 +11,10 @@ import { notificationsSchema } from "../notifications/config.js";
 
 /** A duration such as `30s`, `5m`, `1h`, `1h30m`, or a number of milliseconds. */
 export const duration = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^(\d+(ms|s|m|h))+$/, "use a duration like 30s, 5m or 1h")])
+  .union([
+    z.number().int().nonnegative(),
+    z.string().regex(/^(\d+(ms|s|m|h))+$/, "use a duration like 30s, 5m or 1h"),
+  ])
   .transform((v) => (typeof v === "number" ? v : parseDuration(v)));
 
 /** Parses `1h30m`, `45s`, `250ms` into milliseconds. */
@@ -36,13 +39,21 @@ export const repoSchema = z
     url: z
       .string()
       .min(1)
-      .describe("Config repo: an HTTP(S) URL, or a local path to a git repository (no remote) for trying things out."),
+      .describe(
+        "Config repo: an HTTP(S) URL, or a local path to a git repository (no remote) for trying things out.",
+      ),
     branch: z.string().default("main").describe("Branch the bot reads and commits to."),
     auth: z
       .object({
-        username: z.string().optional().describe("HTTP basic auth user (default `git` when only a token is set)."),
+        username: z
+          .string()
+          .optional()
+          .describe("HTTP basic auth user (default `git` when only a token is set)."),
         password: z.string().optional().describe("HTTP basic auth password. Use `${ENV_VAR}` interpolation."),
-        token: z.string().optional().describe("Access token (GitHub/GitLab/Gitea). Use `${ENV_VAR}` interpolation."),
+        token: z
+          .string()
+          .optional()
+          .describe("Access token (GitHub/GitLab/Gitea). Use `${ENV_VAR}` interpolation."),
       })
       .default({})
       .describe("Credentials for the config repo."),
@@ -54,13 +65,23 @@ export const repoSchema = z
     backend: z
       .enum(["auto", "native", "isomorphic"])
       .default("auto")
-      .describe("Git implementation: `native` (git CLI), `isomorphic` (isomorphic-git, no git needed), `auto` (native when `git` is on PATH)."),
+      .describe(
+        "Git implementation: `native` (git CLI), `isomorphic` (isomorphic-git, no git needed), `auto` (native when `git` is on PATH).",
+      ),
     envsFrom: z
       .enum(["folders", "namespaces"])
       .default("folders")
-      .describe("How environments are found: folders under `releasesPath`, or the namespace of each workload."),
+      .describe(
+        "How environments are found: folders under `releasesPath`, or the namespace of each workload.",
+      ),
     releasesPath: z.string().default("releases").describe("Folder whose sub-folders are the environments."),
-    pushRetries: z.number().int().min(0).max(50).default(8).describe("How often a rejected push is re-applied on the new HEAD."),
+    pushRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(50)
+      .default(8)
+      .describe("How often a rejected push is re-applied on the new HEAD."),
   })
   .describe("The config git repo (desired state).");
 
@@ -75,7 +96,13 @@ export const logSchema = z
 export const httpSchema = z
   .object({
     host: z.string().default("0.0.0.0").describe("Address the HTTP server listens on."),
-    port: z.number().int().min(0).max(65535).default(8080).describe("Port of the HTTP server (Slack, Teams, webhooks, health)."),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8080)
+      .describe("Port of the HTTP server (Slack, Teams, webhooks, health)."),
   })
   .default({ host: "0.0.0.0", port: 8080 })
   .describe("The single HTTP server.");
@@ -183,9 +210,17 @@ const principals = {
   users: z
     .array(z.string())
     .default([])
-    .describe("User ids: Slack `U123` (or `slack:U123`), Teams AAD object ids (or `teams:<id>`), `cli:<name>`, `shell:<name>`."),
-  groups: z.array(z.string()).default([]).describe("Group ids the platform reports for the user (Slack usergroup ids `S123`)."),
-  channels: z.array(z.string()).default([]).describe("Channel / conversation ids where the rule applies to everybody."),
+    .describe(
+      "User ids: Slack `U123` (or `slack:U123`), Teams AAD object ids (or `teams:<id>`), `cli:<name>`, `shell:<name>`.",
+    ),
+  groups: z
+    .array(z.string())
+    .default([])
+    .describe("Group ids the platform reports for the user (Slack usergroup ids `S123`)."),
+  channels: z
+    .array(z.string())
+    .default([])
+    .describe("Channel / conversation ids where the rule applies to everybody."),
 };
 
 export const authzRuleSchema = z
@@ -194,7 +229,9 @@ export const authzRuleSchema = z
     verbs: z
       .array(z.string())
       .default(["*"])
-      .describe("Verbs the rule grants: command names such as `promote`, or `write` (every changing command), `read`, `*`."),
+      .describe(
+        "Verbs the rule grants: command names such as `promote`, or `write` (every changing command), `read`, `*`.",
+      ),
     ...principals,
   })
   .describe("Grants `verbs` in `envs` to the listed users, groups and channels.");
@@ -205,7 +242,10 @@ export const authzSchema = z
       .array(z.string())
       .default(["prod"])
       .describe("Environments where every change needs approval in chat (see `approvals`)."),
-    readForEveryone: z.boolean().default(true).describe("Read-only commands (status, history, diff, …) are allowed for everybody."),
+    readForEveryone: z
+      .boolean()
+      .default(true)
+      .describe("Read-only commands (status, history, diff, …) are allowed for everybody."),
     rules: z
       .array(authzRuleSchema)
       .default([])
@@ -218,7 +258,13 @@ export const authzSchema = z
 
 export const approvalsSchema = z
   .object({
-    required: z.number().int().min(1).max(10).default(1).describe("How many people other than the requester must approve."),
+    required: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(1)
+      .describe("How many people other than the requester must approve."),
     ttl: duration.default(3_600_000).describe("How long a pending approval stays valid (e.g. `1h`)."),
     allowSelfApproval: z
       .boolean()
@@ -227,11 +273,15 @@ export const approvalsSchema = z
     approvers: z
       .object(principals)
       .prefault({})
-      .describe("When non-empty, only these users/groups/channels may approve (in addition to having the verb's permission)."),
+      .describe(
+        "When non-empty, only these users/groups/channels may approve (in addition to having the verb's permission).",
+      ),
     storePath: z
       .string()
       .optional()
-      .describe("File that keeps pending approvals across restarts (default: `approvals.json` next to the repo workdir)."),
+      .describe(
+        "File that keeps pending approvals across restarts (default: `approvals.json` next to the repo workdir).",
+      ),
   })
   .prefault({})
   .describe("Approvals of changes to protected environments.");
@@ -241,7 +291,10 @@ export const syncPathSchema = z
     z.string().min(1),
     z.object({
       path: z.string().min(1).describe("Folder (repo-relative) whose YAML files are applied."),
-      prune: z.boolean().default(true).describe("Delete objects whose manifests were removed from this folder."),
+      prune: z
+        .boolean()
+        .default(true)
+        .describe("Delete objects whose manifests were removed from this folder."),
     }),
   ])
   .transform((v) => (typeof v === "string" ? { path: v, prune: true } : v))
@@ -257,7 +310,9 @@ export const syncSchema = z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/, "a short DNS label")
       .default("default")
-      .describe("Names this sync source: its inventory, state record and ownership label (one per repo/branch)."),
+      .describe(
+        "Names this sync source: its inventory, state record and ownership label (one per repo/branch).",
+      ),
     paths: z
       .array(syncPathSchema)
       .min(1)
@@ -266,13 +321,26 @@ export const syncSchema = z
         { path: "releases/", prune: true },
       ])
       .describe("Folders of the config repo whose manifests are applied."),
-    interval: duration.default(60_000).describe("How often to sync (`2s`, `5m`); a sync also runs at start, on a git push webhook and on the `sync` command."),
-    prune: z.boolean().default(true).describe("Delete objects this bot created whose manifests were removed (also per path)."),
+    interval: duration
+      .default(60_000)
+      .describe(
+        "How often to sync (`2s`, `5m`); a sync also runs at start, on a git push webhook and on the `sync` command.",
+      ),
+    prune: z
+      .boolean()
+      .default(true)
+      .describe("Delete objects this bot created whose manifests were removed (also per path)."),
     driftCorrection: z
       .boolean()
       .default(true)
       .describe("Re-apply objects changed in the cluster behind git's back (drift is always reported)."),
-    concurrency: z.number().int().min(1).max(256).default(16).describe("Parallel API requests while applying."),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(16)
+      .describe("Parallel API requests while applying."),
     namespace: z
       .string()
       .default("gitops-bot-system")
@@ -280,7 +348,9 @@ export const syncSchema = z
     webhookSecret: z
       .string()
       .optional()
-      .describe("Secret of the git push webhook (`POST /hooks/git`); the hook is off without it. Use `${ENV_VAR}`."),
+      .describe(
+        "Secret of the git push webhook (`POST /hooks/git`); the hook is off without it. Use `${ENV_VAR}`.",
+      ),
   })
   .prefault({})
   .describe("git -> cluster sync (server-side apply + prune).");
@@ -290,13 +360,20 @@ export const kubeSchema = z
     kubeconfig: z
       .string()
       .optional()
-      .describe("Path of a kubeconfig file. Default: in-cluster service account, then `$KUBECONFIG`, then ~/.kube/config."),
+      .describe(
+        "Path of a kubeconfig file. Default: in-cluster service account, then `$KUBECONFIG`, then ~/.kube/config.",
+      ),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true).describe("Elect one active replica with a Kubernetes Lease."),
-        leaseName: z.string().default("gitops-bot-leader").describe("Name of the Lease (in `sync.namespace`)."),
+        leaseName: z
+          .string()
+          .default("gitops-bot-leader")
+          .describe("Name of the Lease (in `sync.namespace`)."),
         leaseDuration: duration.default(15_000).describe("How long a lease is valid without renewal."),
-        renewDeadline: duration.default(10_000).describe("A leader that could not renew for this long stops writing (< leaseDuration)."),
+        renewDeadline: duration
+          .default(10_000)
+          .describe("A leader that could not renew for this long stops writing (< leaseDuration)."),
         retryPeriod: duration.default(2_000).describe("How often the lease is renewed or tried."),
       })
       .prefault({})
@@ -307,7 +384,10 @@ export const kubeSchema = z
 
 export const configSchema = z
   .object({
-    clusterName: z.string().default("default").describe("Name of the cluster; every event and message carries it."),
+    clusterName: z
+      .string()
+      .default("default")
+      .describe("Name of the cluster; every event and message carries it."),
     repo: repoSchema,
     log: logSchema,
     http: httpSchema,
