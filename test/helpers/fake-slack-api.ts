@@ -26,6 +26,8 @@ export interface FakeSlackCall {
   /** For response_url posts: the id in the URL. */
   responseId?: string;
   contentType: string | undefined;
+  /** What the fake answered (e.g. `{ ok, channel, ts }` for chat.postMessage). */
+  response?: unknown;
 }
 
 /** A canned failure for the next call(s) of a method. */
@@ -171,7 +173,8 @@ export class FakeSlackApi {
       };
     }
     if (failure) return { status: 200, body: { ok: false, error: failure.error } };
-    return { status: 200, body: this.answer(method, args) };
+    call.response = this.answer(method, args);
+    return { status: 200, body: call.response };
   }
 
   private answer(method: string, args: Record<string, unknown>): unknown {

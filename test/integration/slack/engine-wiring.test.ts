@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Authorizer } from "../../../src/bot/authz.js";
 import { CommandEngine } from "../../../src/bot/engine.js";
 import { defaultExamplesDir, prepareDemoRepo } from "../../../src/bot/platforms/shell/demo.js";
 import { SlackPlatform } from "../../../src/bot/platforms/slack/platform.js";
@@ -41,6 +42,7 @@ describe("Slack -> CommandEngine wiring", () => {
     );
     fake = await new FakeSlackApi().start();
     fake.users.set("U42", { name: "alice", email: "alice@example.com" });
+    fake.users.set("U77", { name: "bob", email: "bob@example.com" });
     http = new HttpServer({ host: "127.0.0.1", port: 0, logger: nullLogger });
     slack = new SlackPlatform(
       { signingSecret: SECRET, botToken: "xoxb-wiring-token-000000", apiUrl: fake.apiUrl },
@@ -48,6 +50,8 @@ describe("Slack -> CommandEngine wiring", () => {
     );
     const engine = new CommandEngine({
       ops: new ReleaseService({ repo }),
+      // prod needs one approval by someone other than the requester.
+      authorizer: new Authorizer({ protectedEnvs: ["prod"] }, { required: 1 }),
       cluster: "test",
       logger: nullLogger,
     });
@@ -126,5 +130,68 @@ describe("Slack -> CommandEngine wiring", () => {
     const log = (await exec("git", ["-C", repoPath, "log", "-1", "--format=%an <%ae>%n%B"])).stdout;
     expect(log).toContain("alice <alice@example.com>");
     expect(log).toMatch(/slack:U42/);
+  });
+
+  it("runs an approval end to end: the request's Approve button, clicked by someone else, commits and edits the request", async () => {
+    const count = async () =>
+      Number((await exec("git", ["-C", repoPath, "rev-list", "--count", "HEAD"])).stdout.trim());
+    const before = await count();
+    fake.calls.length = 0;
+    await postSignedSlack(url, slash("lock podinfo prod freeze for the audit", "w-prod"), {
+      signingSecret: SECRET,
+    });
+    const isRequest = (c: { method: string; args: unknown }) =>
+      c.method === "chat.postMessage" && JSON.stringify(c.args).includes("Approve");
+    await fake.waitFor((calls) => calls.some(isRequest), 20_000);
+    await slack.idle();
+    const request = fake.calls.find(isRequest)!;
+    const requestTs = (request.response as { ts: string }).ts;
+    // The button exactly as the renderer made it (blocks at top level or inside the attachment).
+    const blocks = [
+      ...((request.args.blocks as unknown[] | undefined) ?? []),
+      ...((request.args.attachments as { blocks?: unknown[] }[] | undefined) ?? []).flatMap(
+        (a) => a.blocks ?? [],
+      ),
+    ] as { type: string; elements?: { action_id: string; value: string; text: { text: string } }[] }[];
+    const approve = blocks
+      .filter((b) => b.type === "actions")
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.text.text.includes("Approve"));
+    expect(approve).toBeDefined();
+    expect(await count()).toBe(before);
+
+    fake.calls.length = 0;
+    const click = {
+      form: {
+        payload: JSON.stringify({
+          type: "block_actions",
+          user: { id: "U77", username: "bob", team_id: "T1" },
+          team: { id: "T1" },
+          api_app_id: "A1",
+          trigger_id: "w-click",
+          channel: { id: "C1" },
+          container: { type: "message", message_ts: requestTs, channel_id: "C1" },
+          message: { type: "message", ts: requestTs, text: "approval" },
+          response_url: fake.responseUrl("w-click"),
+          actions: [
+            {
+              type: "button",
+              action_id: approve!.action_id,
+              value: approve!.value,
+              action_ts: "1700000100.000001",
+            },
+          ],
+        }),
+      },
+    };
+    expect((await postSignedSlack(url, click, { signingSecret: SECRET })).status).toBe(200);
+    await fake.waitFor((calls) => calls.some((c) => c.method === "chat.update"), 20_000);
+    await slack.idle();
+    expect(await count()).toBe(before + 1);
+    const log = (await exec("git", ["-C", repoPath, "log", "-1", "--format=%an%n%B"])).stdout;
+    expect(log).toContain("alice");
+    expect(log).toMatch(/Approved-By:.*bob/i);
+    const [update] = fake.callsOf("chat.update");
+    expect(update?.args).toMatchObject({ channel: "C1", ts: requestTs });
   });
 });

@@ -335,6 +335,31 @@ describe("SlackPlatform (HTTP mode)", () => {
     expect(posts[1]?.args.thread_ts).toBe(updates[0]?.args.ts);
   });
 
+  it("lets a later invocation edit a keyed message (an approval edits the approval request)", async () => {
+    onInv = async ({ inv, responder }) => {
+      await responder.reply(hello(inv.text, { updateKey: "approval:a1" }));
+    };
+    await postSignedSlack(url, slash("request", "trig-req"), { signingSecret: SECRET });
+    await waitUntil(() => seen.length === 1);
+    await slack.idle();
+    await postSignedSlack(url, slash("approve a1", "trig-appr"), { signingSecret: SECRET });
+    await waitUntil(() => seen.length === 2);
+    await slack.idle();
+    // Approved from a DM: the request in C1 is edited and the approver gets an answer in the DM.
+    await postSignedSlack(url, slash("approve a1 again", "trig-appr2", { channel_id: "D9" }), {
+      signingSecret: SECRET,
+    });
+    await waitUntil(() => seen.length === 3);
+    await slack.idle();
+    const posts = fake.callsOf("chat.postMessage");
+    const updates = fake.callsOf("chat.update");
+    expect(posts.map((p) => p.args.channel)).toEqual(["C1", "D9"]);
+    expect(updates.map((u) => [u.args.channel, JSON.stringify(u.args).includes("approve a1")])).toEqual([
+      ["C1", true],
+      ["C1", true],
+    ]);
+  });
+
   it("send and update go through chat.postMessage and chat.update", async () => {
     const ref = await slack.send("C7", hello("deployed"), { threadId: "1.5" });
     expect(ref).toMatchObject({ platform: "slack", channel: "C7", threadId: "1.5" });

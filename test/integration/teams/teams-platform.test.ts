@@ -199,6 +199,23 @@ describe("TeamsPlatform without authentication (teams: {})", () => {
     expect(JSON.stringify(puts[0]!.activity)).toContain("promoted");
   });
 
+  it("lets a later invocation edit a keyed card", async () => {
+    onInv = async ({ inv, responder }) => {
+      await responder.reply(hello(inv.text, { updateKey: "approval:t1" }));
+    };
+    await post(url, teamsMessage({ serviceUrl: connector.serviceUrl, id: "req-1", text: "request" }));
+    await waitUntil(() => seen.length === 1);
+    await teams.idle();
+    await post(url, teamsMessage({ serviceUrl: connector.serviceUrl, id: "appr-1", text: "approve t1" }));
+    await waitUntil(() => seen.length === 2);
+    await teams.idle();
+    const msgs = connector.calls.filter((c) => c.method === "POST" && c.activity.type === "message");
+    const puts = connector.calls.filter((c) => c.method === "PUT");
+    expect(msgs).toHaveLength(1);
+    expect(puts).toHaveLength(1);
+    expect(JSON.stringify(puts[0]!.activity)).toContain("approve t1");
+  });
+
   it("stores conversation references on disk and sends proactively by conversation id", async () => {
     await post(
       url,

@@ -95,6 +95,10 @@ export interface SlackPlatformDeps {
   stopGraceMs?: number;
 }
 
+/** How long and how many `updateKey` -> message mappings the platform keeps. */
+const KEYED_TTL_MS = 24 * 3_600_000;
+const KEYED_MAX = 2000;
+
 /** Slack API errors that mean "the bot cannot post there", where `response_url` is the fallback. */
 const NOT_IN_CHANNEL = new Set(["not_in_channel", "channel_not_found", "is_archived"]);
 
@@ -141,6 +145,8 @@ export class SlackPlatform implements ChatPlatform {
   private groupsCache: { at: number; byUser: Map<string, string[]> } | undefined;
   private groupsLookup: Promise<Map<string, string[]>> | undefined;
   private readonly invocations: Counter | undefined;
+  /** Channel messages posted with an `updateKey`, so a later invocation (an approval) can edit them. */
+  private readonly keyed = new Map<string, { at: number; ref: MessageRef }>();
 
   constructor(
     private readonly opts: SlackPlatformOptions,
@@ -661,6 +667,24 @@ export class SlackPlatform implements ChatPlatform {
   renderFor(msg: Message): SlackRendered {
     return this.render(msg);
   }
+
+  /** @internal The message an earlier invocation posted with `key` (in memory, 24 h). */
+  refForKey(key: string): MessageRef | undefined {
+    const hit = this.keyed.get(key);
+    if (!hit) return undefined;
+    if (Date.now() - hit.at > KEYED_TTL_MS) {
+      this.keyed.delete(key);
+      return undefined;
+    }
+    return hit.ref;
+  }
+
+  /** @internal Remembers the first message posted with `key`. */
+  rememberKey(key: string, ref: MessageRef): void {
+    if (this.refForKey(key)) return;
+    if (this.keyed.size >= KEYED_MAX) this.keyed.delete(this.keyed.keys().next().value as string);
+    this.keyed.set(key, { at: Date.now(), ref });
+  }
 }
 
 interface ReplyTarget {
@@ -675,8 +699,10 @@ interface ReplyTarget {
 /**
  * Answers one invocation. `visibility: "actor"` goes through `response_url` as ephemeral (or
  * `chat.postEphemeral`); `channel` goes through `chat.postMessage`, falling back to an in-channel
- * `response_url` post where the bot is not a member. Within one invocation, a reply with an
- * `updateKey` seen before edits that message, and `threadKey` threads under it.
+ * `response_url` post where the bot is not a member. A reply with an `updateKey` seen before edits
+ * that message: within this invocation, or a channel message an earlier invocation posted (an
+ * approval request edited by the approval); when that message is in another channel, the reply is
+ * also posted here. `threadKey` threads under the keyed message.
  */
 class SlackResponder implements Responder {
   private readonly byKey = new Map<string, MessageRef | "ephemeral">();
@@ -697,8 +723,18 @@ class SlackResponder implements Responder {
       await this.platform.update(earlier, msg);
       return earlier;
     }
+    const elsewhere = msg.updateKey ? this.platform.refForKey(msg.updateKey) : undefined;
+    if (elsewhere) {
+      await this.platform.update(elsewhere, msg);
+      if (elsewhere.channel === this.target.channel) {
+        if (msg.updateKey) this.byKey.set(msg.updateKey, elsewhere);
+        return elsewhere;
+      }
+    }
     let thread = this.target.threadTs;
-    const root = msg.threadKey ? this.byKey.get(msg.threadKey) : undefined;
+    const root = msg.threadKey
+      ? (this.byKey.get(msg.threadKey) ?? this.platform.refForKey(msg.threadKey))
+      : undefined;
     if (root && root !== "ephemeral") thread = root.threadId ?? root.id;
 
     if (msg.visibility === "actor") {
@@ -720,7 +756,10 @@ class SlackResponder implements Responder {
     }
     try {
       const ref = await this.platform.send(this.target.channel, msg, thread ? { threadId: thread } : {});
-      if (msg.updateKey) this.byKey.set(msg.updateKey, ref);
+      if (msg.updateKey) {
+        this.byKey.set(msg.updateKey, ref);
+        this.platform.rememberKey(msg.updateKey, ref);
+      }
       if (msg.threadKey === undefined && msg.updateKey === undefined) this.byKey.set(`ts:${ref.id}`, ref);
       return ref;
     } catch (e) {

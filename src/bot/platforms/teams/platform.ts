@@ -247,6 +247,8 @@ export class TeamsPlatform implements ChatPlatform {
   private readonly authenticated: boolean;
   private handler: InvocationHandler | undefined;
   private readonly work: WorkQueue;
+  /** Messages posted with an `updateKey`, so a later invocation (an approval) can edit them. */
+  private readonly keyed = new Map<string, { at: number; ref: MessageRef; conversationId: string }>();
   /** Member e-mails by user id; `undefined` remembers a failed lookup for 10 minutes. */
   private readonly emails = new Map<string, { at: number; email: string | undefined }>();
   private started = false;
@@ -539,12 +541,31 @@ export class TeamsPlatform implements ChatPlatform {
   renderFor(msg: Message): AdaptiveCard {
     return this.render(msg);
   }
+
+  /** @internal The message an earlier invocation posted with `key` (in memory, 24 h). */
+  refForKey(key: string): { ref: MessageRef; conversationId: string } | undefined {
+    const hit = this.keyed.get(key);
+    if (!hit) return undefined;
+    if (Date.now() - hit.at > 24 * 3_600_000) {
+      this.keyed.delete(key);
+      return undefined;
+    }
+    return hit;
+  }
+
+  /** @internal Remembers the first message posted with `key`. */
+  rememberKey(key: string, ref: MessageRef, conversationId: string): void {
+    if (this.refForKey(key)) return;
+    if (this.keyed.size >= 2000) this.keyed.delete(this.keyed.keys().next().value as string);
+    this.keyed.set(key, { at: Date.now(), ref, conversationId });
+  }
 }
 
 /**
  * Answers one invocation in its conversation (in the thread, for channel messages). Teams has no
  * ephemeral messages in channels, so `visibility: "actor"` replies are posted in the same place.
- * Within one invocation a reply with an `updateKey` seen before replaces that card.
+ * A reply with an `updateKey` seen before replaces that card: within this invocation, or one an
+ * earlier invocation posted (an approval request edited by the approval).
  */
 class TeamsResponder implements Responder {
   private readonly byKey = new Map<string, MessageRef>();
@@ -563,11 +584,24 @@ class TeamsResponder implements Responder {
       await this.sender.updateInConversation(this.conversationId, earlier.id, card);
       return earlier;
     }
+    const elsewhere = msg.updateKey ? this.platform.refForKey(msg.updateKey) : undefined;
+    if (elsewhere) {
+      // An earlier invocation's message (an approval request): edit it; answer here too when it
+      // lives in another conversation.
+      await this.sender.updateInConversation(elsewhere.conversationId, elsewhere.ref.id, card);
+      if (baseConversationId(elsewhere.conversationId) === baseConversationId(this.conversationId)) {
+        if (msg.updateKey) this.byKey.set(msg.updateKey, elsewhere.ref);
+        return elsewhere.ref;
+      }
+    }
     const id = await this.sender.sendToConversation(this.conversationId, card, { text: msg.fallbackText });
     const ref: MessageRef = { platform: "teams", channel: baseConversationId(this.conversationId), id };
     const thread = /;messageid=([^;]+)/.exec(this.conversationId)?.[1];
     if (thread) ref.threadId = thread;
-    if (msg.updateKey) this.byKey.set(msg.updateKey, ref);
+    if (msg.updateKey) {
+      this.byKey.set(msg.updateKey, ref);
+      this.platform.rememberKey(msg.updateKey, ref, this.conversationId);
+    }
     return ref;
   }
 }
