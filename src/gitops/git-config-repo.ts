@@ -74,6 +74,8 @@ export class GitConfigRepo implements ConfigRepo {
   private headSha: string;
   /** Full SHAs known to be commits in this repo. */
   private readonly resolvedShas = new Set<string>();
+  /** Recent `log` results by (commit, paths, limit), least recently used first. */
+  private readonly logs = new Map<string, CommitInfo[]>();
   private readonly trees = new Map<string, Promise<Map<string, TreeFile>>>();
   private writesSinceMaintenance = 0;
   private closed = false;
@@ -194,11 +196,24 @@ export class GitConfigRepo implements ConfigRepo {
     if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 0)) {
       throw new UserError("log limit must be a non-negative integer", { code: "bad-limit" });
     }
+    // History from a given commit never changes, so a log is cached by (commit, paths, limit):
+    // read-only chat commands (`history`, `rollback`'s lookup) then start no git process while the
+    // head stands still — a spawn blocks the event loop that also acks Slack requests.
+    const key = JSON.stringify([from, paths ?? [], filter.limit ?? null]);
+    const hit = this.logs.get(key);
+    if (hit) {
+      this.logs.delete(key);
+      this.logs.set(key, hit);
+      return structuredClone(hit);
+    }
     const raw = await this.backend.log(from, { paths, limit: filter.limit });
-    return raw.map((c) => {
+    const out = raw.map((c): CommitInfo => {
       const m = parseCommitMessage(c.message);
       return { ...c, subject: m.subject, body: m.body, trailers: m.trailers };
     });
+    if (this.logs.size >= 64) this.logs.delete(this.logs.keys().next().value as string);
+    this.logs.set(key, out);
+    return structuredClone(out);
   }
 
   async diff(from: string, to: string, paths?: string[]): Promise<string> {
