@@ -140,6 +140,8 @@ export class ReleaseService implements ReleaseOperations {
   private readonly clock: Clock;
   private readonly discovery: DiscoveryOptions;
 
+  private cached: { revision: string; model: Promise<ReleaseModel> } | undefined;
+
   constructor(opts: ReleaseServiceOptions) {
     this.repo = opts.repo;
     this.clock = opts.clock ?? systemClock;
@@ -151,7 +153,16 @@ export class ReleaseService implements ReleaseOperations {
   /** The model at the current head (re-synced). */
   async model(): Promise<ReleaseModel> {
     const head = await this.repo.sync();
-    return discoverFromRepo(this.repo, { ...this.discovery, at: head });
+    // The model is a pure function of the revision: read-only commands at an unchanged head reuse
+    // it instead of re-parsing every manifest. Callers treat the model as read-only.
+    if (this.cached?.revision !== head) {
+      const model = discoverFromRepo(this.repo, { ...this.discovery, at: head });
+      this.cached = { revision: head, model };
+      model.catch(() => {
+        if (this.cached?.model === model) this.cached = undefined;
+      });
+    }
+    return this.cached.model;
   }
 
   /** Finds one instance or throws a helpful `UserError` (unknown name, app not in env, broken file). */
