@@ -7,6 +7,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ClusterApprovalStore } from "./bot/approval-store-cluster.js";
 import { CommandEngine } from "./bot/engine.js";
 import type { ChatPlatform } from "./bot/platform.js";
 import { SlackPlatform } from "./bot/platforms/slack/platform.js";
@@ -30,7 +31,7 @@ import type {
   TeamsConversationSender as NotificationTeamsSender,
   TeamsCardActivity,
 } from "./notifications/providers/teams.js";
-import { NotificationRouter } from "./notifications/router.js";
+import { NotificationRouter, registerNotificationMetrics } from "./notifications/router.js";
 import { mountGitWebhook } from "./reconciler/sync/git-webhook.js";
 import { SyncService } from "./reconciler/sync/service.js";
 
@@ -153,15 +154,22 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       lockOf: (env, app) => locks.get(`${env}/${app}`),
     });
     stops.push({ name: "notifications", stop: () => router.stop() });
+    registerNotificationMetrics(http.metrics, router);
     const sink = new FanOutSink([router, ...(deps.extraSinks ?? [])], logger);
+
+    const approvalsInCluster =
+      cfg.approvals.store === "cluster" || (cfg.approvals.store === "auto" && cfg.sync.enabled);
+    const kube =
+      cfg.sync.enabled || approvalsInCluster
+        ? K8sKubeClient.fromOptions({
+            env: deps.env,
+            ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
+          })
+        : undefined;
 
     let sync: SyncService | undefined;
     let commandSync: CommandSyncTrigger | undefined;
-    if (cfg.sync.enabled) {
-      const kube = K8sKubeClient.fromOptions({
-        env: deps.env,
-        ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
-      });
+    if (cfg.sync.enabled && kube) {
       let elector: LeaderElector | undefined;
       sync = SyncService.fromConfig(cfg, {
         repo,
@@ -190,6 +198,18 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
           const r = await service.trigger({ reason: "command", ...(env ? { env } : {}) });
           return { message: r.message };
         },
+        status: async () => {
+          const s = await service.status.read();
+          const time = s.lastSyncTime ?? s.lastChangeTime;
+          return {
+            result: s.result,
+            errors: s.errors.length,
+            drift: s.drift.length,
+            ...(s.lastAppliedRevision ? { revision: s.lastAppliedRevision } : {}),
+            ...(time ? { time } : {}),
+            ...(s.message ? { message: s.message } : {}),
+          };
+        },
       };
       if (cfg.sync.webhookSecret) {
         mountGitWebhook(http, {
@@ -210,6 +230,14 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       secrets,
       cluster: cfg.clusterName,
       ...(commandSync ? { sync: commandSync } : {}),
+      ...(approvalsInCluster && kube
+        ? {
+            approvals: new ClusterApprovalStore(kube, {
+              namespace: cfg.sync.namespace,
+              name: `gitops-bot-approvals-${cfg.sync.name}`,
+            }),
+          }
+        : {}),
       ...(web
         ? { commitUrl: (sha: string) => fill(template, { repoUrl: web, sha, sha7: sha.slice(0, 7) }) }
         : {}),

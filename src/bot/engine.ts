@@ -653,7 +653,7 @@ export class CommandEngine {
       if (decision === "reject") {
         const ok = inv.user.id === p.requester.id || this.authorizer.canApprove(perm, who, "").ok;
         if (!ok) throw new UserError("you may not reject this request", { code: "forbidden" });
-        await this.store.delete(id);
+        if (!(await this.store.delete(id))) throw alreadyDecided(id);
         return {
           title: [t("Rejected: "), b(p.command)],
           severity: "info",
@@ -686,8 +686,9 @@ export class CommandEngine {
           visibility: "channel",
         };
       }
-      // Quorum reached: remove the request first so a crash mid-run cannot commit it twice.
-      await this.store.delete(id);
+      // Quorum reached: remove the request first so a crash mid-run cannot commit it twice. Only the
+      // caller whose delete took effect runs it (another replica may have reached quorum too).
+      if (!(await this.store.delete(id))) throw alreadyDecided(id);
       return this.runApproved(p);
     });
   }
@@ -777,4 +778,11 @@ export class CommandEngine {
     }
     return n;
   }
+}
+
+function alreadyDecided(id: string): UserError {
+  return new UserError(`the approval request ${id} was already decided`, {
+    code: "no-approval",
+    hint: "Somebody approved or rejected it at the same moment. Type `pending` to list open requests.",
+  });
 }

@@ -31,6 +31,22 @@ export interface Permission {
 export interface SyncTrigger {
   /** Starts a sync of `env` (all envs when undefined); resolves when it was accepted (not finished). */
   trigger(env?: string): Promise<{ revision?: string; message?: string }>;
+  /** The outcome of the last sync, as recorded in the cluster (for `status`). */
+  status?(): Promise<SyncSummary>;
+}
+
+/** What `status` shows of the sync reconciler: the recorded outcome of its last run. */
+export interface SyncSummary {
+  result: "never" | "success" | "partial" | "failed";
+  /** The revision the last completed sync applied. */
+  revision?: string;
+  /** When the last sync ran in this process, else when the recorded outcome last changed. */
+  time?: string;
+  message?: string;
+  /** Objects that failed to apply in the last sync. */
+  errors: number;
+  /** Objects changed in the cluster behind git's back, as last seen. */
+  drift: number;
 }
 
 /** One candidate image tag for `images`. */

@@ -276,11 +276,17 @@ export const approvalsSchema = z
       .describe(
         "When non-empty, only these users/groups/channels may approve (in addition to having the verb's permission).",
       ),
+    store: z
+      .enum(["auto", "cluster", "file"])
+      .default("auto")
+      .describe(
+        "Where pending approvals are kept across restarts: `cluster` (a ConfigMap in `sync.namespace`, shared by every replica), `file` (`storePath`), or `auto`: the cluster when the sync reconciler runs, else the file.",
+      ),
     storePath: z
       .string()
       .optional()
       .describe(
-        "File that keeps pending approvals across restarts (default: `approvals.json` next to the repo workdir).",
+        "File that keeps pending approvals when `store` is `file` (default: `approvals.json` next to the repo workdir).",
       ),
   })
   .prefault({})

@@ -182,6 +182,40 @@ export class MetricsRegistry {
     return handle;
   }
 
+  /**
+   * A metric whose samples are read when `/metrics` is scraped, for components that keep their
+   * own counters (the notification router, the sync state). `read` must be cheap and must not throw;
+   * a throwing collector renders no samples rather than breaking the whole scrape.
+   */
+  collect(
+    name: string,
+    help: string,
+    type: "counter" | "gauge",
+    labelNames: string[],
+    read: () => Iterable<{ labels?: Labels; value: number }>,
+  ): void {
+    if (this.metrics.has(name)) throw new Error(`metric ${name} is already registered`);
+    this.add(
+      {
+        name,
+        help,
+        type,
+        labelNames,
+        render: (lines) => {
+          let samples: { labels?: Labels; value: number }[];
+          try {
+            samples = [...read()];
+          } catch {
+            return;
+          }
+          for (const s of samples)
+            lines.push(`${name}${renderLabels(labelNames, labelKey(labelNames, s.labels))} ${fmt(s.value)}`);
+        },
+      },
+      undefined,
+    );
+  }
+
   /** The whole registry in Prometheus text format (ends with a newline). */
   render(): string {
     const lines: string[] = [];

@@ -594,3 +594,62 @@ export class NotificationRouter implements EventSink, Notifier {
     }
   }
 }
+
+/** Anything with `MetricsRegistry.collect` (the HTTP server's registry). */
+interface MetricsCollector {
+  collect(
+    name: string,
+    help: string,
+    type: "counter",
+    labelNames: string[],
+    read: () => Iterable<{ labels?: Record<string, string>; value: number }>,
+  ): void;
+}
+
+/** Exposes the router's counters on `/metrics`, read at scrape time. */
+export function registerNotificationMetrics(
+  metrics: MetricsCollector,
+  router: Pick<NotificationRouter, "metrics">,
+): void {
+  metrics.collect(
+    "gitops_notification_events_total",
+    "Events received by the notification router.",
+    "counter",
+    [],
+    () => [{ value: router.metrics().events }],
+  );
+  metrics.collect(
+    "gitops_notification_events_skipped_total",
+    "Events posted nowhere (empty sync, no matching route).",
+    "counter",
+    [],
+    () => [{ value: router.metrics().skipped }],
+  );
+  const perDestination: [keyof NotificationCounters, string, string][] = [
+    [
+      "sent",
+      "gitops_notification_messages_sent_total",
+      "Messages (posts, updates, replies) accepted by the platform.",
+    ],
+    [
+      "coalesced",
+      "gitops_notification_events_coalesced_total",
+      "Events that joined a message already pending.",
+    ],
+    ["rateLimited", "gitops_notification_rate_limited_total", "429 answers received from the platform."],
+    ["retries", "gitops_notification_retries_total", "Retries after a transient failure."],
+    [
+      "undeliverable",
+      "gitops_notification_undeliverable_total",
+      "Messages given up on (permanent failure or attempts exhausted); each is logged once.",
+    ],
+  ];
+  for (const [key, name, help] of perDestination) {
+    metrics.collect(name, help, "counter", ["destination"], () =>
+      Object.entries(router.metrics().destinations).map(([destination, c]) => ({
+        labels: { destination },
+        value: c[key],
+      })),
+    );
+  }
+}

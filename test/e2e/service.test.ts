@@ -157,5 +157,27 @@ describe("gitops-bot serve against a real API server", () => {
       return text.includes("dev-3f2a1c9") ? text : undefined;
     });
     expect(posted).not.toContain(BOT_TOKEN);
+
+    // /metrics counts what the notification router delivered, per destination.
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const sent = /^gitops_notification_messages_sent_total\{destination="deploys"\} (\d+)$/m.exec(metrics);
+    expect(Number(sent?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^gitops_notification_undeliverable_total\{destination="deploys"\} 0$/m);
+  });
+
+  it("status shows the revision the cluster runs, read from the sync state in the cluster", async () => {
+    const { stdout } = await run("git", ["-C", repoPath, "rev-parse", "main"]);
+    const head = stdout.trim();
+    await waitFor("the sync of the head", async () =>
+      (await service.sync?.status.read())?.lastAppliedRevision === head ? true : undefined,
+    );
+    const seen = slack.calls.length;
+    expect((await slash("status")).status).toBe(200);
+    const reply = await waitFor("the status reply", async () => {
+      const text = JSON.stringify(slack.calls.slice(seen).map((c) => c.args));
+      return text.includes("Release status") ? text : undefined;
+    });
+    expect(reply).toMatch(new RegExp(`cluster synced at \`?${head.slice(0, 7)}`));
+    expect(reply).not.toContain("behind the config repo");
   });
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { b, code, type Message, type RichText, t } from "../../core/message.js";
 import { type AppInstance, findInstance } from "../../core/release.js";
-import { defineCommand } from "../registry.js";
+import { type CommandContext, defineCommand, type SyncSummary } from "../registry.js";
 import { checkName, lockText, short, tagsText } from "./format.js";
 
 const USAGE = "status [<app>] [<env>]";
@@ -40,6 +40,42 @@ function details(inst: AppInstance): Message["blocks"] {
   facts.push({ label: "automated", value: [t(w.policies.automated ? "yes" : "no")] });
   facts.push({ label: "locked", value: [t(lockText(inst) ?? "no")] });
   return [{ kind: "facts", facts }];
+}
+
+/** The sync reconciler's last outcome; a reason instead when it cannot be read (no cluster access). */
+async function syncSummary(ctx: CommandContext): Promise<SyncSummary | { unavailable: string } | undefined> {
+  if (!ctx.sync?.status) return undefined;
+  try {
+    return await ctx.sync.status();
+  } catch (err) {
+    ctx.logger.warn({ err }, "could not read the sync state");
+    return { unavailable: "the sync state could not be read from the cluster" };
+  }
+}
+
+function ago(iso: string, now: Date): string {
+  const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  if (Number.isNaN(s)) return iso;
+  if (s < 90) return `${s}s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+/** One line: what the cluster runs, whether it is behind the config repo, errors and drift. */
+function syncText(s: SyncSummary | { unavailable: string }, head: string, now: Date): RichText {
+  if ("unavailable" in s) return [t(`cluster: ${s.unavailable}`)];
+  if (s.result === "never") return [t("cluster: not synced yet")];
+  const out: RichText = [t(s.result === "failed" ? "cluster: last sync failed" : "cluster synced")];
+  if (s.revision) {
+    out.push(t(" at "), code(short(s.revision)));
+    if (s.revision !== head) out.push(t(" (behind the config repo)"));
+  }
+  if (s.time) out.push(t(` ${ago(s.time, now)}`));
+  if (s.result === "failed" && s.message) out.push(t(`: ${s.message}`));
+  if (s.errors > 0) out.push(t(" · "), b(`${s.errors} object(s) failed to apply`));
+  if (s.drift > 0) out.push(t(` · ${s.drift} object(s) drifted`));
+  return out;
 }
 
 /** `status [app] [env]`: the release matrix (apps x envs), or one instance in detail. */
@@ -85,8 +121,11 @@ export const status = defineCommand({
       });
     }
     blocks.push({ kind: "context", text: [t("config repo at "), code(short(model.revision))] });
+    const sync = await syncSummary(ctx);
+    if (sync) blocks.push({ kind: "context", text: syncText(sync, model.revision, ctx.clock.now()) });
     ctx.output({
       revision: model.revision,
+      ...(sync ? { sync } : {}),
       instances: model.instances
         .filter((i) => apps.includes(i.app) && envs.includes(i.env))
         .map((i) => ({

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { CommandEngine } from "../../../src/bot/engine.js";
 import type { Invocation } from "../../../src/bot/platform.js";
+import type { SyncSummary } from "../../../src/bot/registry.js";
 import { configSchema } from "../../../src/config/schema.js";
 import { TransientError } from "../../../src/core/errors.js";
 import { messageToPlainText } from "../../../src/core/message.js";
@@ -173,6 +174,46 @@ describe("CommandEngine", () => {
     const i = await engine.execute(inv("images podinfo dev"));
     expect(messageToPlainText(i.message)).toMatch(/1\.0\.0 ← running/);
     expect((await engine.execute(inv("sync qa"))).error?.code).toBe("unknown-env");
+  });
+  it("status shows what the cluster runs: the synced revision, whether it is behind, errors and drift", async () => {
+    let summary: SyncSummary | Error = { result: "never", errors: 0, drift: 0 };
+    const engine = new CommandEngine({
+      ops: new FailingOps(new Error("x")),
+      sync: {
+        trigger: async () => ({}),
+        status: async () => {
+          if (summary instanceof Error) throw summary;
+          return summary;
+        },
+      },
+    });
+    const text = async () => {
+      const r = await engine.execute(inv("status"));
+      expect(r.outcome).toBe("ok");
+      return messageToPlainText(r.message);
+    };
+    expect(await text()).toContain("cluster: not synced yet");
+
+    summary = {
+      result: "partial",
+      revision: "fedcba9876543210fedcba9876543210fedcba98",
+      time: new Date(Date.now() - 5 * 60_000).toISOString(),
+      errors: 2,
+      drift: 1,
+    };
+    const partial = await text();
+    expect(partial).toContain("cluster synced at fedcba9 (behind the config repo) 5 min ago");
+    expect(partial).toContain("2 object(s) failed to apply");
+    expect(partial).toContain("1 object(s) drifted");
+
+    summary = { result: "success", revision: model.revision, errors: 0, drift: 0 };
+    const current = await text();
+    expect(current).toContain("cluster synced at 0123456");
+    expect(current).not.toContain("behind");
+
+    // No cluster access: status still answers, and says why the cluster line is missing.
+    summary = new Error("connect ECONNREFUSED 127.0.0.1:6443");
+    expect(await text()).toContain("cluster: the sync state could not be read from the cluster");
   });
   it("fromConfig reads the authz and approvals sections", async () => {
     const cfg = configSchema.parse({

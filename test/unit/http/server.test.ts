@@ -171,4 +171,23 @@ describe("MetricsRegistry", () => {
     expect(text).toContain('x_seconds_count{op="a"} 3');
     expect(text).toContain('x_seconds_sum{op="a"} 5.55');
   });
+  it("renders collected metrics at scrape time and survives a failing collector", async () => {
+    const { MetricsRegistry } = await import("../../../src/http/metrics.js");
+    const m = new MetricsRegistry();
+    let sent = 1;
+    m.collect("n_sent_total", "Sent.", "counter", ["destination"], () => [
+      { labels: { destination: "deploys" }, value: sent },
+      { labels: { destination: 'we"ird' }, value: 0 },
+    ]);
+    m.collect("n_broken", "Broken.", "gauge", [], () => {
+      throw new Error("boom");
+    });
+    expect(m.render()).toContain('n_sent_total{destination="deploys"} 1');
+    sent = 7;
+    const text = m.render();
+    expect(text).toContain('n_sent_total{destination="deploys"} 7');
+    expect(text).toContain('n_sent_total{destination="we\\"ird"} 0');
+    expect(text).toContain("# TYPE n_broken gauge");
+    expect(() => m.collect("n_sent_total", "Again.", "counter", [], () => [])).toThrow(/already registered/);
+  });
 });

@@ -1,0 +1,121 @@
+/**
+ * Pending approvals kept in a ConfigMap of the real API server: a request made on one replica is
+ * seen and approved on another, survives a restart, and concurrent decisions on two replicas
+ * have one effect.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ClusterApprovalStore } from "../../src/bot/approval-store-cluster.js";
+import type { PendingApproval } from "../../src/bot/approvals.js";
+import { UserError } from "../../src/core/errors.js";
+import { K8sKubeClient } from "../../src/kube/k8s-client.js";
+import { e2eEnv, newNamespace } from "../harness/e2e.js";
+import { bob, type Setup, setup } from "../integration/bot/setup.js";
+
+const kube = () => K8sKubeClient.fromOptions({ kubeconfig: e2eEnv().kubeconfigPath });
+
+function pending(id: string, approvals: PendingApproval["approvals"] = []): PendingApproval {
+  return {
+    id,
+    command: "release frontend prod 1.4.3",
+    verb: "release",
+    env: "prod",
+    app: "frontend",
+    requester: { id: "slack:UALICE", name: "alice" },
+    platform: "slack",
+    channel: "C1",
+    createdAt: "2026-03-01T10:00:00.000Z",
+    expiresAt: "2026-03-01T11:00:00.000Z",
+    required: 2,
+    approvals,
+  };
+}
+
+describe("approvals in the cluster", () => {
+  let s: Setup | undefined;
+  afterEach(async () => {
+    await s?.close();
+    s = undefined;
+  });
+
+  it("a request made on one replica is listed and approved on another, and the commit carries Approved-By", async () => {
+    const ns = await newNamespace("approvals");
+    const name = "gitops-bot-approvals-test";
+    s = await setup({ store: () => new ClusterApprovalStore(kube(), { namespace: ns, name }) });
+    const before = await s.commitCount();
+    const req = await s.run("release frontend prod 1.4.3");
+    expect(req.outcome).toBe("approval-requested");
+    const id = req.approvalId as string;
+
+    // The record is a ConfigMap, one key per request.
+    const cm = await kube().get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
+    expect(Object.keys((cm?.data ?? {}) as object)).toEqual([id]);
+
+    // A second replica (its own client and store) sees it.
+    const other = new ClusterApprovalStore(kube(), { namespace: ns, name });
+    expect((await other.list()).map((p) => p.command)).toEqual(["release frontend prod 1.4.3"]);
+
+    // A restarted engine approves it.
+    s.restart();
+    const ok = await s.run("", { user: bob, button: `approve:${id}` });
+    expect(ok.outcome).toBe("ok");
+    expect(await s.commitCount()).toBe(before + 1);
+    expect((await s.lastCommit()).message).toMatch(/Approved-By: .*bob/);
+    expect(await other.list()).toEqual([]);
+
+    // The button clicked again, on any replica, does nothing.
+    const again = await s.run("", { user: bob, button: `approve:${id}` });
+    expect(again.error?.code).toBe("no-approval");
+    expect(await s.commitCount()).toBe(before + 1);
+  });
+
+  it("two approvers on two replicas at once: neither approval is lost silently, and a quorum runs once", async () => {
+    const ns = await newNamespace("approvals-race");
+    const name = "gitops-bot-approvals-race";
+    const a = new ClusterApprovalStore(kube(), { namespace: ns, name });
+    const b = new ClusterApprovalStore(kube(), { namespace: ns, name });
+    await a.put(pending("raceabcd"));
+    await a.put(pending("otherreq"));
+
+    // Both replicas read the request, then each adds its approver.
+    const pa = (await a.get("raceabcd")) as PendingApproval;
+    const pb = (await b.get("raceabcd")) as PendingApproval;
+    pa.approvals.push({ id: "slack:UBOB", name: "bob", at: "2026-03-01T10:01:00.000Z" });
+    pb.approvals.push({ id: "slack:UCAROL", name: "carol", at: "2026-03-01T10:01:00.000Z" });
+    const results = await Promise.allSettled([a.put(pa), b.put(pb)]);
+    const failed = results.filter((r) => r.status === "rejected");
+    expect(failed).toHaveLength(1);
+    const reason = (failed[0] as PromiseRejectedResult).reason;
+    expect(reason).toBeInstanceOf(UserError);
+    expect((reason as UserError).code).toBe("approval-conflict");
+    // The stored request has exactly the winner's approval, and the other request is untouched.
+    const stored = (await a.get("raceabcd")) as PendingApproval;
+    expect(stored.approvals).toHaveLength(1);
+    expect((await b.get("otherreq"))?.approvals).toEqual([]);
+
+    // Quorum reached on both replicas at once: exactly one delete takes effect.
+    const deletes = await Promise.all([a.delete("raceabcd"), b.delete("raceabcd")]);
+    expect(deletes.filter(Boolean)).toHaveLength(1);
+    expect((await b.list()).map((p) => p.id)).toEqual(["otherreq"]);
+
+    // Many writers at once on different requests: nothing lost.
+    const ids = Array.from({ length: 12 }, (_, i) => `bulk${i}`);
+    await Promise.all(ids.map((id, i) => (i % 2 ? a : b).put(pending(id))));
+    expect((await a.list()).map((p) => p.id).sort()).toEqual([...ids, "otherreq"].sort());
+  });
+
+  it("ignores ids that are not approval ids and values that are not requests", async () => {
+    const ns = await newNamespace("approvals-bad");
+    const name = "gitops-bot-approvals-bad";
+    const store = new ClusterApprovalStore(kube(), { namespace: ns, name });
+    await store.put(pending("goodreq1"));
+    const cm = await kube().get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
+    await kube().replace({
+      ...(cm as NonNullable<typeof cm>),
+      data: { ...((cm?.data ?? {}) as Record<string, string>), broken12: "{not json", "x.y": "{}" },
+    });
+    expect((await store.list()).map((p) => p.id)).toEqual(["goodreq1"]);
+    expect(await store.get("../etc")).toBeUndefined();
+    expect(await store.get("broken12")).toBeUndefined();
+    await expect(store.put(pending("BAD/ID"))).rejects.toThrow(/invalid approval id/);
+  });
+});
