@@ -80,8 +80,11 @@ export interface ConfigRepo {
   head(): Promise<string>;
   /** File content at `at` (default: head), or undefined when absent. */
   read(path: string, at?: string): Promise<string | undefined>;
-  /** Files (repo-relative paths, recursive) under `dir` at `at` (default: head). */
+  /** Files (repo-relative paths, recursive) under `dir` at `at` (default: head). Symbolic links
+   * and submodules are not files: they are never listed nor read. */
   list(dir: string, at?: string): Promise<string[]>;
+  /** Symbolic links under `dir` at `at`, so readers can say why such a path is not used. */
+  links?(dir: string, at?: string): Promise<string[]>;
   commit(change: Change): Promise<CommitResult>;
   log(filter?: LogFilter): Promise<CommitInfo[]>;
   /** Unified diff between two commits, limited to `paths` when given. */

@@ -169,6 +169,15 @@ export class GitConfigRepo implements ConfigRepo {
     return out.sort();
   }
 
+  async links(dir: string, at?: string): Promise<string[]> {
+    const d = normalizeRepoPath(dir, { allowRoot: true });
+    const prefix = d === "" ? "" : `${d}/`;
+    const files = await this.tree(await this.commitAt(at));
+    const out: string[] = [];
+    for (const [p, f] of files) if (p.startsWith(prefix) && f.mode === "120000") out.push(p);
+    return out.sort();
+  }
+
   commit(change: Change): Promise<CommitResult> {
     if (this.closed) return Promise.reject(new Error("config repo is closed"));
     // Validate before queueing so a bad change fails fast and never holds the lock.

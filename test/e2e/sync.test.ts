@@ -323,7 +323,7 @@ describe("sync e2e: bad input is isolated", () => {
     expect(f.take()).toEqual([]);
   });
 
-  it("never follows a symbolic link out of the sync paths", async () => {
+  it("never follows a symbolic link out of the sync paths, and says so", async () => {
     const f = await fixture((ns) => ({
       "namespaces/ns.yaml": nsYaml(ns),
       "releases/dev/a.yaml": cmYaml(ns, "a", "1"),
@@ -337,13 +337,17 @@ describe("sync e2e: bad input is isolated", () => {
     await g("add", "-A");
     await g("commit", "--quiet", "-m", "link a file from outside");
     await g("push", "--quiet", "origin", "HEAD:main");
-    const r = await f.sync();
-    expect(r.result?.status).toBe("ready");
-    expect(actions(syncEvents(f.take())[0])).toEqual({
+    await f.sync();
+    const [ev] = syncEvents(f.take());
+    expect(actions(ev)).toEqual({
       [`<cluster>:namespace/${f.ns}`]: "created",
       [`${f.ns}:configmap/a`]: "created",
+      "file:releases/dev/leak.yaml": "failed",
     });
+    const link = ev?.objects.find((o) => o.id === "file:releases/dev/leak.yaml");
+    expect(link?.error).toMatch(/symbolic link: links are not followed/);
     expect(await f.kube.get(cmRef(f.ns, "leak"))).toBeUndefined();
+    expect((await f.svc.status.read()).result).toBe("partial");
   });
 
   it("reports an immutable-field change and still applies the other objects", async () => {

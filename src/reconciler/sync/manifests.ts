@@ -124,6 +124,17 @@ async function loadAt(
       }
       if (isYamlFile(file)) todo.push({ file, app: appOf(file, dir), prune: sp.prune });
     }
+    // A link could point anywhere (outside the sync paths, outside the repo): never followed,
+    // and reported so nobody wonders why the file it names is not applied.
+    for (const link of repo.links ? await repo.links(dir.slice(0, -1), revision) : []) {
+      if (seen.has(link) || !isYamlFile(link)) continue;
+      seen.add(link);
+      out.errors.push({
+        file: link,
+        app: appOf(link, dir),
+        message: "is a symbolic link: links are not followed, so it is not applied; commit the file itself",
+      });
+    }
   }
   out.files = todo.length;
   // Reads are pipelined (the git backend batches them); results stay in file order.
