@@ -9,8 +9,9 @@
  *   other: sleep = ours with a handler that waits 200 ms of async work instead of the engine, which
  *          isolates the platform's own cost from the engine's (`ours_sleep`, `ratio_sleep`)
  *
- * Each server runs in its own child process (this file, `serve-ours` / `serve-sleep` / `serve-peer`); this process
- * generates the load and hosts the fake Slack API. Load is open-loop (a request every 20 ms whether
+ * Each server runs in its own child process (this file, `serve-ours` / `serve-sleep` / `serve-peer`), and
+ * so does the fake Slack API that receives our replies (`serve-fake`); this process only generates load.
+ * Load is open-loop (a request every 20 ms whether
  * or not earlier ones were answered, like Slack) over keep-alive connections. The two sides
  * alternate in 5 s windows so that load from other processes on the machine hits both alike.
  * Reported: p99 of each, ratio ours/peer, our p50, and how many acks took longer than 3 s.
@@ -119,7 +120,16 @@ async function serve(which: string, apiUrl: string | undefined): Promise<void> {
   let stop: () => Promise<void>;
   let port: number;
   let stats = () => ({});
-  if (which === "serve-ours" || which === "serve-sleep") {
+  if (which === "serve-fake") {
+    // The fake Slack API gets a process of its own: in the load generator's process, receiving
+    // 50 replies/s would delay the ack timings of ours (which replies) and not of the peer (which doesn't).
+    const fake = await new FakeSlackApi().start();
+    port = Number(new URL(fake.url).port);
+    stats = () => ({
+      replies: fake.callsOf("response_url").length + fake.callsOf("chat.postMessage").length,
+    });
+    stop = () => fake.stop();
+  } else if (which === "serve-ours" || which === "serve-sleep") {
     const dir = await mkdtemp(join(tmpdir(), "bench-slack-ack-"));
     const { repo: repoPath } = await prepareDemoRepo(dir, defaultExamplesDir());
     const repo = await GitConfigRepo.open(
@@ -222,18 +232,21 @@ function startChild(which: string, apiUrl: string): Promise<Child> {
 
 /** Runs the benchmark and returns its summary line. */
 export default async function run(): Promise<string> {
-  const fake = await new FakeSlackApi().start();
+  const fake = await startChild("serve-fake", "-");
+  const base = `http://127.0.0.1:${fake.url.port}`;
+  const apiUrl = `${base}/api/`;
   const [ours, sleeper, peer] = await Promise.all([
-    startChild("serve-ours", fake.apiUrl),
-    startChild("serve-sleep", fake.apiUrl),
-    startChild("serve-peer", fake.apiUrl),
+    startChild("serve-ours", apiUrl),
+    startChild("serve-sleep", apiUrl),
+    startChild("serve-peer", apiUrl),
   ]);
-  const responseUrl = fake.responseUrl("bench");
+  const responseUrl = `${base}/response/bench`;
   const seq = { n: 0 };
   const oursMs: number[] = [];
   const peerMs: number[] = [];
   const sleepMs: number[] = [];
   let oursStats: Record<string, unknown> = {};
+  let fakeStats: Record<string, unknown> = {};
   try {
     // Warm-up (JIT, connections, the engine's first reads), not measured.
     await load(ours.url, 1, seq, responseUrl);
@@ -247,9 +260,9 @@ export default async function run(): Promise<string> {
     }
   } finally {
     [oursStats] = await Promise.all([ours.stop(), sleeper.stop(), peer.stop()]);
-    await fake.stop();
+    fakeStats = await fake.stop();
   }
-  const replies = fake.callsOf("response_url").length + fake.callsOf("chat.postMessage").length;
+  const replies = String(fakeStats.replies ?? "?");
   const p99o = percentile(oursMs, 99);
   const p99p = percentile(peerMs, 99);
   const p50o = percentile(oursMs, 50);
