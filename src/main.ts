@@ -11,7 +11,7 @@ import { ClusterApprovalStore } from "./bot/approval-store-cluster.js";
 import { CommandEngine } from "./bot/engine.js";
 import type { ChatPlatform } from "./bot/platform.js";
 import { SlackPlatform } from "./bot/platforms/slack/platform.js";
-import { FileConversationStore } from "./bot/platforms/teams/conversation-store.js";
+import { ClusterConversationStore, FileConversationStore } from "./bot/platforms/teams/conversation-store.js";
 import { TeamsPlatform } from "./bot/platforms/teams/platform.js";
 import type { SyncTrigger as CommandSyncTrigger } from "./bot/registry.js";
 import { configSecrets, loadConfig } from "./config/load.js";
@@ -134,15 +134,36 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       }
     };
 
+    // State shared by replicas (pending approvals, Teams conversation references) lives in the
+    // cluster whenever the bot talks to one (ADR 0006).
+    const inCluster = (store: "auto" | "cluster" | "file") =>
+      store === "cluster" || (store === "auto" && cfg.sync.enabled);
+    const approvalsInCluster = inCluster(cfg.approvals.store);
+    const teamsInCluster = cfg.teams ? inCluster(cfg.teams.store) : false;
+    const kube =
+      cfg.sync.enabled || approvalsInCluster || teamsInCluster
+        ? K8sKubeClient.fromOptions({
+            env: deps.env,
+            ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
+          })
+        : undefined;
+
     const teams = cfg.teams
       ? TeamsPlatform.fromConfig(cfg.teams, {
           logger,
           http,
           redactor,
-          store: new FileConversationStore(
-            cfg.teams.conversationStore ?? join(tmpdir(), "gitops-bot", "teams-conversations.json"),
-            logger,
-          ),
+          store:
+            teamsInCluster && kube
+              ? new ClusterConversationStore(
+                  kube,
+                  { namespace: cfg.sync.namespace, name: `gitops-bot-teams-${cfg.sync.name}` },
+                  logger,
+                )
+              : new FileConversationStore(
+                  cfg.teams.conversationStore ?? join(tmpdir(), "gitops-bot", "teams-conversations.json"),
+                  logger,
+                ),
         })
       : undefined;
 
@@ -156,16 +177,6 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
     stops.push({ name: "notifications", stop: () => router.stop() });
     registerNotificationMetrics(http.metrics, router);
     const sink = new FanOutSink([router, ...(deps.extraSinks ?? [])], logger);
-
-    const approvalsInCluster =
-      cfg.approvals.store === "cluster" || (cfg.approvals.store === "auto" && cfg.sync.enabled);
-    const kube =
-      cfg.sync.enabled || approvalsInCluster
-        ? K8sKubeClient.fromOptions({
-            env: deps.env,
-            ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
-          })
-        : undefined;
 
     let sync: SyncService | undefined;
     let commandSync: CommandSyncTrigger | undefined;

@@ -11,15 +11,13 @@
  * error instead of silently dropping an approval. `delete` reports `true` to exactly one caller,
  * so a quorum reached on two replicas at once runs the command once.
  */
-import { TransientError, UserError } from "../core/errors.js";
-import { isStatus, type KubeClient, type KubeObject } from "../kube/client.js";
+import { UserError } from "../core/errors.js";
+import type { KubeClient } from "../kube/client.js";
+import { ConfigMapRecord } from "../kube/configmap-records.js";
 import type { ApprovalStore, PendingApproval } from "./approvals.js";
 
 /** Ids are `newApprovalId()` output; anything else is refused before it reaches a key. */
 const ID_RE = /^[a-z0-9]{1,32}$/;
-/** ConfigMaps hold at most 1 MiB; stay well below it. */
-const MAX_BYTES = 900 * 1024;
-const ATTEMPTS = 8;
 
 export interface ClusterApprovalStoreOptions {
   namespace: string;
@@ -30,16 +28,23 @@ export interface ClusterApprovalStoreOptions {
 export class ClusterApprovalStore implements ApprovalStore {
   /** The serialized value of each request as this store last read it (for compare-and-swap). */
   private readonly seen = new Map<string, string>();
-  private namespaceEnsured = false;
+  private readonly record: ConfigMapRecord;
 
-  constructor(
-    private readonly kube: KubeClient,
-    private readonly opts: ClusterApprovalStoreOptions,
-  ) {}
+  constructor(kube: KubeClient, opts: ClusterApprovalStoreOptions) {
+    this.record = new ConfigMapRecord(kube, {
+      ...opts,
+      record: "approvals",
+      fullError: () =>
+        new UserError("too many pending approvals are waiting", {
+          code: "approvals-full",
+          hint: "Approve, reject or let some expire (`pending` lists them) before asking for more.",
+        }),
+    });
+  }
 
   async get(id: string): Promise<PendingApproval | undefined> {
     if (!ID_RE.test(id)) return undefined;
-    const raw = data(await this.read())[id];
+    const raw = (await this.record.read())[id];
     if (raw === undefined) {
       this.seen.delete(id);
       return undefined;
@@ -50,7 +55,7 @@ export class ClusterApprovalStore implements ApprovalStore {
 
   async list(): Promise<PendingApproval[]> {
     const out: PendingApproval[] = [];
-    for (const [id, raw] of Object.entries(data(await this.read()))) {
+    for (const [id, raw] of Object.entries(await this.record.read())) {
       if (!ID_RE.test(id)) continue;
       const a = parse(raw);
       if (a) out.push(a);
@@ -62,7 +67,7 @@ export class ClusterApprovalStore implements ApprovalStore {
     if (!ID_RE.test(a.id)) throw new Error(`invalid approval id ${JSON.stringify(a.id)}`);
     const value = JSON.stringify(a);
     const expected = this.seen.get(a.id);
-    await this.modify((d) => {
+    await this.record.modify((d) => {
       if (expected !== undefined && d[a.id] !== expected) {
         throw new UserError(`the approval request ${a.id} was decided by someone else at the same moment`, {
           code: "approval-conflict",
@@ -78,83 +83,12 @@ export class ClusterApprovalStore implements ApprovalStore {
   async delete(id: string): Promise<boolean> {
     this.seen.delete(id);
     if (!ID_RE.test(id)) return false;
-    return this.modify((d) => {
+    return this.record.modify((d) => {
       if (!(id in d)) return false;
       delete d[id];
       return true;
     });
   }
-
-  private async read(): Promise<KubeObject | undefined> {
-    return this.kube.get({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: this.opts.namespace,
-      name: this.opts.name,
-    });
-  }
-
-  /**
-   * Applies `edit` to the current data and writes it at the version read; `edit` returns false
-   * for "nothing to write". Retries on a conflict (another replica wrote first).
-   */
-  private async modify(edit: (d: Record<string, string>) => boolean): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      const cm = await this.read();
-      const d = { ...data(cm) };
-      if (!edit(d)) return false;
-      const size = Object.entries(d).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(v), 0);
-      if (size > MAX_BYTES) {
-        throw new UserError("too many pending approvals are waiting", {
-          code: "approvals-full",
-          hint: "Approve, reject or let some expire (`pending` lists them) before asking for more.",
-        });
-      }
-      try {
-        if (cm) {
-          await this.kube.replace({ ...cm, data: d });
-        } else {
-          await this.ensureNamespace();
-          await this.kube.create({
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: {
-              name: this.opts.name,
-              namespace: this.opts.namespace,
-              labels: { "app.kubernetes.io/managed-by": "gitops-bot", "gitops-bot.dev/record": "approvals" },
-            },
-            data: d,
-          });
-        }
-        return true;
-      } catch (err) {
-        // 409: a replace at a stale resourceVersion, or a create that lost the race.
-        if (!isStatus(err, 409)) throw err;
-        if (attempt >= ATTEMPTS) {
-          throw new TransientError("the approvals record kept changing under us; try again", { cause: err });
-        }
-        await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 30));
-      }
-    }
-  }
-
-  private async ensureNamespace(): Promise<void> {
-    if (this.namespaceEnsured) return;
-    try {
-      await this.kube.create({
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: this.opts.namespace },
-      });
-    } catch (err) {
-      if (!isStatus(err, 409) && !isStatus(err, 403)) throw err;
-    }
-    this.namespaceEnsured = true;
-  }
-}
-
-function data(cm: KubeObject | undefined): Record<string, string> {
-  return ((cm?.data as Record<string, string> | undefined) ?? {}) as Record<string, string>;
 }
 
 /** A stored request, or undefined when the value is not one (hand-edited ConfigMap). */

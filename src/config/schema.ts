@@ -185,11 +185,17 @@ export const teamsSchema = z
       .url()
       .optional()
       .describe("OpenID metadata URL used to validate inbound tokens (default: Bot Framework's public one)."),
+    store: z
+      .enum(["auto", "cluster", "file"])
+      .default("auto")
+      .describe(
+        "Where conversation references for proactive messages are kept: `cluster` (a ConfigMap in `sync.namespace`, shared by every replica), `file` (`conversationStore`), or `auto`: the cluster when the sync reconciler runs, else the file.",
+      ),
     conversationStore: z
       .string()
       .optional()
       .describe(
-        "JSON file where conversation references are kept for proactive messages (default: under the OS temp dir).",
+        "JSON file where conversation references are kept when `store` is `file` (default: under the OS temp dir).",
       ),
   })
   .superRefine((t, ctx) => {

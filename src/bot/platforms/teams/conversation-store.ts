@@ -4,10 +4,13 @@
  * platform saves a reference from every inbound activity and notifications look it up by
  * conversation id (the channel id without `;messageid=`, or a chat id).
  */
+import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ConversationReference } from "botbuilder";
 import type { Logger } from "../../../core/ports.js";
+import type { KubeClient } from "../../../kube/client.js";
+import { ConfigMapRecord } from "../../../kube/configmap-records.js";
 import { baseConversationId } from "./parse.js";
 
 /** What we keep of a conversation reference (no user data beyond what Teams needs to route). */
@@ -140,4 +143,76 @@ function sameRoute(a: StoredReference, b: StoredReference): boolean {
 function hoursBetween(a: string | undefined, b: string | undefined): number {
   if (!a || !b) return Number.POSITIVE_INFINITY;
   return Math.abs(Date.parse(b) - Date.parse(a)) / 3_600_000;
+}
+
+/**
+ * References kept in a ConfigMap of the cluster (one key per conversation), so that every replica
+ * can post proactively into a conversation any replica has seen, and references outlive the pod.
+ * Reads fall back to the last value seen when the API server cannot be reached; a failed write is
+ * logged, never thrown at the inbound activity that triggered it.
+ */
+export class ClusterConversationStore implements ConversationStore {
+  private readonly record: ConfigMapRecord;
+  /** Last value seen per key, to skip timestamp-only writes and to survive an API outage. */
+  private readonly cache = new Map<string, StoredReference>();
+
+  constructor(
+    kube: KubeClient,
+    opts: { namespace: string; name: string },
+    private readonly logger?: Logger,
+  ) {
+    this.record = new ConfigMapRecord(kube, { ...opts, record: "teams-conversations" });
+  }
+
+  async get(conversationId: string): Promise<StoredReference | undefined> {
+    const key = recordKey(conversationId);
+    try {
+      const ref = parseReference((await this.record.read())[key]);
+      if (ref) this.cache.set(key, ref);
+      else this.cache.delete(key);
+      return ref;
+    } catch (err) {
+      this.logger?.warn({ err }, "could not read Teams conversation references; using the last ones seen");
+      return this.cache.get(key);
+    }
+  }
+
+  async put(ref: StoredReference): Promise<void> {
+    const key = recordKey(ref.conversation.id);
+    const prev = this.cache.get(key);
+    if (prev && sameRoute(prev, ref) && hoursBetween(prev.updatedAt, ref.updatedAt) < 1) return;
+    try {
+      await this.record.modify((d) => {
+        d[key] = JSON.stringify(ref);
+        return true;
+      });
+      this.cache.set(key, ref);
+    } catch (err) {
+      this.logger?.error({ err }, "could not save a Teams conversation reference");
+    }
+  }
+
+  async list(): Promise<StoredReference[]> {
+    const out: StoredReference[] = [];
+    for (const raw of Object.values(await this.record.read())) {
+      const ref = parseReference(raw);
+      if (ref) out.push(ref);
+    }
+    return out;
+  }
+}
+
+/** Conversation ids (`19:…@thread.tacv2`, `a:1…`) are not valid ConfigMap keys: key by a hash. */
+function recordKey(conversationId: string): string {
+  return `c-${createHash("sha256").update(baseConversationId(conversationId)).digest("hex").slice(0, 40)}`;
+}
+
+function parseReference(raw: string | undefined): StoredReference | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw) as StoredReference;
+    return v?.conversation?.id && typeof v.serviceUrl === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }

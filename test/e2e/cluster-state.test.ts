@@ -1,11 +1,13 @@
 /**
- * Pending approvals kept in a ConfigMap of the real API server: a request made on one replica is
- * seen and approved on another, survives a restart, and concurrent decisions on two replicas
- * have one effect.
+ * State shared by replicas, kept in ConfigMaps of the real API server. Pending approvals: a
+ * request made on one replica is seen and approved on another, survives a restart, and concurrent
+ * decisions on two replicas have one effect. Teams conversation references: a conversation seen
+ * by one replica can be posted into by another.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterApprovalStore } from "../../src/bot/approval-store-cluster.js";
 import type { PendingApproval } from "../../src/bot/approvals.js";
+import { ClusterConversationStore, toStored } from "../../src/bot/platforms/teams/conversation-store.js";
 import { UserError } from "../../src/core/errors.js";
 import { K8sKubeClient } from "../../src/kube/k8s-client.js";
 import { e2eEnv, newNamespace } from "../harness/e2e.js";
@@ -117,5 +119,54 @@ describe("approvals in the cluster", () => {
     expect(await store.get("../etc")).toBeUndefined();
     expect(await store.get("broken12")).toBeUndefined();
     await expect(store.put(pending("BAD/ID"))).rejects.toThrow(/invalid approval id/);
+  });
+});
+
+describe("Teams conversation references in the cluster", () => {
+  it("a conversation seen by one replica is found by another; refreshes within the hour write nothing", async () => {
+    const ns = await newNamespace("teams-refs");
+    const name = "gitops-bot-teams-test";
+    const a = new ClusterConversationStore(kube(), { namespace: ns, name });
+    const b = new ClusterConversationStore(kube(), { namespace: ns, name });
+    const t0 = new Date("2026-03-01T10:00:00Z");
+    const seen = (id: string, at: Date, serviceUrl = "https://smba.example.net/emea/") =>
+      toStored(
+        {
+          conversation: { id, tenantId: "tenant-1", isGroup: true, conversationType: "channel", name: "" },
+          serviceUrl,
+          channelId: "msteams",
+          bot: { id: "28:bot", name: "gitops-bot" },
+        },
+        at,
+      ) as NonNullable<ReturnType<typeof toStored>>;
+
+    await a.put(seen("19:release@thread.tacv2;messageid=1700000000000", t0));
+    await a.put(seen("a:1personalchat", t0));
+    // Replica B resolves the channel by its base id (what notifications are routed by).
+    const ref = await b.get("19:release@thread.tacv2");
+    expect(ref).toMatchObject({
+      serviceUrl: "https://smba.example.net/emea/",
+      conversation: { tenantId: "tenant-1" },
+    });
+    expect((await b.list()).map((r) => r.conversation.id).sort()).toEqual([
+      "19:release@thread.tacv2",
+      "a:1personalchat",
+    ]);
+
+    // Keys are valid ConfigMap keys, whatever the conversation id looks like.
+    const cm = await kube().get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
+    for (const k of Object.keys((cm?.data ?? {}) as object)) expect(k).toMatch(/^c-[0-9a-f]{40}$/);
+
+    // The same route seen again within the hour: no write.
+    const rv = cm?.metadata.resourceVersion;
+    await a.put(seen("19:release@thread.tacv2;messageid=1700000000001", new Date(t0.getTime() + 60_000)));
+    const same = await kube().get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
+    expect(same?.metadata.resourceVersion).toBe(rv);
+
+    // A moved serviceUrl is saved at once, and B sees it.
+    await a.put(
+      seen("19:release@thread.tacv2", new Date(t0.getTime() + 120_000), "https://smba.example.net/amer/"),
+    );
+    expect((await b.get("19:release@thread.tacv2"))?.serviceUrl).toBe("https://smba.example.net/amer/");
   });
 });
