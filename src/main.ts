@@ -27,11 +27,12 @@ import { K8sKubeClient } from "./kube/k8s-client.js";
 import { LeaderElector, runWhileLeading } from "./kube/leader-election.js";
 import { createLogger } from "./logging.js";
 import { browsableRepoUrl, commitLinkTemplate, fill } from "./notifications/format/links.js";
+import { registerNotificationMetrics } from "./notifications/metrics.js";
 import type {
   TeamsConversationSender as NotificationTeamsSender,
   TeamsCardActivity,
 } from "./notifications/providers/teams.js";
-import { NotificationRouter, registerNotificationMetrics } from "./notifications/router.js";
+import { NotificationRouter } from "./notifications/router.js";
 import { mountGitWebhook } from "./reconciler/sync/git-webhook.js";
 import { SyncService } from "./reconciler/sync/service.js";
 

@@ -1,6 +1,6 @@
 /**
- * Prometheus text exposition of the notification counters, for the `/metrics` endpoint.
- * Counter names are stable (dashboards and alerts use them).
+ * The notification router's counters on `/metrics`, read at scrape time. Counter names are stable
+ * (dashboards and alerts use them): `gitops_notification_<counter>_total{destination="…"}`.
  */
 import type { NotificationCounters, NotificationMetrics } from "./router.js";
 
@@ -13,23 +13,43 @@ const COUNTERS: Record<keyof NotificationCounters, string> = {
 };
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const label = (s: string) => s.replace(/["\\\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 
-/** Renders the router's counters as Prometheus text (one series per destination). */
-export function notificationMetricsText(m: NotificationMetrics): string {
-  const lines = [
-    "# HELP gitops_notification_events_total Events received by the notification router.",
-    "# TYPE gitops_notification_events_total counter",
-    `gitops_notification_events_total ${m.events}`,
-    "# HELP gitops_notification_events_skipped_total Events posted nowhere (empty sync, no matching route).",
-    "# TYPE gitops_notification_events_skipped_total counter",
-    `gitops_notification_events_skipped_total ${m.skipped}`,
-  ];
+/** Anything with `MetricsRegistry.collect` (the HTTP server's registry). */
+export interface MetricsCollector {
+  collect(
+    name: string,
+    help: string,
+    type: "counter",
+    labelNames: string[],
+    read: () => Iterable<{ labels?: Record<string, string>; value: number }>,
+  ): void;
+}
+
+/** Registers the router's counters (one series per destination) with `metrics`. */
+export function registerNotificationMetrics(
+  metrics: MetricsCollector,
+  router: { metrics(): NotificationMetrics },
+): void {
+  metrics.collect(
+    "gitops_notification_events_total",
+    "Events received by the notification router.",
+    "counter",
+    [],
+    () => [{ value: router.metrics().events }],
+  );
+  metrics.collect(
+    "gitops_notification_events_skipped_total",
+    "Events posted nowhere (empty sync, no matching route).",
+    "counter",
+    [],
+    () => [{ value: router.metrics().skipped }],
+  );
   for (const [key, help] of Object.entries(COUNTERS) as [keyof NotificationCounters, string][]) {
-    const name = `gitops_notification_${snake(key)}_total`;
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
-    for (const [dest, c] of Object.entries(m.destinations))
-      lines.push(`${name}{destination="${label(dest)}"} ${c[key]}`);
+    metrics.collect(`gitops_notification_${snake(key)}_total`, help, "counter", ["destination"], () =>
+      Object.entries(router.metrics().destinations).map(([destination, c]) => ({
+        labels: { destination },
+        value: c[key],
+      })),
+    );
   }
-  return `${lines.join("\n")}\n`;
 }

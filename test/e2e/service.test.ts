@@ -160,7 +160,7 @@ describe("gitops-bot serve against a real API server", () => {
 
     // /metrics counts what the notification router delivered, per destination.
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
-    const sent = /^gitops_notification_messages_sent_total\{destination="deploys"\} (\d+)$/m.exec(metrics);
+    const sent = /^gitops_notification_sent_total\{destination="deploys"\} (\d+)$/m.exec(metrics);
     expect(Number(sent?.[1])).toBeGreaterThanOrEqual(1);
     expect(metrics).toMatch(/^gitops_notification_undeliverable_total\{destination="deploys"\} 0$/m);
   });

@@ -8,7 +8,8 @@ import type { GitopsEvent } from "../../../src/core/events.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import type { Logger } from "../../../src/core/ports.js";
 import { Redactor } from "../../../src/core/redact.js";
-import { notificationMetricsText } from "../../../src/notifications/metrics.js";
+import { MetricsRegistry } from "../../../src/http/metrics.js";
+import { registerNotificationMetrics } from "../../../src/notifications/metrics.js";
 import {
   type Delivery,
   DeliveryError,
@@ -373,11 +374,13 @@ describe("NotificationRouter", () => {
 describe("notification metrics", () => {
   it("exposes per-destination counters in Prometheus text", async () => {
     const { router, providers } = setup(["ops", "audit"]);
+    const registry = new MetricsRegistry();
+    registerNotificationMetrics(registry, router);
     providers[1]!.failures = [new DeliveryError("HTTP 404", "permanent")];
     router.emit(ev.manualSync);
     router.emit(ev.emptySync);
     await router.idle();
-    const text = notificationMetricsText(router.metrics());
+    const text = registry.render();
     expect(text).toContain("gitops_notification_events_total 2\n");
     expect(text).toContain("gitops_notification_events_skipped_total 1\n");
     expect(text).toContain('gitops_notification_sent_total{destination="ops"} 1\n');
