@@ -1,6 +1,6 @@
 // The sync reconciler (issue #6) against the real kube-apiserver and a real git server:
 // create / update / no-op / prune / ignore / error isolation / CRD ordering / immutable fields /
-// drift / restart resumes / force push / unreachable git / API server outage mid-sync.
+// drift / restart resumes / force push / unreachable git / API server outage and restart mid-sync.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
@@ -19,6 +19,7 @@ import { ANN_CREATED } from "../../src/reconciler/sync/engine.js";
 import { SyncService } from "../../src/reconciler/sync/service.js";
 import { e2eEnv } from "../harness/e2e.js";
 import { type GitServer, startGitServer } from "../harness/git-server.js";
+import { startKube } from "../harness/kube.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const execFileP = promisify(execFile);
@@ -638,5 +639,68 @@ describe("sync e2e: faults", () => {
         o.metadata.name.startsWith("cm-"),
       ),
     ).toHaveLength(150);
+  });
+
+  it("a real API server restart mid-sync: every object created once, nothing pruned on a partial view", async () => {
+    // A cluster of its own (etcd + kube-apiserver), so killing its API server disturbs no other test.
+    const own = await startKube({ tools: e2eEnv().tools });
+    cleanups.push(() => own.stop());
+    const kc = new KubeConfig();
+    kc.loadFromFile(own.kubeconfigPath);
+    const kube = new K8sKubeClient(kc, { timeoutMs: 10_000 });
+    cleanups.push(() => kube.close());
+    const f = await fixture(
+      (ns) => ({ "namespaces/ns.yaml": nsYaml(ns), "releases/dev/old.yaml": cmYaml(ns, "old", "1") }),
+      { kube },
+    );
+    await f.sync();
+    f.take();
+    const many = Object.fromEntries(
+      Array.from({ length: 150 }, (_, i) => [
+        `releases/dev/cm-${String(i).padStart(3, "0")}.yaml`,
+        cmYaml(f.ns, `cm-${i}`, "1"),
+      ]),
+    );
+    await f.push({ ...many, "releases/dev/old.yaml": null }, "150 new, drop old");
+
+    // Kill the API server once the sync has started writing; it comes back 1.5 s later.
+    const writes = kube.stats().writes;
+    let restarted: Promise<void> | undefined;
+    const watcher = setInterval(() => {
+      if (!restarted && kube.stats().writes - writes >= 10)
+        restarted = own.restartApiServer({ downMs: 1_500 });
+    }, 2);
+    const first = await f.sync();
+    clearInterval(watcher);
+    expect(restarted).toBeDefined();
+    await restarted;
+    const during = f.take();
+    const direct = new K8sKubeClient(kc, { timeoutMs: 10_000 });
+    cleanups.push(() => direct.close());
+    // The sync that was cut said why (the controller then retries with backoff on its own).
+    expect(first.result?.status).toBe("failed");
+    expect(first.result?.message).toMatch(/cluster unavailable/);
+
+    // The next sync (the interval, a push or `sync`) finishes the job.
+    const again = await f.sync();
+    expect(again.result?.status).toBe("ready");
+    const after = f.take();
+    const events = [...during, ...after];
+    // The prune happened only in a run that saw everything: after the last failed attempt.
+    const pruneAt = events.findIndex(
+      (e) => e.kind === "sync" && e.objects.some((o) => o.action === "pruned"),
+    );
+    const lastFailure = events.findLastIndex((e) => e.kind === "reconciler" && e.state === "failed");
+    expect(lastFailure).toBeGreaterThanOrEqual(0);
+    expect(pruneAt).toBeGreaterThan(lastFailure);
+    const all = syncEvents(events).flatMap((e) => e.objects);
+    const created = all.filter((o) => o.action === "created").map((o) => o.id);
+    expect(new Set(created).size).toBe(created.length);
+    expect(created).toHaveLength(150);
+    expect(all.filter((o) => o.action === "pruned").map((o) => o.id)).toEqual([`${f.ns}:configmap/old`]);
+    const live = await direct.list("v1", "ConfigMap", { namespace: f.ns });
+    expect(live.filter((o) => o.metadata.name.startsWith("cm-"))).toHaveLength(150);
+    expect(live.find((o) => o.metadata.name === "old")).toBeUndefined();
+    expect((await f.svc.status.read()).result).toBe("success");
   });
 });

@@ -34,7 +34,11 @@ export interface KubeEnv {
   /** Log files of etcd and kube-apiserver (kept until stop()). */
   logs: { etcd: string; apiserver: string };
   etcd: EtcdServer;
-  apiserver: ManagedProcess;
+  /** The running kube-apiserver process (a new one after `restartApiServer`). */
+  readonly apiserver: ManagedProcess;
+  /** Kills the API server and starts it again on the same port and certificates (etcd keeps the
+   * data); resolves when it is ready again. `downMs`: how long it stays down. */
+  restartApiServer(opts?: { downMs?: number }): Promise<void>;
   /** Stops the API server, then etcd, and removes all files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -212,28 +216,31 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeEnv> {
     for (let attempt = 1; ; attempt++) {
       const [port] = await freePorts(1);
       const server = `https://127.0.0.1:${port}`;
-      apiserver = startProcess(
-        "kube-apiserver",
-        tools.kubeApiserver,
-        [
-          `--etcd-servers=${etcd.url}`,
-          "--bind-address=127.0.0.1",
-          "--advertise-address=127.0.0.1",
-          `--secure-port=${port}`,
-          `--cert-dir=${certDir}`,
-          `--token-auth-file=${tokenFile}`,
-          "--authorization-mode=RBAC",
-          `--service-account-issuer=${server}`,
-          `--service-account-key-file=${saKey}`,
-          `--service-account-signing-key-file=${saKey}`,
-          "--service-cluster-ip-range=10.0.0.0/24",
-          "--disable-admission-plugins=ServiceAccount",
-          "--allow-privileged=true",
-          "--v=0",
-        ],
-        { logFile: logs.apiserver },
-      );
-      const proc = apiserver;
+      const etcdUrl = etcd.url;
+      const launch = () =>
+        startProcess(
+          "kube-apiserver",
+          tools.kubeApiserver,
+          [
+            `--etcd-servers=${etcdUrl}`,
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            `--secure-port=${port}`,
+            `--cert-dir=${certDir}`,
+            `--token-auth-file=${tokenFile}`,
+            "--authorization-mode=RBAC",
+            `--service-account-issuer=${server}`,
+            `--service-account-key-file=${saKey}`,
+            `--service-account-signing-key-file=${saKey}`,
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--disable-admission-plugins=ServiceAccount",
+            "--allow-privileged=true",
+            "--v=0",
+          ],
+          { logFile: logs.apiserver },
+        );
+      apiserver = launch();
+      let proc = apiserver;
       try {
         // The serving cert appears in certDir a moment after start; then wait for /readyz.
         const certFile = join(certDir, "apiserver.crt");
@@ -263,7 +270,22 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeEnv> {
           dir,
           logs,
           etcd: etcdServer,
-          apiserver: proc,
+          get apiserver() {
+            return proc;
+          },
+          restartApiServer: async ({ downMs = 0 } = {}) => {
+            // Killed, not drained: what a crash or an OOM kill looks like to clients.
+            await proc.stop(0);
+            if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+            proc = launch();
+            apiserver = proc;
+            // Same port and cert dir: the serving certificate (and so the kubeconfig) stays valid.
+            await waitFor(
+              "kube-apiserver /readyz after a restart",
+              async () => (await kubeGet(server, "/readyz", token, caPem)).status === 200,
+              { timeoutMs: opts.readyTimeoutMs ?? 120_000, intervalMs: 250, abort: proc.exitReason },
+            );
+          },
           stop: () => {
             stopped ??= stopAll([
               async () => {
