@@ -125,7 +125,9 @@ export class SyncStateStore implements SyncStatusReader {
         { signal },
       );
     } catch (err) {
-      if (!isStatus(err, 409)) throw err;
+      // 409: it exists. 403: the bot may not create namespaces (narrowed RBAC), so it must exist
+      // already; if it does not, the apply below says so.
+      if (!isStatus(err, 409) && !isStatus(err, 403)) throw err;
     }
   }
 }
