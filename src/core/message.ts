@@ -111,3 +111,20 @@ export function messageToPlainText(msg: Message): string {
   }
   return lines.join("\n");
 }
+
+/** Merges adjacent spans of the same textual kind, so that renderers never emit `*a**b*` (which
+ * Slack and Markdown would not render as bold). */
+export function mergeSpans(text: RichText): RichText {
+  const out: Span[] = [];
+  for (const s of text) {
+    const prev = out[out.length - 1];
+    if (
+      prev &&
+      prev.kind === s.kind &&
+      (s.kind === "text" || s.kind === "bold" || s.kind === "italic" || s.kind === "code")
+    ) {
+      out[out.length - 1] = { kind: s.kind, text: (prev as { text: string }).text + s.text };
+    } else out.push(s);
+  }
+  return out;
+}

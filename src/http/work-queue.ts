@@ -75,6 +75,19 @@ export class WorkQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Waits until idle, or at most `graceMs`; resolves with how much work is still queued or running. */
+  async drain(graceMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.size;
+  }
+
   private next(): void {
     this.sample();
     while (this.running < this.limit && this.waiting.length > 0) {

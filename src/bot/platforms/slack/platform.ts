@@ -302,16 +302,8 @@ export class SlackPlatform implements ChatPlatform {
     this.started = false;
     this.receiver?.setAccepting(false);
     if (this.socketMode) await this.app.stop();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.idle(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.deps.stopGraceMs ?? 10_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (this.work.size > 0)
-      this.log.warn({ left: this.work.size }, "slack stopped with commands still queued");
+    const left = await this.work.drain(this.deps.stopGraceMs ?? 10_000);
+    if (left > 0) this.log.warn({ left }, "slack stopped with commands still queued");
   }
 
   /** Resolves when every command queued so far has finished (tests, graceful stop). */

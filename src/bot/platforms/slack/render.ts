@@ -7,7 +7,15 @@
  * `invalid_blocks` when one limit is exceeded).
  * https://api.slack.com/reference/surfaces/formatting#escaping
  */
-import type { Action, Block, Message, RichText, Severity, Span } from "../../../core/message.js";
+import {
+  type Action,
+  type Block,
+  type Message,
+  mergeSpans,
+  type RichText,
+  type Severity,
+  type Span,
+} from "../../../core/message.js";
 
 /** Block Kit limits we enforce (https://api.slack.com/reference/block-kit/blocks). */
 export const SLACK_LIMITS = {
@@ -138,22 +146,6 @@ export function spanToMrkdwn(span: Span): string {
       throw new Error(`unhandled span ${JSON.stringify(never)}`);
     }
   }
-}
-
-/** Merges adjacent spans of the same textual kind: `*a**b*` would not render as bold. */
-function mergeSpans(text: RichText): RichText {
-  const out: Span[] = [];
-  for (const s of text) {
-    const prev = out[out.length - 1];
-    if (
-      prev &&
-      prev.kind === s.kind &&
-      (s.kind === "text" || s.kind === "bold" || s.kind === "italic" || s.kind === "code")
-    ) {
-      out[out.length - 1] = { kind: s.kind, text: (prev as { text: string }).text + s.text };
-    } else out.push(s);
-  }
-  return out;
 }
 
 /** Rich text as mrkdwn, cut at span boundaries (or inside a text span) to fit `limit` chars. */

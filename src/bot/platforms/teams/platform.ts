@@ -363,16 +363,8 @@ export class TeamsPlatform implements ChatPlatform {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.idle(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.deps.stopGraceMs ?? 10_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (this.work.size > 0)
-      this.log.warn({ left: this.work.size }, "teams stopped with commands still queued");
+    const left = await this.work.drain(this.deps.stopGraceMs ?? 10_000);
+    if (left > 0) this.log.warn({ left }, "teams stopped with commands still queued");
   }
 
   /** Resolves when every command queued so far has finished. */

@@ -7,7 +7,15 @@
  * trailing elements (with a note) instead of failing.
  * https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-format
  */
-import type { Action, Block, Message, RichText, Severity, Span } from "../../../core/message.js";
+import {
+  type Action,
+  type Block,
+  type Message,
+  mergeSpans,
+  type RichText,
+  type Severity,
+  type Span,
+} from "../../../core/message.js";
 
 /** Limits we enforce. Teams rejects activities above ~28 KB; we leave room for the envelope. */
 export const TEAMS_LIMITS = {
@@ -82,22 +90,6 @@ function wrap(text: string, delim: string): string {
 const TEAMS_USER_ID =
   /^(29:[A-Za-z0-9_-]+|8:orgid:[0-9a-f-]{36}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const SAFE_URL = /^(https?:\/\/|mailto:)/i;
-
-/** Merges adjacent spans of the same textual kind: `*a**b*` would not render as bold. */
-function mergeSpans(text: RichText): RichText {
-  const out: Span[] = [];
-  for (const s of text) {
-    const prev = out[out.length - 1];
-    if (
-      prev &&
-      prev.kind === s.kind &&
-      (s.kind === "text" || s.kind === "bold" || s.kind === "italic" || s.kind === "code")
-    ) {
-      out[out.length - 1] = { kind: s.kind, text: (prev as { text: string }).text + s.text };
-    } else out.push(s);
-  }
-  return out;
-}
 
 class Ctx {
   entities: TeamsMentionEntity[] = [];
