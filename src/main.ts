@@ -27,6 +27,7 @@ import { K8sKubeClient } from "./kube/k8s-client.js";
 import { LeaderElector, runWhileLeading } from "./kube/leader-election.js";
 import { createLogger } from "./logging.js";
 import { browsableRepoUrl, commitLinkTemplate, fill } from "./notifications/format/links.js";
+import { ClusterMessageLedger } from "./notifications/ledger.js";
 import { registerNotificationMetrics } from "./notifications/metrics.js";
 import type {
   TeamsConversationSender as NotificationTeamsSender,
@@ -173,6 +174,17 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       logger,
       ...(cfg.slack ? { slackToken: cfg.slack.botToken } : {}),
       ...(teams ? { teamsSender: notificationSender(teams) } : {}),
+      // One release, one message, also when another replica (or this one before a restart)
+      // posted it: origins and message refs are shared through the cluster.
+      ...(cfg.sync.enabled && kube
+        ? {
+            ledger: new ClusterMessageLedger(
+              kube,
+              { namespace: cfg.sync.namespace, name: `gitops-bot-notifications-${cfg.sync.name}` },
+              { logger },
+            ),
+          }
+        : {}),
       lockOf: (env, app) => locks.get(`${env}/${app}`),
     });
     stops.push({ name: "notifications", stop: () => router.stop() });

@@ -24,11 +24,19 @@ import { fluxcloudMessage } from "./format/fluxcloud.js";
 import { CommitLinker } from "./format/links.js";
 import { detailMessage, digestDetailsMessage, digestMessage, richMessage } from "./format/rich.js";
 import type { FetchLike } from "./http.js";
+import type { MessageLedger } from "./ledger.js";
 import { DeliveryError, type NotificationProvider, type Notifier } from "./notifier.js";
 import { createProvider } from "./providers/index.js";
 import type { TeamsConversationSender } from "./providers/teams.js";
 import { RateLimiter } from "./rate-limit.js";
-import { type DetailKind, eventNamespaces, eventSeverity, type View, ViewStore } from "./state.js";
+import {
+  type DetailKind,
+  eventNamespaces,
+  eventSeverity,
+  isEmptySync,
+  type View,
+  ViewStore,
+} from "./state.js";
 
 /** Time source and sleep, injectable so tests do not wait in real time. */
 export interface Timer {
@@ -71,6 +79,8 @@ export interface RouterOptions {
   repoUrl?: string;
   envOrder?: string[];
   lockOf?: (env: string, app: string) => Lock | undefined;
+  /** Shares release origins and message refs with other replicas and across restarts (ledger.ts). */
+  ledger?: MessageLedger;
   /** Tries per message for transient failures. Default 6. */
   maxAttempts?: number;
   /** First retry delay (doubles each time, capped at 60 s). Default 1000 ms. */
@@ -271,6 +281,8 @@ export class NotificationRouter implements EventSink, Notifier {
   private readonly stopping = new AbortController();
   private events = 0;
   private skipped = 0;
+  /** With a ledger, events pass through here in order (a lookup may precede routing). */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RouterOptions) {
     this.routes = opts.routes ?? [];
@@ -299,6 +311,7 @@ export class NotificationRouter implements EventSink, Notifier {
       fetch?: FetchLike;
       slackToken?: string;
       teamsSender?: TeamsConversationSender;
+      ledger?: MessageLedger;
       lockOf?: (env: string, app: string) => Lock | undefined;
       timer?: Timer;
       backoffMs?: number;
@@ -316,6 +329,7 @@ export class NotificationRouter implements EventSink, Notifier {
         fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
         ...(deps.slackToken === undefined ? {} : { slackToken: deps.slackToken }),
         ...(deps.teamsSender === undefined ? {} : { teamsSender: deps.teamsSender }),
+        ...(deps.ledger === undefined ? {} : { ledger: deps.ledger }),
       });
       return { provider, format: d.format ?? n.format, templates };
     });
@@ -330,6 +344,7 @@ export class NotificationRouter implements EventSink, Notifier {
     if (n.envOrder) opts.envOrder = n.envOrder;
     if (deps.logger) opts.logger = deps.logger;
     if (deps.lockOf) opts.lockOf = deps.lockOf;
+    if (deps.ledger) opts.ledger = deps.ledger;
     if (deps.timer) opts.timer = deps.timer;
     if (deps.backoffMs !== undefined) opts.backoffMs = deps.backoffMs;
     if (deps.settleMs !== undefined) opts.settleMs = deps.settleMs;
@@ -338,6 +353,43 @@ export class NotificationRouter implements EventSink, Notifier {
 
   /** Accepts an event; never throws, never waits for delivery. */
   emit(event: GitopsEvent): void {
+    const ledger = this.opts.ledger;
+    if (!ledger) {
+      this.route(event);
+      return;
+    }
+    this.chain = this.chain
+      .then(() => this.rehydrate(ledger, event))
+      .catch((err: unknown) =>
+        this.logger.warn({ err: this.redactor.value(err) }, "could not look up the release in the ledger"),
+      )
+      .then(() => this.route(event));
+  }
+
+  /**
+   * With a ledger: records the origin of a release, and before routing a sync or Helm result of a
+   * release this process has not seen, folds in its origin as recorded by the replica that made
+   * the commit, so the result updates that release's message with the full story.
+   */
+  private async rehydrate(ledger: MessageLedger, e: GitopsEvent): Promise<void> {
+    if (e.kind === "command-commit" || e.kind === "auto-release") {
+      ledger.saveOrigin(`release:${e.correlationId}`, this.redactor.value(e));
+      return;
+    }
+    let ids: string[];
+    if (e.kind === "sync") {
+      if (isEmptySync(e)) return;
+      ids = [...new Set([e.correlationId, e.toRevision, ...e.commits.map((c) => c.sha)])].filter(Boolean);
+    } else if (e.kind === "helm") ids = [e.correlationId];
+    else return;
+    if (ids.some((id) => this.store.get(`release:${id}`))) return;
+    for (const id of ids.slice(0, 20)) {
+      const origin = await ledger.origin(`release:${id}`);
+      if (origin && !this.store.get(`release:${id}`)) this.store.fold(origin);
+    }
+  }
+
+  private route(event: GitopsEvent): void {
     try {
       this.events++;
       if (this.stopping.signal.aborted) return;
@@ -385,8 +437,13 @@ export class NotificationRouter implements EventSink, Notifier {
   /** Resolves when all lanes are empty. */
   async idle(): Promise<void> {
     for (;;) {
+      const chain = this.chain;
+      await chain;
       const running = this.lanes.map((l) => l.worker).filter((w): w is Promise<void> => w !== undefined);
-      if (running.length === 0) return;
+      if (running.length === 0 && chain === this.chain) {
+        await this.opts.ledger?.flush();
+        return;
+      }
       await Promise.all(running);
     }
   }

@@ -2,16 +2,24 @@
  * State shared by replicas, kept in ConfigMaps of the real API server. Pending approvals: a
  * request made on one replica is seen and approved on another, survives a restart, and concurrent
  * decisions on two replicas have one effect. Teams conversation references: a conversation seen
- * by one replica can be posted into by another.
+ * by one replica can be posted into by another. Notification threads: the leader's sync result
+ * edits the message another replica posted.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterApprovalStore } from "../../src/bot/approval-store-cluster.js";
 import type { PendingApproval } from "../../src/bot/approvals.js";
 import { ClusterConversationStore, toStored } from "../../src/bot/platforms/teams/conversation-store.js";
 import { UserError } from "../../src/core/errors.js";
+import type { SyncEvent } from "../../src/core/events.js";
+import { Redactor } from "../../src/core/redact.js";
 import { K8sKubeClient } from "../../src/kube/k8s-client.js";
+import { notificationsSchema } from "../../src/notifications/config.js";
+import { ClusterMessageLedger } from "../../src/notifications/ledger.js";
+import { NotificationRouter } from "../../src/notifications/router.js";
+import * as ev from "../golden/events.js";
 import { e2eEnv, newNamespace } from "../harness/e2e.js";
 import { bob, type Setup, setup } from "../integration/bot/setup.js";
+import { Recorder, slackApi } from "../integration/notifications/recorder.js";
 
 const kube = () => K8sKubeClient.fromOptions({ kubeconfig: e2eEnv().kubeconfigPath });
 
@@ -168,5 +176,75 @@ describe("Teams conversation references in the cluster", () => {
       seen("19:release@thread.tacv2", new Date(t0.getTime() + 120_000), "https://smba.example.net/amer/"),
     );
     expect((await b.get("19:release@thread.tacv2"))?.serviceUrl).toBe("https://smba.example.net/amer/");
+  });
+});
+
+describe("notification threads in the cluster", () => {
+  it("the leader updates the message another replica posted; the record stays bounded", async () => {
+    const ns = await newNamespace("notify-ledger");
+    const name = "gitops-bot-notifications-test";
+    const slack = await new Recorder(slackApi()).start();
+    try {
+      const replica = () =>
+        NotificationRouter.fromConfig(
+          {
+            notifications: notificationsSchema.parse({
+              destinations: [
+                {
+                  name: "deploys",
+                  type: "slack",
+                  channel: "C1",
+                  token: "xoxb-1-ledger-e2e",
+                  apiUrl: slack.url,
+                  rateLimit: { perSecond: 100 },
+                },
+              ],
+            }),
+            repo: { url: "https://github.com/org/config" },
+          } as Parameters<typeof NotificationRouter.fromConfig>[0],
+          {
+            redactor: new Redactor(),
+            ledger: new ClusterMessageLedger(
+              kube(),
+              { namespace: ns, name },
+              { flushMs: 10, maxOrigins: 3, maxRefs: 3 },
+            ),
+          },
+        );
+      const sync: SyncEvent = {
+        ...ev.autoSync,
+        id: "e2e-promote-sync",
+        env: "prod",
+        correlationId: ev.SHA_PROMOTE,
+        toRevision: ev.SHA_PROMOTE,
+        commits: [ev.promote.commit],
+        objects: [
+          { id: "prod:helmrelease/podinfo", file: "releases/prod/podinfo.yaml", action: "configured" },
+        ],
+      };
+      await replica().post(ev.promote);
+      await replica().post(sync);
+      expect(slack.requests.map((q, i) => [q.path, slack.json(i)["ts"] ?? null])).toEqual([
+        ["/chat.postMessage", null],
+        ["/chat.update", "1001.000100"],
+      ]);
+      expect(JSON.stringify(slack.json(1))).toContain("INC-42");
+
+      // Many releases later the record holds only the newest few.
+      const r = replica();
+      for (const sha of ["a", "b", "c", "d", "e"].map((c) => c.repeat(40)))
+        await r.post({
+          ...ev.promote,
+          id: `p-${sha}`,
+          correlationId: sha,
+          commit: { ...ev.promote.commit, sha },
+        });
+      const cm = await kube().get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
+      const keys = Object.keys((cm?.data ?? {}) as object);
+      expect(keys.filter((k) => k.startsWith("o-"))).toHaveLength(3);
+      expect(keys.filter((k) => k.startsWith("r-"))).toHaveLength(3);
+    } finally {
+      await slack.stop();
+    }
   });
 });

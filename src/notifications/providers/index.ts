@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { FetchLike } from "../http.js";
+import type { MessageLedger } from "../ledger.js";
 import type { NotificationProvider } from "../notifier.js";
 import { SlackNotifier, slackDestinationSchema } from "./slack.js";
 import { type TeamsConversationSender, TeamsNotifier, teamsDestinationSchema } from "./teams.js";
@@ -16,24 +17,28 @@ export interface ProviderDeps {
   slackToken?: string;
   /** Proactive Teams messages; absent when the Teams platform is not configured. */
   teamsSender?: TeamsConversationSender;
+  /** Where posted messages are recorded for other replicas and restarts (see ledger.ts). */
+  ledger?: MessageLedger;
 }
 
 export const providers = {
   slack: {
     schema: slackDestinationSchema,
     create: (d: z.infer<typeof slackDestinationSchema>, deps: ProviderDeps): NotificationProvider =>
-      new SlackNotifier(
-        d,
-        deps.slackToken === undefined ? { fetch: deps.fetch } : { fetch: deps.fetch, token: deps.slackToken },
-      ),
+      new SlackNotifier(d, {
+        fetch: deps.fetch,
+        ...(deps.slackToken === undefined ? {} : { token: deps.slackToken }),
+        ...(deps.ledger ? { ledger: deps.ledger } : {}),
+      }),
   },
   teams: {
     schema: teamsDestinationSchema,
     create: (d: z.infer<typeof teamsDestinationSchema>, deps: ProviderDeps): NotificationProvider =>
-      new TeamsNotifier(
-        d,
-        deps.teamsSender ? { fetch: deps.fetch, sender: deps.teamsSender } : { fetch: deps.fetch },
-      ),
+      new TeamsNotifier(d, {
+        fetch: deps.fetch,
+        ...(deps.teamsSender ? { sender: deps.teamsSender } : {}),
+        ...(deps.ledger ? { ledger: deps.ledger } : {}),
+      }),
   },
   webhook: {
     schema: webhookDestinationSchema,

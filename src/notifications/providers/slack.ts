@@ -10,6 +10,7 @@ import { z } from "zod";
 import { renderSlack } from "../../bot/platforms/slack/render.js";
 import type { FetchLike } from "../http.js";
 import { postJson } from "../http.js";
+import { isShared, type MessageLedger } from "../ledger.js";
 import { type Delivery, DeliveryError, type NotificationProvider, type RateWindow } from "../notifier.js";
 import { commonDestinationFields } from "./common.js";
 
@@ -65,7 +66,7 @@ export class SlackNotifier implements NotificationProvider {
 
   constructor(
     private readonly dest: SlackDestination,
-    private readonly deps: { fetch: FetchLike; token?: string; maxRefs?: number },
+    private readonly deps: { fetch: FetchLike; token?: string; maxRefs?: number; ledger?: MessageLedger },
   ) {
     this.name = dest.name;
     // 1 per ~1.1 s: Slack's "about one per second" with a margin so a burst never trips a 429.
@@ -83,7 +84,7 @@ export class SlackNotifier implements NotificationProvider {
       return;
     }
     const channel = this.dest.channel as string;
-    const known = this.refs.get(d.key);
+    const known = this.refs.get(d.key) ?? (await this.shared(d.key));
     if (known) {
       try {
         // `attachments: []` and `blocks: []` clear what the new rendering does not use (a field that is
@@ -108,13 +109,31 @@ export class SlackNotifier implements NotificationProvider {
         this.refs.delete(d.key);
       }
     }
-    const thread = d.threadKey ? this.refs.get(d.threadKey) : undefined;
+    const thread = d.threadKey ? (this.refs.get(d.threadKey) ?? (await this.shared(d.threadKey))) : undefined;
     const body: Record<string, unknown> = { channel, ...rendered, unfurl_links: false, unfurl_media: false };
     if (thread) body["thread_ts"] = thread.ts;
     const res = await this.call("chat.postMessage", body);
     const ts = typeof res["ts"] === "string" ? res["ts"] : undefined;
     const ch = typeof res["channel"] === "string" ? res["channel"] : channel;
-    if (ts) this.remember(d.key, { channel: ch, ts });
+    if (ts) {
+      this.remember(d.key, { channel: ch, ts });
+      if (isShared(d.key)) this.deps.ledger?.saveRef(this.name, d.key, JSON.stringify({ channel: ch, ts }));
+    }
+  }
+
+  /** Where another replica (or this one before a restart) posted `key`, from the ledger. */
+  private async shared(key: string): Promise<Ref | undefined> {
+    if (!this.deps.ledger || !isShared(key)) return undefined;
+    const raw = await this.deps.ledger.ref(this.name, key);
+    if (!raw) return undefined;
+    try {
+      const r = JSON.parse(raw) as Partial<Ref>;
+      if (typeof r.channel !== "string" || typeof r.ts !== "string") return undefined;
+      this.remember(key, { channel: r.channel, ts: r.ts });
+      return { channel: r.channel, ts: r.ts };
+    } catch {
+      return undefined;
+    }
   }
 
   /** The `ts` a key was posted as (for tests and for the chat side linking to notifications). */

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { type AdaptiveCard, renderTeams } from "../../bot/platforms/teams/render.js";
 import { StalledError, TransientError, UserError } from "../../core/errors.js";
 import { type FetchLike, postJson } from "../http.js";
+import { isShared, type MessageLedger } from "../ledger.js";
 import {
   type Delivery,
   DeliveryError,
@@ -83,7 +84,7 @@ export class TeamsNotifier implements NotificationProvider {
 
   constructor(
     private readonly dest: TeamsDestination,
-    private readonly deps: { fetch: FetchLike; sender?: TeamsConversationSender },
+    private readonly deps: { fetch: FetchLike; sender?: TeamsConversationSender; ledger?: MessageLedger },
   ) {
     this.name = dest.name;
     this.rateLimits = dest.rateLimit
@@ -111,18 +112,33 @@ export class TeamsNotifier implements NotificationProvider {
       );
     const conv = this.dest.conversation;
     try {
-      const known = this.refs.get(d.key);
+      const known = this.refs.get(d.key) ?? (await this.shared(d.key));
       if (known) {
         await sender.update(conv, known, activity);
         return;
       }
-      const replyToId = d.threadKey ? this.refs.get(d.threadKey) : undefined;
+      const replyToId = d.threadKey
+        ? (this.refs.get(d.threadKey) ?? (await this.shared(d.threadKey)))
+        : undefined;
       const res = await sender.send(conv, activity, replyToId ? { replyToId } : undefined);
-      this.refs.set(d.key, res.id);
-      while (this.refs.size > 5000) this.refs.delete(this.refs.keys().next().value as string);
+      this.remember(d.key, res.id);
+      if (isShared(d.key)) this.deps.ledger?.saveRef(this.name, d.key, res.id);
     } catch (e) {
       throw classify(e);
     }
+  }
+
+  private remember(key: string, id: string): void {
+    this.refs.set(key, id);
+    while (this.refs.size > 5000) this.refs.delete(this.refs.keys().next().value as string);
+  }
+
+  /** The activity id another replica (or this one before a restart) posted `key` as. */
+  private async shared(key: string): Promise<string | undefined> {
+    if (!this.deps.ledger || !isShared(key)) return undefined;
+    const id = await this.deps.ledger.ref(this.name, key);
+    if (id) this.remember(key, id);
+    return id;
   }
 }
 
