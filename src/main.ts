@@ -150,11 +150,23 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
           })
         : undefined;
 
+    // One release, one message, and one approval request edited by its approval, also when
+    // another replica (or this one before a restart) posted it: shared through the cluster.
+    const ledger =
+      cfg.sync.enabled && kube
+        ? new ClusterMessageLedger(
+            kube,
+            { namespace: cfg.sync.namespace, name: `gitops-bot-notifications-${cfg.sync.name}` },
+            { logger },
+          )
+        : undefined;
+
     const teams = cfg.teams
       ? TeamsPlatform.fromConfig(cfg.teams, {
           logger,
           http,
           redactor,
+          ...(ledger ? { ledger } : {}),
           store:
             teamsInCluster && kube
               ? new ClusterConversationStore(
@@ -174,17 +186,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       logger,
       ...(cfg.slack ? { slackToken: cfg.slack.botToken } : {}),
       ...(teams ? { teamsSender: notificationSender(teams) } : {}),
-      // One release, one message, also when another replica (or this one before a restart)
-      // posted it: origins and message refs are shared through the cluster.
-      ...(cfg.sync.enabled && kube
-        ? {
-            ledger: new ClusterMessageLedger(
-              kube,
-              { namespace: cfg.sync.namespace, name: `gitops-bot-notifications-${cfg.sync.name}` },
-              { logger },
-            ),
-          }
-        : {}),
+      ...(ledger ? { ledger } : {}),
       lockOf: (env, app) => locks.get(`${env}/${app}`),
     });
     stops.push({ name: "notifications", stop: () => router.stop() });
@@ -268,7 +270,10 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
     });
 
     const platforms: ChatPlatform[] = [];
-    if (cfg.slack) platforms.push(SlackPlatform.fromConfig(cfg.slack, { logger, http, redactor }));
+    if (cfg.slack)
+      platforms.push(
+        SlackPlatform.fromConfig(cfg.slack, { logger, http, redactor, ...(ledger ? { ledger } : {}) }),
+      );
     if (teams) platforms.push(teams);
     for (const p of platforms) {
       p.onInvocation(engine.handle);

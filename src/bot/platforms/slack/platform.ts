@@ -38,6 +38,7 @@ import { Redactor } from "../../../core/redact.js";
 import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendJson, sendText } from "../../../http/server.js";
 import { WorkQueue } from "../../../http/work-queue.js";
+import type { MessageLedger } from "../../../notifications/ledger.js";
 import type {
   ChatPlatform,
   ChatUser,
@@ -46,6 +47,7 @@ import type {
   MessageRef,
   Responder,
 } from "../../platform.js";
+import { KeyedMessages } from "../keyed-messages.js";
 import {
   buttonClickId,
   buttonClickPrefix,
@@ -93,11 +95,9 @@ export interface SlackPlatformDeps {
   concurrency?: number;
   /** How long `stop()` waits for running and queued commands (default 10 s). */
   stopGraceMs?: number;
+  /** Shares keyed messages (approval requests) with other replicas and across restarts. */
+  ledger?: MessageLedger;
 }
-
-/** How long and how many `updateKey` -> message mappings the platform keeps. */
-const KEYED_TTL_MS = 24 * 3_600_000;
-const KEYED_MAX = 2000;
 
 /** Slack API errors that mean "the bot cannot post there", where `response_url` is the fallback. */
 const NOT_IN_CHANNEL = new Set(["not_in_channel", "channel_not_found", "is_archived"]);
@@ -146,7 +146,7 @@ export class SlackPlatform implements ChatPlatform {
   private groupsLookup: Promise<Map<string, string[]>> | undefined;
   private readonly invocations: Counter | undefined;
   /** Channel messages posted with an `updateKey`, so a later invocation (an approval) can edit them. */
-  private readonly keyed = new Map<string, { at: number; ref: MessageRef }>();
+  private readonly keyed: KeyedMessages<MessageRef>;
 
   constructor(
     private readonly opts: SlackPlatformOptions,
@@ -158,6 +158,7 @@ export class SlackPlatform implements ChatPlatform {
       opts.signingSecret,
     ]);
     this.log = deps.logger.child({ component: "slack" });
+    this.keyed = new KeyedMessages("chat:slack", deps.ledger, this.log);
     this.render = deps.render ?? renderSlack;
     this.clock = deps.clock ?? systemClock;
     this.socketMode = opts.socketMode ?? opts.appToken !== undefined;
@@ -660,22 +661,14 @@ export class SlackPlatform implements ChatPlatform {
     return this.render(msg);
   }
 
-  /** @internal The message an earlier invocation posted with `key` (in memory, 24 h). */
-  refForKey(key: string): MessageRef | undefined {
-    const hit = this.keyed.get(key);
-    if (!hit) return undefined;
-    if (Date.now() - hit.at > KEYED_TTL_MS) {
-      this.keyed.delete(key);
-      return undefined;
-    }
-    return hit.ref;
+  /** @internal The message an earlier invocation (on any replica, with a ledger) posted with `key`. */
+  refForKey(key: string): Promise<MessageRef | undefined> {
+    return this.keyed.get(key);
   }
 
   /** @internal Remembers the first message posted with `key`. */
-  rememberKey(key: string, ref: MessageRef): void {
-    if (this.refForKey(key)) return;
-    if (this.keyed.size >= KEYED_MAX) this.keyed.delete(this.keyed.keys().next().value as string);
-    this.keyed.set(key, { at: Date.now(), ref });
+  rememberKey(key: string, ref: MessageRef): Promise<void> {
+    return this.keyed.remember(key, ref);
   }
 }
 
@@ -715,7 +708,7 @@ class SlackResponder implements Responder {
       await this.platform.update(earlier, msg);
       return earlier;
     }
-    const elsewhere = msg.updateKey ? this.platform.refForKey(msg.updateKey) : undefined;
+    const elsewhere = msg.updateKey ? await this.platform.refForKey(msg.updateKey) : undefined;
     if (elsewhere) {
       await this.platform.update(elsewhere, msg);
       if (elsewhere.channel === this.target.channel) {
@@ -725,7 +718,7 @@ class SlackResponder implements Responder {
     }
     let thread = this.target.threadTs;
     const root = msg.threadKey
-      ? (this.byKey.get(msg.threadKey) ?? this.platform.refForKey(msg.threadKey))
+      ? (this.byKey.get(msg.threadKey) ?? (await this.platform.refForKey(msg.threadKey)))
       : undefined;
     if (root && root !== "ephemeral") thread = root.threadId ?? root.id;
 
@@ -750,7 +743,7 @@ class SlackResponder implements Responder {
       const ref = await this.platform.send(this.target.channel, msg, thread ? { threadId: thread } : {});
       if (msg.updateKey) {
         this.byKey.set(msg.updateKey, ref);
-        this.platform.rememberKey(msg.updateKey, ref);
+        await this.platform.rememberKey(msg.updateKey, ref);
       }
       if (msg.threadKey === undefined && msg.updateKey === undefined) this.byKey.set(`ts:${ref.id}`, ref);
       return ref;

@@ -38,7 +38,9 @@ import { Redactor } from "../../../core/redact.js";
 import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendText } from "../../../http/server.js";
 import { WorkQueue } from "../../../http/work-queue.js";
+import type { MessageLedger } from "../../../notifications/ledger.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
+import { KeyedMessages } from "../keyed-messages.js";
 import { type ConversationStore, FileConversationStore, toStored } from "./conversation-store.js";
 import {
   baseConversationId,
@@ -67,6 +69,8 @@ export interface TeamsPlatformDeps {
   logger: Logger;
   http: HttpServer;
   store: ConversationStore;
+  /** Shares keyed messages (approval requests) with other replicas and across restarts. */
+  ledger?: MessageLedger;
   /** Message renderer (default `renderTeams`). */
   render?: (msg: Message) => AdaptiveCard;
   clock?: Clock;
@@ -248,7 +252,7 @@ export class TeamsPlatform implements ChatPlatform {
   private handler: InvocationHandler | undefined;
   private readonly work: WorkQueue;
   /** Messages posted with an `updateKey`, so a later invocation (an approval) can edit them. */
-  private readonly keyed = new Map<string, { at: number; ref: MessageRef; conversationId: string }>();
+  private readonly keyed: KeyedMessages<{ ref: MessageRef; conversationId: string }>;
   /** Member e-mails by user id; `undefined` remembers a failed lookup for 10 minutes. */
   private readonly emails = new Map<string, { at: number; email: string | undefined }>();
   private started = false;
@@ -261,6 +265,7 @@ export class TeamsPlatform implements ChatPlatform {
     private readonly deps: TeamsPlatformDeps,
   ) {
     this.log = deps.logger.child({ component: "teams" });
+    this.keyed = new KeyedMessages("chat:teams", deps.ledger, this.log);
     this.redactor = (deps.redactor ?? new Redactor()).with([opts.appPassword]);
     this.render = deps.render ?? renderTeams;
     this.clock = deps.clock ?? systemClock;
@@ -534,22 +539,14 @@ export class TeamsPlatform implements ChatPlatform {
     return this.render(msg);
   }
 
-  /** @internal The message an earlier invocation posted with `key` (in memory, 24 h). */
-  refForKey(key: string): { ref: MessageRef; conversationId: string } | undefined {
-    const hit = this.keyed.get(key);
-    if (!hit) return undefined;
-    if (Date.now() - hit.at > 24 * 3_600_000) {
-      this.keyed.delete(key);
-      return undefined;
-    }
-    return hit;
+  /** @internal The message an earlier invocation (on any replica, with a ledger) posted with `key`. */
+  refForKey(key: string): Promise<{ ref: MessageRef; conversationId: string } | undefined> {
+    return this.keyed.get(key);
   }
 
   /** @internal Remembers the first message posted with `key`. */
-  rememberKey(key: string, ref: MessageRef, conversationId: string): void {
-    if (this.refForKey(key)) return;
-    if (this.keyed.size >= 2000) this.keyed.delete(this.keyed.keys().next().value as string);
-    this.keyed.set(key, { at: Date.now(), ref, conversationId });
+  rememberKey(key: string, ref: MessageRef, conversationId: string): Promise<void> {
+    return this.keyed.remember(key, { ref, conversationId });
   }
 }
 
@@ -576,7 +573,7 @@ class TeamsResponder implements Responder {
       await this.sender.updateInConversation(this.conversationId, earlier.id, card);
       return earlier;
     }
-    const elsewhere = msg.updateKey ? this.platform.refForKey(msg.updateKey) : undefined;
+    const elsewhere = msg.updateKey ? await this.platform.refForKey(msg.updateKey) : undefined;
     if (elsewhere) {
       // An earlier invocation's message (an approval request): edit it; answer here too when it
       // lives in another conversation.
@@ -592,7 +589,7 @@ class TeamsResponder implements Responder {
     if (thread) ref.threadId = thread;
     if (msg.updateKey) {
       this.byKey.set(msg.updateKey, ref);
-      this.platform.rememberKey(msg.updateKey, ref, this.conversationId);
+      await this.platform.rememberKey(msg.updateKey, ref, this.conversationId);
     }
     return ref;
   }
