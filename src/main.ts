@@ -4,6 +4,7 @@
  * handle whose `stop()` stops them in reverse. `serve` is the `gitops-bot serve` subcommand: it
  * loads the config, starts the service and stops it on SIGTERM/SIGINT.
  */
+import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -33,6 +34,7 @@ import type {
   TeamsConversationSender as NotificationTeamsSender,
   TeamsCardActivity,
 } from "./notifications/providers/teams.js";
+import { ReportScheduler } from "./notifications/reports.js";
 import { NotificationRouter } from "./notifications/router.js";
 import { mountGitWebhook } from "./reconciler/sync/git-webhook.js";
 import { SyncService } from "./reconciler/sync/service.js";
@@ -52,6 +54,8 @@ export interface Service {
   engine: CommandEngine;
   repo: GitConfigRepo;
   sync: SyncService | undefined;
+  /** Scheduled sync reports, when configured. */
+  reports?: ReportScheduler;
   platforms: ChatPlatform[];
   stop(): Promise<void>;
 }
@@ -195,8 +199,8 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
 
     let sync: SyncService | undefined;
     let commandSync: CommandSyncTrigger | undefined;
+    let elector: LeaderElector | undefined;
     if (cfg.sync.enabled && kube) {
-      let elector: LeaderElector | undefined;
       sync = SyncService.fromConfig(cfg, {
         repo,
         kube,
@@ -269,6 +273,32 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
         : {}),
     });
 
+    let reports: ReportScheduler | undefined;
+    if (cfg.notifications.reports.length > 0) {
+      reports = new ReportScheduler(cfg.notifications.reports, {
+        run: (text) =>
+          engine.execute(
+            {
+              id: `report:${randomUUID()}`,
+              platform: "cli",
+              text,
+              user: { id: "cli:reports", name: "gitops-bot reports" },
+              channel: "reports",
+              receivedAt: new Date(),
+            },
+            { trusted: true },
+          ),
+        post: (to, key, msg) => router.postMessage(to, key, msg),
+        cluster: cfg.clusterName,
+        // With leader election only the leader posts, so replicas do not repeat the report.
+        isLeader: () => (elector ? elector.isLeader() : true),
+        logger,
+      });
+      reports.start();
+      const scheduled = reports;
+      stops.push({ name: "reports", stop: async () => scheduled.stop() });
+    }
+
     const platforms: ChatPlatform[] = [];
     if (cfg.slack)
       platforms.push(
@@ -298,7 +328,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       },
       "gitops-bot started",
     );
-    return { url: addr.url, engine, repo, sync, platforms, stop: stopAll };
+    return { url: addr.url, engine, repo, sync, platforms, ...(reports ? { reports } : {}), stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

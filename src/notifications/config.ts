@@ -3,6 +3,7 @@
  * routes that match events to destination names. With no routes, every event goes to every
  * destination. Plugged into `src/config/schema.ts`.
  */
+import { Cron } from "croner";
 import { z } from "zod";
 import { templatesSchema } from "./providers/common.js";
 import { destinationSchema } from "./providers/index.js";
@@ -31,6 +32,50 @@ export const routeSchema = z
     to: z.array(z.string().min(1)).min(1).describe("Destination names."),
   })
   .describe("A routing rule: events that match go to `to` (every matching route adds its destinations).");
+
+export const reportSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and dashes")
+      .describe("Report name (in logs and message keys)."),
+    schedule: z
+      .string()
+      .min(1)
+      .describe(
+        "Cron expression: 5 fields (`0 9 * * 1-5`: weekdays at 09:00), or 6 with seconds first; `@daily` and friends work too.",
+      ),
+    timezone: z
+      .string()
+      .optional()
+      .describe(
+        "IANA time zone of the schedule, e.g. `Europe/Berlin` (default: the process's, usually UTC).",
+      ),
+    to: z.array(z.string().min(1)).min(1).describe("Destination names."),
+    onlyProblems: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Post only when the last sync failed or left errors, drift was seen, or approvals are pending.",
+      ),
+  })
+  .superRefine((r, ctx) => {
+    const problem = scheduleProblem(r.schedule, r.timezone);
+    if (problem) ctx.addIssue({ code: "custom", path: ["schedule"], message: problem });
+  })
+  .describe("A scheduled sync report: what runs where, the last sync, drift, locks and pending approvals.");
+
+/** Why a cron expression (in a time zone) is unusable, or undefined. */
+export function scheduleProblem(schedule: string, timezone?: string): string | undefined {
+  try {
+    const job = new Cron(schedule, { paused: true, ...(timezone ? { timezone } : {}) });
+    const next = job.nextRun();
+    job.stop();
+    return next ? undefined : `schedule ${JSON.stringify(schedule)} never fires`;
+  } catch (e) {
+    return `invalid schedule ${JSON.stringify(schedule)}${timezone ? ` in ${timezone}` : ""}: ${(e as Error).message}`;
+  }
+}
 
 export const notificationsSchema = z
   .object({
@@ -61,6 +106,10 @@ export const notificationsSchema = z
       .max(20)
       .default(6)
       .describe("Tries per message on 5xx/network errors before giving up."),
+    reports: z
+      .array(reportSchema)
+      .default([])
+      .describe("Scheduled sync reports (posted by the leader only, so replicas do not repeat them)."),
   })
   .superRefine((n, ctx) => {
     const names = new Set<string>();
@@ -72,6 +121,24 @@ export const notificationsSchema = z
           message: `duplicate destination name ${d.name}`,
         });
       names.add(d.name);
+    });
+    const reportNames = new Set<string>();
+    n.reports.forEach((r, i) => {
+      if (reportNames.has(r.name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["reports", i, "name"],
+          message: `duplicate report name ${r.name}`,
+        });
+      reportNames.add(r.name);
+      r.to.forEach((name, j) => {
+        if (!names.has(name))
+          ctx.addIssue({
+            code: "custom",
+            path: ["reports", i, "to", j],
+            message: `unknown destination ${name}`,
+          });
+      });
     });
     n.routes.forEach((r, i) => {
       r.to.forEach((name, j) => {
@@ -89,3 +156,4 @@ export const notificationsSchema = z
 
 export type NotificationsConfig = z.infer<typeof notificationsSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
+export type ReportConfig = z.infer<typeof reportSchema>;

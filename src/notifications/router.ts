@@ -119,8 +119,11 @@ export interface NotificationMetrics {
 
 interface Item {
   key: string;
-  /** `root`/`detail`: one view's message or thread reply; `digest`/`digest-details`: a burst of views in one message. */
-  kind: "root" | "detail" | "digest" | "digest-details";
+  /** `root`/`detail`: one view's message or thread reply; `digest`/`digest-details`: a burst of views
+   * in one message; `message`: a message built elsewhere (a scheduled report). */
+  kind: "root" | "detail" | "digest" | "digest-details" | "message";
+  /** The message of a `message` item. */
+  message?: Message;
   /** View key, or for digests the digest key. */
   view: string;
   detail?: DetailKind;
@@ -428,6 +431,29 @@ export class NotificationRouter implements EventSink, Notifier {
     }
   }
 
+  /**
+   * Queues a ready-made message (a scheduled report) for the named destinations, under their rate
+   * limits and retries like any other; `key` makes it a new message (or edits one posted under it).
+   */
+  postMessage(to: string[], key: string, message: Message): void {
+    if (this.stopping.signal.aborted) return;
+    const now = this.timer.now();
+    for (const lane of this.lanes) {
+      if (!to.includes(lane.dest.provider.name)) continue;
+      lane.items.set(key, {
+        key,
+        kind: "message",
+        view: key,
+        version: 0,
+        events: [],
+        attempts: 0,
+        notBefore: now,
+        message,
+      });
+      this.start(lane);
+    }
+  }
+
   /** Emits and resolves once every destination has handled its queue (sent or given up). */
   async post(event: GitopsEvent): Promise<void> {
     this.emit(event);
@@ -574,6 +600,7 @@ export class NotificationRouter implements EventSink, Notifier {
   }
 
   private message(lane: Lane, item: Item): Message | undefined {
+    if (item.kind === "message") return item.message;
     if (item.kind === "digest" || item.kind === "digest-details") {
       const views = (lane.digests.get(item.view) ?? [])
         .map((k) => this.store.get(k))

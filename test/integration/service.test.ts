@@ -54,7 +54,16 @@ describe("gitops-bot serve (composition root)", () => {
         approvals: { storePath: join(dir, "approvals.json") },
         sync: { enabled: false },
         notifications: {
-          destinations: [{ name: "deploys", type: "slack", channel: "CDEPLOYS", apiUrl: `${slack.url}/api` }],
+          destinations: [
+            { name: "deploys", type: "slack", channel: "CDEPLOYS", apiUrl: `${slack.url}/api` },
+            { name: "reports", type: "slack", channel: "CREPORTS", apiUrl: `${slack.url}/api` },
+          ],
+          routes: [{ to: ["deploys"] }],
+          reports: [
+            // Every second (6 fields: seconds first), so the test sees the schedule fire.
+            { name: "every-second", schedule: "* * * * * *", to: ["reports"] },
+            { name: "quiet", schedule: "0 0 1 1 *", to: ["reports"], onlyProblems: true },
+          ],
         },
       },
       { SIGNING: SIGNING_SECRET, BOT_TOKEN },
@@ -141,11 +150,57 @@ describe("gitops-bot serve (composition root)", () => {
     );
     expect(res.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
-    expect(slack.calls.length).toBe(before);
+    // Nothing answered it (the every-second report to CREPORTS is not an answer).
+    expect(slack.calls.slice(before).filter((c) => c.args["channel"] !== "CREPORTS")).toEqual([]);
   });
 
   it("has no git webhook when sync is off", async () => {
     const res = await fetch(`${service.url}/hooks/git`, { method: "POST", body: "{}" });
     expect(res.status).toBe(404);
+  });
+
+  it("posts the scheduled sync report on its cron schedule, and a problems-only report only when there are some", async () => {
+    const report = await waitFor("a scheduled report", () =>
+      slack.calls.find((c) => c.method === "chat.postMessage" && c.args["channel"] === "CREPORTS"),
+    );
+    const text = JSON.stringify(report.args);
+    expect(text).toContain("Sync report: it-cluster");
+    expect(text).toMatch(/podinfo/); // the release matrix
+    expect(text).not.toContain(BOT_TOKEN);
+    // Nothing is wrong and nothing waits: the problems-only report stays quiet.
+    expect(await service.reports?.run("quiet")).toBe("healthy");
+
+    // A prod change waiting for approval is a reason to speak up.
+    await postSignedSlack(
+      `${service.url}/slack/events`,
+      {
+        form: {
+          command: "/gitops",
+          text: "lock podinfo prod audit",
+          user_id: "UALICE",
+          user_name: "alice",
+          channel_id: "CRELEASE",
+          team_id: "T1",
+          trigger_id: "trigger-report-lock",
+          response_url: slack.responseUrl("report-lock"),
+        },
+      },
+      { signingSecret: SIGNING_SECRET },
+    );
+    await waitFor("the approval request", () =>
+      slack.calls.find(
+        (c) => c.method === "chat.postMessage" && JSON.stringify(c.args).includes("Approval needed"),
+      ),
+    );
+    const seen = slack.calls.length;
+    expect(await service.reports?.run("quiet")).toBe("posted");
+    const posted = await waitFor("the problems-only report", () =>
+      slack.calls
+        .slice(seen)
+        .find(
+          (c) => c.method === "chat.postMessage" && JSON.stringify(c.args).includes("Pending approvals (1)"),
+        ),
+    );
+    expect(JSON.stringify(posted.args)).toContain("lock podinfo prod audit");
   });
 });

@@ -29,6 +29,7 @@ describe("examples/gitops-bot.yaml", () => {
       "teams-releases",
       "audit",
     ]);
+    expect(cfg.notifications.reports.map((r) => r.name)).toEqual(["morning", "problems"]);
     // Every secret it references is known to the redactor.
     const secrets = configSecrets(cfg);
     for (const k of ["GIT_TOKEN", "SLACK_BOT_TOKEN", "TEAMS_APP_PASSWORD", "AUDIT_WEBHOOK_SECRET"] as const)

@@ -16,6 +16,7 @@ describe("notifications config", () => {
       destinations: [],
       routes: [],
       maxAttempts: 6,
+      reports: [],
     });
   });
 
