@@ -72,6 +72,11 @@ describe("two replicas", () => {
           // The replicas share state in `ns`; they sync a folder the repo does not have, so this
           // test leaves the example's namespaces to service.test.ts.
           sync: { name: "replicas", namespace: ns, interval: "1h", paths: ["not-in-this-repo/"] },
+          notifications: {
+            destinations: [{ name: "ops", type: "slack", channel: "COPS", apiUrl: `${slack.url}/api` }],
+            routes: [{ match: { kind: ["reconciler"] }, to: ["ops"] }],
+            reports: [{ name: "daily", schedule: "0 9 * * *", to: ["ops"] }],
+          },
         }),
         { env: { POD_NAME: `gitops-bot-${name}` }, logger: nullLogger },
       );
@@ -110,6 +115,19 @@ describe("two replicas", () => {
     );
     expect(edit.args["channel"]).toBe("CRELEASE");
     expect(JSON.stringify(edit.args)).not.toMatch(/approve:[a-z2-9]{8}/); // the buttons are gone
+  });
+
+  it("a scheduled report is posted once, by the leader, not by every replica", async () => {
+    const outcomes = await waitFor("a leader", async () => {
+      const both = [await a.reports?.run("daily"), await b.reports?.run("daily")];
+      return both.includes("posted") ? both : undefined;
+    });
+    expect(outcomes.sort()).toEqual(["follower", "posted"]);
+    const report = await waitFor("the report", () =>
+      slack.calls.find((c) => c.method === "chat.postMessage" && c.args["channel"] === "COPS"),
+    );
+    expect(JSON.stringify(report.args)).toContain("Sync report: e2e");
+    expect(JSON.stringify(report.args)).toMatch(/cluster synced at/);
   });
 });
 
