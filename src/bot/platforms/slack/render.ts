@@ -12,6 +12,7 @@ import {
   type Block,
   type Message,
   mergeSpans,
+  plain,
   type RichText,
   type Severity,
   type Span,
@@ -248,7 +249,7 @@ function table(block: Extract<Block, { kind: "table" }>): SlackBlock[] {
     out.push({ type: "section", text: mrkdwn(chunk) });
     return out;
   }
-  const rows = [block.columns, ...block.rows.map((r) => r.map(plainOf))];
+  const rows = [block.columns, ...block.rows.map((r) => r.map(plain))];
   const widths = block.columns.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? "")].length)));
   const lines = rows.map((r) =>
     widths
@@ -257,27 +258,6 @@ function table(block: Extract<Block, { kind: "table" }>): SlackBlock[] {
       .trimEnd(),
   );
   return [{ type: "section", text: mrkdwn(codeBlock(lines.join("\n"), SLACK_LIMITS.sectionText)) }];
-}
-
-function plainOf(text: RichText): string {
-  return text
-    .map((s) => {
-      switch (s.kind) {
-        case "text":
-        case "bold":
-        case "italic":
-        case "code":
-        case "link":
-          return s.text;
-        case "mention":
-          return `@${s.name ?? s.userId}`;
-        default: {
-          const never: never = s;
-          return never;
-        }
-      }
-    })
-    .join("");
 }
 
 function renderBlock(block: Block, counter: { n: number }): SlackBlock[] {
