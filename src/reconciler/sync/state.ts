@@ -72,19 +72,26 @@ export class SyncStateStore implements SyncStatusReader {
 
   /** Loads state and inventory (empty ones when there is no record yet). */
   async load(): Promise<{ state: SyncState; inventory: InventoryEntry[] }> {
-    const cm = await this.kube.get({
+    const cm = await this.record();
+    const state = this.stateOf(cm);
+    const data = (cm?.data ?? {}) as Record<string, string>;
+    const inventory: InventoryEntry[] = data.inventory ? JSON.parse(data.inventory) : [];
+    this.lastSaved = cm ? serialize(state, inventory) : undefined;
+    return { state, inventory };
+  }
+
+  private record(): Promise<KubeObject | undefined> {
+    return this.kube.get({
       apiVersion: "v1",
       kind: "ConfigMap",
       namespace: this.opts.namespace,
       name: this.configMapName,
     });
-    const data = (cm?.data ?? {}) as Record<string, string>;
-    const state: SyncState = data.state
-      ? { ...emptyState(this.opts.source), ...JSON.parse(data.state) }
-      : emptyState(this.opts.source);
-    const inventory: InventoryEntry[] = data.inventory ? JSON.parse(data.inventory) : [];
-    this.lastSaved = cm ? serialize(state, inventory) : undefined;
-    return { state, inventory };
+  }
+
+  private stateOf(cm: KubeObject | undefined): SyncState {
+    const raw = (cm?.data as Record<string, string> | undefined)?.state;
+    return raw ? { ...emptyState(this.opts.source), ...JSON.parse(raw) } : emptyState(this.opts.source);
   }
 
   /** Marks that a sync ran now (in memory only). */
@@ -112,8 +119,10 @@ export class SyncStateStore implements SyncStatusReader {
     return true;
   }
 
+  /** The state only: `status` and the reports never need the inventory (thousands of entries),
+   * and a read must not disturb what the next `save` compares against. */
   async read(): Promise<SyncStatus> {
-    const { state } = await this.load();
+    const state = this.stateOf(await this.record());
     return { ...state, lastSyncTime: this.lastSyncTime };
   }
 
