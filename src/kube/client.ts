@@ -146,6 +146,23 @@ export function isStatus(err: unknown, status: number): err is KubeApiError {
   return err instanceof KubeApiError && err.status === status;
 }
 
+/**
+ * Creates `namespace` unless it exists. A 403 (narrowed RBAC: the bot may not create namespaces)
+ * is not an error here: the namespace must then exist already, and the write that follows says so
+ * if it does not.
+ */
+export async function ensureNamespace(
+  kube: KubeClient,
+  namespace: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }, { signal });
+  } catch (err) {
+    if (!isStatus(err, 409) && !isStatus(err, 403)) throw err;
+  }
+}
+
 /** `group/version` split; the core group is "". */
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf("/");

@@ -8,7 +8,7 @@
  * sees the latest value of its own key. The ConfigMap (and its namespace) is created on first write.
  */
 import { TransientError, UserError } from "../core/errors.js";
-import { isStatus, type KubeClient, type KubeObject } from "./client.js";
+import { ensureNamespace, isStatus, type KubeClient, type KubeObject } from "./client.js";
 
 /** ConfigMaps hold at most 1 MiB; stay well below it. */
 const MAX_BYTES = 900 * 1024;
@@ -107,16 +107,7 @@ export class ConfigMapRecord {
 
   private async ensureNamespace(): Promise<void> {
     if (this.namespaceEnsured) return;
-    try {
-      await this.kube.create({
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: this.opts.namespace },
-      });
-    } catch (err) {
-      // 409: it exists; 403: we may not create namespaces, so it has to exist already.
-      if (!isStatus(err, 409) && !isStatus(err, 403)) throw err;
-    }
+    await ensureNamespace(this.kube, this.opts.namespace);
     this.namespaceEnsured = true;
   }
 }

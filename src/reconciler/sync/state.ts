@@ -1,4 +1,4 @@
-import { isStatus, type KubeClient, type KubeObject } from "../../kube/client.js";
+import { ensureNamespace, type KubeClient, type KubeObject } from "../../kube/client.js";
 
 /** One object this bot applied, as recorded in the inventory. */
 export interface InventoryEntry {
@@ -128,16 +128,7 @@ export class SyncStateStore implements SyncStatusReader {
 
   private async ensureNamespace(signal?: AbortSignal): Promise<void> {
     if (this.lastSaved !== undefined) return;
-    try {
-      await this.kube.create(
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: this.opts.namespace } },
-        { signal },
-      );
-    } catch (err) {
-      // 409: it exists. 403: the bot may not create namespaces (narrowed RBAC), so it must exist
-      // already; if it does not, the apply below says so.
-      if (!isStatus(err, 409) && !isStatus(err, 403)) throw err;
-    }
+    await ensureNamespace(this.kube, this.opts.namespace, signal);
   }
 }
 
