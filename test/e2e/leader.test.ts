@@ -5,18 +5,17 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoSchema } from "../../src/config/schema.js";
 import type { GitopsEvent, SyncEvent } from "../../src/core/events.js";
 import { nullLogger } from "../../src/core/ports.js";
 import { GitConfigRepo } from "../../src/gitops/git-config-repo.js";
-import { K8sKubeClient } from "../../src/kube/k8s-client.js";
+import type { K8sKubeClient } from "../../src/kube/k8s-client.js";
 import { LeaderElector } from "../../src/kube/leader-election.js";
 import { SyncService } from "../../src/reconciler/sync/service.js";
-import { e2eEnv } from "../harness/e2e.js";
+import { e2eEnv, e2eKubeClient } from "../harness/e2e.js";
 import { type GitServer, startGitServer } from "../harness/git-server.js";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
 const USER = "e2e";
 const PASSWORD = randomBytes(8).toString("hex");
@@ -34,22 +33,6 @@ afterAll(async () => {
   await git?.stop();
   await rm(scratch, { recursive: true, force: true });
 });
-
-function kubeClient(proxy?: TcpProxy): K8sKubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromFile(e2eEnv().kubeconfigPath);
-  if (proxy) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("no cluster");
-    kc.loadFromOptions({
-      clusters: [{ ...cluster, server: `https://127.0.0.1:${proxy.port}` }],
-      users: kc.getUsers(),
-      contexts: kc.getContexts(),
-      currentContext: kc.getCurrentContext(),
-    });
-  }
-  return new K8sKubeClient(kc, { timeoutMs: 2_000 });
-}
 
 const until = async (what: string, cond: () => boolean, ms = 20_000) => {
   const end = Date.now() + ms;
@@ -140,9 +123,9 @@ describe("leader election e2e", () => {
       return { name, kube, elector, svc, events, log };
     };
 
-    const a = await start("replica-a", kubeClient(proxyA));
+    const a = await start("replica-a", e2eKubeClient({ proxyPort: proxyA.port, timeoutMs: 2_000 }));
     await until("a to lead", () => a.elector.isLeader());
-    const b = await start("replica-b", kubeClient());
+    const b = await start("replica-b", e2eKubeClient({ timeoutMs: 2_000 }));
     // a's first sync creates the objects, once.
     await until("a's first sync", () => a.events.some((e) => e.kind === "sync"));
     const first = a.events.find((e): e is SyncEvent => e.kind === "sync");

@@ -7,20 +7,19 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoSchema } from "../../src/config/schema.js";
 import type { GitopsEvent, ReconcilerEvent, SyncEvent } from "../../src/core/events.js";
 import { nullLogger } from "../../src/core/ports.js";
 import { GitConfigRepo } from "../../src/gitops/git-config-repo.js";
 import type { KubeObject } from "../../src/kube/client.js";
-import { K8sKubeClient } from "../../src/kube/k8s-client.js";
+import type { K8sKubeClient } from "../../src/kube/k8s-client.js";
 import { ANN_CREATED } from "../../src/reconciler/sync/engine.js";
 import { SyncService } from "../../src/reconciler/sync/service.js";
-import { e2eEnv } from "../harness/e2e.js";
+import { e2eEnv, e2eKubeClient } from "../harness/e2e.js";
 import { type GitServer, startGitServer } from "../harness/git-server.js";
 import { startKube } from "../harness/kube.js";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
 const execFileP = promisify(execFile);
 const USER = "e2e";
@@ -40,24 +39,6 @@ afterAll(async () => {
   await git?.stop();
   await rm(scratch, { recursive: true, force: true });
 });
-
-/** A kube client for the suite's API server, optionally through `proxy`. */
-function kubeClient(proxy?: TcpProxy): K8sKubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromFile(e2eEnv().kubeconfigPath);
-  if (proxy) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("no cluster");
-    kc.loadFromOptions({
-      clusters: [{ ...cluster, server: `https://127.0.0.1:${proxy.port}` }],
-      users: kc.getUsers(),
-      contexts: kc.getContexts(),
-      currentContext: kc.getCurrentContext(),
-    });
-  }
-  // Short timeouts so an outage shows within a test's patience.
-  return new K8sKubeClient(kc, { timeoutMs: 10_000 });
-}
 
 interface Fixture {
   id: string;
@@ -98,7 +79,7 @@ async function fixture(
     }),
     { logger: nullLogger },
   );
-  const kube = opts.kube ?? kubeClient();
+  const kube = opts.kube ?? e2eKubeClient();
   const events: GitopsEvent[] = [];
   const make = () =>
     new SyncService(
@@ -583,7 +564,7 @@ describe("sync e2e: faults", () => {
     const env = e2eEnv();
     const proxy = await startTcpProxy(Number(new URL(env.kubeServer).port));
     cleanups.push(() => proxy.close());
-    const kube = kubeClient(proxy);
+    const kube = e2eKubeClient({ proxyPort: proxy.port, timeoutMs: 10_000 });
     cleanups.push(() => kube.close());
     const many = (ns: string, n: number, v: string) =>
       Object.fromEntries(
@@ -618,7 +599,7 @@ describe("sync e2e: faults", () => {
       /cluster unavailable/,
     );
     // Nothing was pruned on a partial view.
-    const direct = kubeClient();
+    const direct = e2eKubeClient();
     cleanups.push(() => direct.close());
     expect(await direct.get(cmRef(f.ns, "old"))).toBeDefined();
 
@@ -645,9 +626,7 @@ describe("sync e2e: faults", () => {
     // A cluster of its own (etcd + kube-apiserver), so killing its API server disturbs no other test.
     const own = await startKube({ tools: e2eEnv().tools });
     cleanups.push(() => own.stop());
-    const kc = new KubeConfig();
-    kc.loadFromFile(own.kubeconfigPath);
-    const kube = new K8sKubeClient(kc, { timeoutMs: 10_000 });
+    const kube = e2eKubeClient({ kubeconfigPath: own.kubeconfigPath, timeoutMs: 10_000 });
     cleanups.push(() => kube.close());
     const f = await fixture(
       (ns) => ({ "namespaces/ns.yaml": nsYaml(ns), "releases/dev/old.yaml": cmYaml(ns, "old", "1") }),
@@ -675,7 +654,7 @@ describe("sync e2e: faults", () => {
     expect(restarted).toBeDefined();
     await restarted;
     const during = f.take();
-    const direct = new K8sKubeClient(kc, { timeoutMs: 10_000 });
+    const direct = e2eKubeClient({ kubeconfigPath: own.kubeconfigPath, timeoutMs: 10_000 });
     cleanups.push(() => direct.close());
     // The sync that was cut said why (the controller then retries with backoff on its own).
     expect(first.result?.status).toBe("failed");

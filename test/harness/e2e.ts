@@ -1,6 +1,7 @@
 // Helpers for tests in the e2e project: what test/e2e/global-setup.ts started, via vitest's inject().
-import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
+import { K8sKubeClient } from "../../src/kube/k8s-client.js";
 import { createNamespace, kubeConfigFromFile } from "./kube.js";
 import type { RegistryCredentials } from "./registry.js";
 import type { E2eTools } from "./tools.js";
@@ -49,4 +50,27 @@ export function e2eKubeConfig(): KubeConfig {
  */
 export function newNamespace(prefix: string): Promise<string> {
   return createNamespace(e2eEnv().kubeconfigPath, prefix);
+}
+
+/**
+ * Our `K8sKubeClient` for the suite's API server (or the one of `kubeconfigPath`), optionally
+ * through a local TCP proxy on `proxyPort` (outage tests cut it), with a short request timeout so
+ * an outage shows within a test's patience.
+ */
+export function e2eKubeClient(
+  opts: { proxyPort?: number; timeoutMs: number; kubeconfigPath?: string } = { timeoutMs: 10_000 },
+): K8sKubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromFile(opts.kubeconfigPath ?? e2eEnv().kubeconfigPath);
+  if (opts.proxyPort !== undefined) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("no cluster in the kubeconfig");
+    kc.loadFromOptions({
+      clusters: [{ ...cluster, server: `https://127.0.0.1:${opts.proxyPort}` }],
+      users: kc.getUsers(),
+      contexts: kc.getContexts(),
+      currentContext: kc.getCurrentContext(),
+    });
+  }
+  return new K8sKubeClient(kc, { timeoutMs: opts.timeoutMs });
 }
