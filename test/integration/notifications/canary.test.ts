@@ -7,12 +7,12 @@
  */
 import { afterEach, expect, it } from "vitest";
 import type { GitopsEvent } from "../../../src/core/events.js";
-import type { Logger } from "../../../src/core/ports.js";
 import { Redactor } from "../../../src/core/redact.js";
 import { notificationsSchema } from "../../../src/notifications/config.js";
 import type { TeamsConversationSender } from "../../../src/notifications/providers/teams.js";
 import { NotificationRouter } from "../../../src/notifications/router.js";
 import * as ev from "../../golden/events.js";
+import { RecordingLogger } from "../../helpers/recording-logger.js";
 import { Recorder } from "./recorder.js";
 
 const C = {
@@ -33,28 +33,6 @@ const recorders: Recorder[] = [];
 afterEach(async () => {
   await Promise.all(recorders.splice(0).map((r) => r.stop()));
 });
-
-class LineLogger implements Logger {
-  readonly lines: string[] = [];
-  private log(level: string, obj: object, msg?: string) {
-    this.lines.push(JSON.stringify({ level, ...obj, msg }));
-  }
-  debug(o: object, m?: string) {
-    this.log("debug", o, m);
-  }
-  info(o: object, m?: string) {
-    this.log("info", o, m);
-  }
-  warn(o: object, m?: string) {
-    this.log("warn", o, m);
-  }
-  error(o: object, m?: string) {
-    this.log("error", o, m);
-  }
-  child() {
-    return this;
-  }
-}
 
 /** Servers that fail in every way, echoing back what they received (as some real servers do). */
 async function echoingFailures(): Promise<Recorder> {
@@ -163,7 +141,7 @@ it("no planted secret reaches any payload or log line, on any path", async () =>
       },
     ],
   });
-  const logger = new LineLogger();
+  const logger = new RecordingLogger();
   const router = NotificationRouter.fromConfig(
     {
       notifications: cfg,

@@ -6,7 +6,6 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { StalledError, TransientError } from "../../../src/core/errors.js";
-import type { Logger } from "../../../src/core/ports.js";
 import { Redactor } from "../../../src/core/redact.js";
 import { notificationsSchema } from "../../../src/notifications/config.js";
 import type {
@@ -16,6 +15,7 @@ import type {
 import { SIGNATURE_HEADER, verifyWebhookSignature } from "../../../src/notifications/providers/webhook.js";
 import { NotificationRouter } from "../../../src/notifications/router.js";
 import * as ev from "../../golden/events.js";
+import { RecordingLogger } from "../../helpers/recording-logger.js";
 import { adaptiveCardProblems, Recorder, slackApi, slackProblems } from "./recorder.js";
 
 const recorders: Recorder[] = [];
@@ -29,28 +29,6 @@ async function recorder(...args: ConstructorParameters<typeof Recorder>): Promis
   return r;
 }
 
-class LineLogger implements Logger {
-  constructor(readonly lines: string[] = []) {}
-  private log(level: string, obj: object, msg?: string) {
-    this.lines.push(JSON.stringify({ level, ...obj, msg }));
-  }
-  debug(o: object, m?: string) {
-    this.log("debug", o, m);
-  }
-  info(o: object, m?: string) {
-    this.log("info", o, m);
-  }
-  warn(o: object, m?: string) {
-    this.log("warn", o, m);
-  }
-  error(o: object, m?: string) {
-    this.log("error", o, m);
-  }
-  child() {
-    return this;
-  }
-}
-
 function router(
   notifications: unknown,
   extra: Partial<Parameters<typeof NotificationRouter.fromConfig>[1]> = {},
@@ -59,7 +37,7 @@ function router(
     notifications: notificationsSchema.parse(notifications),
     repo: { url: "https://github.com/org/config" },
   } as Parameters<typeof NotificationRouter.fromConfig>[0];
-  const logger = new LineLogger();
+  const logger = new RecordingLogger();
   const r = NotificationRouter.fromConfig(cfg, { redactor: new Redactor(), logger, backoffMs: 20, ...extra });
   return { r, logger };
 }

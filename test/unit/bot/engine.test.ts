@@ -6,9 +6,9 @@ import type { SyncSummary } from "../../../src/bot/registry.js";
 import { configSchema } from "../../../src/config/schema.js";
 import { TransientError } from "../../../src/core/errors.js";
 import { messageToPlainText } from "../../../src/core/message.js";
-import type { Logger } from "../../../src/core/ports.js";
 import type { ReleaseModel } from "../../../src/core/release.js";
 import type { OpResult, ReleaseOperations } from "../../../src/gitops/operations.js";
+import { RecordingLogger } from "../../helpers/recording-logger.js";
 
 const model: ReleaseModel = {
   revision: "0123456789abcdef0123456789abcdef01234567",
@@ -56,15 +56,6 @@ class FailingOps implements ReleaseOperations {
   history = async () => [];
 }
 
-class RecordingLogger implements Logger {
-  lines: { level: string; obj: object; msg?: string }[] = [];
-  debug = (obj: object, msg?: string) => this.lines.push({ level: "debug", obj, ...(msg ? { msg } : {}) });
-  info = (obj: object, msg?: string) => this.lines.push({ level: "info", obj, ...(msg ? { msg } : {}) });
-  warn = (obj: object, msg?: string) => this.lines.push({ level: "warn", obj, ...(msg ? { msg } : {}) });
-  error = (obj: object, msg?: string) => this.lines.push({ level: "error", obj, ...(msg ? { msg } : {}) });
-  child = () => this;
-}
-
 let n = 0;
 const inv = (text: string, o: Partial<Invocation> = {}): Invocation => ({
   id: `i${++n}`,
@@ -89,7 +80,7 @@ describe("CommandEngine", () => {
     expect(text).toMatch(/^internal error \(ref [a-z0-9]{10}\)/);
     expect(text).not.toContain("disk on fire");
     expect(r.message.visibility).toBe("actor");
-    const logged = logger.lines.find((l) => l.level === "error");
+    const logged = logger.records.find((l) => l.level === "error");
     expect(logged?.obj).toMatchObject({ ref: r.error?.ref });
     expect(String((logged?.obj as { err?: Error } | undefined)?.err?.message)).toContain("disk on fire");
   });

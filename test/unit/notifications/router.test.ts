@@ -6,7 +6,6 @@
 import { describe, expect, it } from "vitest";
 import type { GitopsEvent } from "../../../src/core/events.js";
 import { messageToPlainText } from "../../../src/core/message.js";
-import type { Logger } from "../../../src/core/ports.js";
 import { Redactor } from "../../../src/core/redact.js";
 import { MetricsRegistry } from "../../../src/http/metrics.js";
 import { registerNotificationMetrics } from "../../../src/notifications/metrics.js";
@@ -18,6 +17,7 @@ import {
 } from "../../../src/notifications/notifier.js";
 import { NotificationRouter, type RouterOptions, type Timer } from "../../../src/notifications/router.js";
 import * as ev from "../../golden/events.js";
+import { RecordingLogger } from "../../helpers/recording-logger.js";
 
 /** Virtual time: `sleep` advances the clock instead of waiting. */
 class FakeTimer implements Timer {
@@ -48,25 +48,6 @@ class RecordingProvider implements NotificationProvider {
     const f = this.failures.shift();
     if (f) throw f;
     this.sent.push({ ...d, at: this.timer.now() });
-  }
-}
-
-class RecordingLogger implements Logger {
-  lines: { level: string; obj: object; msg?: string }[] = [];
-  debug(obj: object, msg?: string) {
-    this.lines.push({ level: "debug", obj, msg });
-  }
-  info(obj: object, msg?: string) {
-    this.lines.push({ level: "info", obj, msg });
-  }
-  warn(obj: object, msg?: string) {
-    this.lines.push({ level: "warn", obj, msg });
-  }
-  error(obj: object, msg?: string) {
-    this.lines.push({ level: "error", obj, msg });
-  }
-  child() {
-    return this;
   }
 }
 
@@ -272,7 +253,7 @@ describe("NotificationRouter", () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(2000);
     expect(gaps[2]).toBeGreaterThanOrEqual(4000);
     expect(router.metrics().total).toMatchObject({ undeliverable: 1, retries: 3, sent: 0 });
-    expect(logger.lines.filter((l) => l.level === "warn")).toHaveLength(1);
+    expect(logger.records.filter((l) => l.level === "warn")).toHaveLength(1);
     // A later event is a new message and is delivered normally.
     p.failures = [];
     router.emit(ev.promote);
