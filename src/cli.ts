@@ -5,15 +5,27 @@
  *   serve [--config F]   run the service with the configured front ends and reconcilers
  *   cmd [opts] -- TEXT   run one chat command against a repo, for scripts and CI
  *   check [--config F]   validate the configuration and the config repo
- * Exit codes: 0 ok, 1 user error, 2 internal error.
+ * Every subcommand takes --help (usage on stdout, exit 0).
+ * Exit codes: 0 ok, 1 user error, 2 usage error (bad flag or argument: one line and the usage on
+ * stderr, no stack trace) or internal error.
  */
 import { correlationId, isUserError } from "./core/errors.js";
+import { didYouMean } from "./core/suggest.js";
 
 type Sub = (argv: string[]) => Promise<number>;
 
-const subcommands: Record<string, { summary: string; run: Sub }> = {
+const subcommands: Record<string, { summary: string; usage?: string; run: Sub }> = {
   demo: {
     summary: "try it: a local config repo and a chat shell (what `npm start` runs)",
+    usage: `usage: gitops-bot demo [--dir DIR] [--examples DIR] [--no-color] [--quiet]
+
+Starts a chat shell against a local config repo built from the examples. Commands are read from
+stdin (interactive or piped); replies and the notifications the bot would post are printed.
+  --dir DIR        keep the repo, clone and approvals in DIR between runs (default: a temp dir)
+  --examples DIR   seed the repo from DIR (default: the bundled examples/)
+  --no-color       plain output (also NO_COLOR=1)
+  -q, --quiet      no banner
+`,
     run: async (argv) =>
       (await import("./bot/platforms/shell/demo.js")).runDemo(argv, {
         stdin: process.stdin,
@@ -36,13 +48,39 @@ const subcommands: Record<string, { summary: string; run: Sub }> = {
   },
   serve: {
     summary: "run the service: chat front ends, reconcilers, notifications (--config F)",
+    usage: `usage: gitops-bot serve [--config FILE]
+
+Runs the service (chat front ends, reconcilers, notifications, HTTP server) until SIGTERM/SIGINT.
+  -c, --config FILE   configuration file (default: $GITOPS_BOT_CONFIG, else gitops-bot.yaml)
+`,
     run: async (argv) => (await import("./main.js")).serve(argv, process.env),
   },
   check: {
     summary: "validate the configuration and the config repo",
+    usage: `usage: gitops-bot check [--config FILE] [--config-only] [--json]
+
+Validates the configuration (every problem at once), then opens the config repo and reads the
+release model, listing each broken file with its hint. Exit 0 when usable, 1 when something needs fixing.
+  -c, --config FILE   configuration file (default: $GITOPS_BOT_CONFIG, else gitops-bot.yaml)
+  --config-only       validate the file without opening the config repo
+  --json              one JSON object on stdout: { ok, config, repo, problems[], warnings[] }
+`,
     run: async (argv) => (await import("./config/check.js")).runCheck(argv),
   },
 };
+
+/** True when `--help`/`-h` comes before `--` (after it, the words belong to the command). */
+function wantsHelp(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
+
+/** parseArgs (node:util) reports bad flags and stray arguments as `ERR_PARSE_ARGS_*` TypeErrors. */
+function isUsageError(e: unknown): e is Error {
+  if (isUserError(e)) return e.code === "usage";
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
+}
 
 function usage(): string {
   const lines = Object.entries(subcommands).map(([n, s]) => `  ${n.padEnd(8)} ${s.summary}`);
@@ -51,16 +89,35 @@ function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(usage());
-    return name ? 0 : 1;
+  if (name === "help" || name === "--help" || name === "-h") {
+    const topic = name === "help" && rest[0] ? subcommands[rest[0]] : undefined;
+    process.stdout.write(topic?.usage ?? usage());
+    return 0;
+  }
+  if (!name) {
+    process.stderr.write(`gitops-bot: no command given\n\n${usage()}`);
+    return 2;
   }
   const sub = subcommands[name];
   if (!sub) {
-    process.stderr.write(`gitops-bot: unknown command "${name}"\n\n${usage()}`);
-    return 1;
+    const near = didYouMean(name, Object.keys(subcommands));
+    const hint = near.length > 0 ? `; did you mean "${near[0]}"?` : "";
+    process.stderr.write(`gitops-bot: unknown command "${name}"${hint}\n\n${usage()}`);
+    return 2;
   }
-  return sub.run(rest);
+  // `cmd` prints its own usage (it knows its options); the others are answered here.
+  if (sub.usage && wantsHelp(rest)) {
+    process.stdout.write(sub.usage);
+    return 0;
+  }
+  try {
+    return await sub.run(rest);
+  } catch (e) {
+    if (!isUsageError(e)) throw e;
+    const first = (e.message.split("\n")[0] ?? "").trim();
+    process.stderr.write(`gitops-bot ${name}: ${first}\n\n${sub.usage ?? usage()}`);
+    return 2;
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -51,6 +51,41 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
+describe("gitops-bot command line", () => {
+  it("every subcommand answers --help with its usage on stdout, exit 0", async () => {
+    const runs = await Promise.all(
+      ["serve", "check", "demo", "cmd"].map(async (sub) => [sub, await cli([sub, "--help"])] as const),
+    );
+    for (const [sub, r] of runs) {
+      expect(r.code, sub).toBe(0);
+      expect(r.stdout, sub).toContain(`usage: gitops-bot ${sub}`);
+      expect(r.stderr, sub).toBe("");
+    }
+    const top = await cli(["--help"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/usage: gitops-bot <command>[\s\S]*serve[\s\S]*check/);
+  });
+
+  it("a usage error prints one line and the usage, exit 2, no stack trace", async () => {
+    const runs = await Promise.all(
+      [
+        ["serve", "--bogus"],
+        ["check", "--confg", "x.yaml"],
+        ["demo", "stray"],
+        ["cmd", "--bogus", "--", "status"],
+      ].map(async (args) => [args.join(" "), await cli(args)] as const),
+    );
+    for (const [args, r] of runs) {
+      expect(r.code, args).toBe(2);
+      expect(r.stderr, args).toMatch(/^gitops-bot \w+: .+\n\nusage: gitops-bot \w+/);
+      expect(r.stderr, args).not.toMatch(/internal error \(ref|\n\s+at /);
+    }
+    const unknown = await cli(["chek"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "chek"; did you mean "check"?');
+  });
+});
+
 describe("gitops-bot demo", () => {
   it("reads commands from piped stdin and shows replies and notifications", async () => {
     const dir = await tempDir();

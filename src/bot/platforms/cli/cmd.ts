@@ -3,8 +3,8 @@
  * user would, for scripts and CI pipelines. It acts with the git credentials it is given, so chat
  * approvals do not apply: writes to a protected env and risky commands need `--yes` instead.
  *
- * Exit codes: 0 ok (also a dry run), 1 user error (bad input, refused, needs --yes), 2 internal
- * error. `--json` prints one JSON object: `{ ok, outcome, command, title, text, results, data, error }`.
+ * Exit codes: 0 ok (also a dry run), 1 user error (bad input, refused, needs --yes, no repo or
+ * command given), 2 usage error (unknown flag) or internal error. `--json` prints one JSON object: `{ ok, outcome, command, title, text, results, data, error }`.
  */
 import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
@@ -46,7 +46,7 @@ Runs one chat command against the config repo, for scripts and CI. Examples:
 
 Credentials come from GITOPS_BOT_GIT_TOKEN or GITOPS_BOT_GIT_USERNAME/GITOPS_BOT_GIT_PASSWORD.
 Writes to protected environments and risky commands need --yes (chat approvals do not apply).
-Exit codes: 0 ok, 1 user error, 2 internal error.
+Exit codes: 0 ok, 1 user error, 2 usage error (bad flag) or internal error.
 `;
 
 /** Parses `Name <email>` (or a bare name or e-mail) into a CLI user. */
@@ -108,8 +108,9 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
       },
     }));
   } catch (e) {
+    // A usage error: one line and the usage, exit 2 (like every other subcommand).
     io.stderr.write(`gitops-bot cmd: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
+    return 2;
   }
   if (values.help) {
     io.stdout.write(USAGE);
