@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { type Config, configSchema } from "./schema.js";
+import { unknownKeys } from "./unknown-keys.js";
 
 /** One problem in the configuration, with the dotted path of the key. */
 export interface ConfigProblem {
@@ -58,26 +59,59 @@ export function interpolate(
   return value;
 }
 
-/** Same path syntax as `interpolate` (`a.b[0].c`), so one key is always spelled one way. */
+/**
+ * Same path syntax as `interpolate` (`a.b[0].c`), so one key is always spelled one way. zod's own
+ * "unrecognized key" issues are left out: `unknownKeys` reports those, per key, with a suggestion.
+ */
 function zodProblems(err: z.ZodError): ConfigProblem[] {
-  return err.issues.map((i) => ({
-    path: i.path.reduce<string>(
-      (acc, seg) =>
-        typeof seg === "number" ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg),
-      "",
-    ),
-    message: i.message,
-  }));
+  return err.issues
+    .filter((i) => i.code !== "unrecognized_keys")
+    .map((i) => ({
+      path: i.path.reduce<string>(
+        (acc, seg) =>
+          typeof seg === "number" ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg),
+        "",
+      ),
+      message: i.message,
+    }));
 }
+
+/** Options of `parseConfig` / `loadConfig`. */
+export interface ConfigLoadOptions {
+  /**
+   * Only these top-level sections matter to the caller (`gitops-bot cmd` needs `repo`, `authz`,
+   * `approvals`, `clusterName`): problems elsewhere, such as the Slack token's unset `${VAR}` in a
+   * CI job, are not errors, and the other sections come back with their defaults. Unknown keys are
+   * still errors everywhere.
+   */
+  sections?: readonly (keyof Config)[];
+}
+
+const topKey = (path: string): string => /^[^.[]*/u.exec(path)?.[0] ?? "";
 
 /** Validates an already-parsed config object (after interpolation). Throws `ConfigError` with all problems. */
 export function parseConfig(
   raw: unknown,
   env: Record<string, string | undefined> = {},
   source = "config",
+  opts: ConfigLoadOptions = {},
 ): Config {
-  const problems: ConfigProblem[] = [];
+  let problems: ConfigProblem[] = [];
   const interpolated = interpolate(raw ?? {}, env, problems);
+  const unknown = unknownKeys(configSchema, interpolated);
+  const sections = opts.sections;
+  if (sections) {
+    const wanted = new Set<string>(sections);
+    problems = [...problems.filter((p) => wanted.has(topKey(p.path))), ...unknown];
+    const picked: Record<string, unknown> = {};
+    if (interpolated && typeof interpolated === "object" && !Array.isArray(interpolated))
+      for (const [k, v] of Object.entries(interpolated)) if (wanted.has(k)) picked[k] = v;
+    const result = configSchema.safeParse(picked);
+    if (!result.success) problems.push(...zodProblems(result.error));
+    if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
+    return result.data;
+  }
+  problems.push(...unknown);
   const result = configSchema.safeParse(interpolated);
   if (!result.success) problems.push(...zodProblems(result.error));
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
@@ -91,6 +125,7 @@ export function parseConfig(
 export async function loadConfig(
   path?: string,
   env: Record<string, string | undefined> = process.env,
+  opts: ConfigLoadOptions = {},
 ): Promise<Config> {
   const file = path ?? env["GITOPS_BOT_CONFIG"] ?? "gitops-bot.yaml";
   let text: string;
@@ -108,7 +143,7 @@ export async function loadConfig(
   } catch (e) {
     throw new ConfigError(file, [{ path: "", message: `not valid YAML: ${(e as Error).message}` }]);
   }
-  return parseConfig(raw, env, file);
+  return parseConfig(raw, env, file, opts);
 }
 
 /** Every secret value in a config, for the redactor. */

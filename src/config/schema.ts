@@ -6,7 +6,9 @@ import { notificationsSchema } from "../notifications/config.js";
  * README's configuration reference (`npm run docs:config`). Each area owns one section here;
  * add fields, never rename them (they are a user-facing contract).
  *
- * Every field has a `.describe()`: that text is the reference documentation.
+ * Every field has a `.describe()`: that text is the reference documentation. Objects are strict:
+ * an unknown key is an error with a "did you mean" (`unknown-keys.ts` covers the sections other
+ * areas plug in, too).
  */
 
 /** A duration such as `30s`, `5m`, `1h`, `1h30m`, or a number of milliseconds. */
@@ -28,14 +30,14 @@ export function parseDuration(s: string): number {
 }
 
 const identity = z
-  .object({
+  .strictObject({
     name: z.string().min(1).describe("Committer name for commits the bot makes."),
     email: z.string().min(3).describe("Committer e-mail for commits the bot makes."),
   })
   .describe("The bot's git identity (committer). The chat user is the commit author.");
 
 export const repoSchema = z
-  .object({
+  .strictObject({
     url: z
       .string()
       .min(1)
@@ -44,7 +46,7 @@ export const repoSchema = z
       ),
     branch: z.string().default("main").describe("Branch the bot reads and commits to."),
     auth: z
-      .object({
+      .strictObject({
         username: z
           .string()
           .optional()
@@ -86,7 +88,7 @@ export const repoSchema = z
   .describe("The config git repo (desired state).");
 
 export const logSchema = z
-  .object({
+  .strictObject({
     level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     pretty: z.boolean().default(false).describe("Human-readable logs instead of JSON (for laptops)."),
   })
@@ -94,7 +96,7 @@ export const logSchema = z
   .describe("Logging. Logs are JSON lines; secrets are redacted.");
 
 export const httpSchema = z
-  .object({
+  .strictObject({
     host: z.string().default("0.0.0.0").describe("Address the HTTP server listens on."),
     port: z
       .number()
@@ -108,7 +110,7 @@ export const httpSchema = z
   .describe("The single HTTP server.");
 
 export const slackSchema = z
-  .object({
+  .strictObject({
     signingSecret: z
       .string()
       .min(1)
@@ -166,7 +168,7 @@ export const slackSchema = z
   .describe("Slack front end. Omit the section to disable Slack.");
 
 export const teamsSchema = z
-  .object({
+  .strictObject({
     appId: z
       .string()
       .min(1)
@@ -230,7 +232,7 @@ const principals = {
 };
 
 export const authzRuleSchema = z
-  .object({
+  .strictObject({
     envs: z.array(z.string()).default(["*"]).describe("Environments the rule covers (`*` for all)."),
     verbs: z
       .array(z.string())
@@ -243,7 +245,7 @@ export const authzRuleSchema = z
   .describe("Grants `verbs` in `envs` to the listed users, groups and channels.");
 
 export const authzSchema = z
-  .object({
+  .strictObject({
     protectedEnvs: z
       .array(z.string())
       .default(["prod"])
@@ -263,7 +265,7 @@ export const authzSchema = z
   .describe("Authorization of chat commands per environment.");
 
 export const approvalsSchema = z
-  .object({
+  .strictObject({
     required: z
       .number()
       .int()
@@ -277,7 +279,7 @@ export const approvalsSchema = z
       .default(false)
       .describe("Let the requester approve their own change (the demo shell only; never in a shared chat)."),
     approvers: z
-      .object(principals)
+      .strictObject(principals)
       .prefault({})
       .describe(
         "When non-empty, only these users/groups/channels may approve (in addition to having the verb's permission).",
@@ -301,7 +303,7 @@ export const approvalsSchema = z
 export const syncPathSchema = z
   .union([
     z.string().min(1),
-    z.object({
+    z.strictObject({
       path: z.string().min(1).describe("Folder (repo-relative) whose YAML files are applied."),
       prune: z
         .boolean()
@@ -316,7 +318,7 @@ export const syncPathSchema = z
   .describe("A folder to sync: a path string, or `{ path, prune }`.");
 
 export const syncSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe("Run the git -> cluster sync reconciler."),
     name: z
       .string()
@@ -368,7 +370,7 @@ export const syncSchema = z
   .describe("git -> cluster sync (server-side apply + prune).");
 
 export const kubeSchema = z
-  .object({
+  .strictObject({
     kubeconfig: z
       .string()
       .optional()
@@ -376,7 +378,7 @@ export const kubeSchema = z
         "Path of a kubeconfig file. Default: in-cluster service account, then `$KUBECONFIG`, then ~/.kube/config.",
       ),
     leaderElection: z
-      .object({
+      .strictObject({
         enabled: z.boolean().default(true).describe("Elect one active replica with a Kubernetes Lease."),
         leaseName: z
           .string()
@@ -395,7 +397,7 @@ export const kubeSchema = z
   .describe("The Kubernetes cluster the bot syncs to.");
 
 export const configSchema = z
-  .object({
+  .strictObject({
     clusterName: z
       .string()
       .default("default")
