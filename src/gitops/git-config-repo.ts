@@ -15,6 +15,7 @@ import { normalizeRepoPath } from "./git/paths.js";
 import { resolveRemote } from "./git/remote.js";
 import { TreeFileAccess } from "./git/tree-file-access.js";
 import { type FileChange, unifiedDiff } from "./git/unified-diff.js";
+import { WorkdirLock } from "./git/workdir-lock.js";
 
 /** Dependencies of `GitConfigRepo.open`. `random` and `sleep` exist for tests of the retry backoff,
  * `gitAvailable` for tests of `backend: auto` (default: runs `git --version`). */
@@ -48,6 +49,9 @@ async function createBackend(
 
 /** Per-workdir locks: two instances on one working clone (same process) must not interleave writes. */
 const workdirLocks = new Map<string, Mutex>();
+
+/** What serializes the writes to one working clone: `run(fn)` runs `fn` alone. */
+type WriteLock = Pick<Mutex, "run">;
 
 const TREE_CACHE_SIZE = 8;
 
@@ -83,7 +87,7 @@ export class GitConfigRepo implements ConfigRepo {
   private constructor(
     private readonly cfg: RepoConfig,
     private readonly backend: GitBackend,
-    private readonly lock: Mutex,
+    private readonly lock: WriteLock,
     private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable">>,
     private readonly redactor: Redactor,
     head: string,
@@ -110,11 +114,17 @@ export class GitConfigRepo implements ConfigRepo {
       deps.gitAvailable ?? NativeGitBackend.available,
     );
     const lockKey = remote.kind === "local" ? remote.url : workdir;
-    let lock = workdirLocks.get(lockKey);
-    if (!lock) {
-      lock = new Mutex();
-      workdirLocks.set(lockKey, lock);
+    let mutex = workdirLocks.get(lockKey);
+    if (!mutex) {
+      mutex = new Mutex();
+      workdirLocks.set(lockKey, mutex);
     }
+    // A clone may also be shared with other processes (parallel `cmd` jobs): in this process the
+    // mutex queues the writers, across processes the lock directory next to the clone does. A local
+    // repo needs neither across processes: its branch moves with a compare-and-swap.
+    const shared = remote.kind === "local" ? undefined : new WorkdirLock(workdir);
+    const inProcess = mutex;
+    const lock: WriteLock = shared ? { run: (fn) => inProcess.run(() => shared.run(fn)) } : inProcess;
     const started = Date.now();
     const head = await lock.run(async () => {
       await backend.open();

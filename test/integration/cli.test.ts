@@ -223,6 +223,63 @@ describe("gitops-bot cmd", () => {
     expect(bad.stderr + bad.stdout).not.toContain("wrong-password-1");
   });
 
+  it("parallel invocations on one machine share the working clone and all succeed", async () => {
+    await server.createBareRepo("parallel.git", { seedFrom: defaultExamplesDir() });
+    const env = { GITOPS_BOT_GIT_USERNAME: "ci", GITOPS_BOT_GIT_PASSWORD: "pa55-w0rd-xyz" };
+    // Five CI jobs at once: the same repo, the same (default or given) working clone.
+    const shared = join(await tempDir(), "w");
+    const jobs = [
+      ["podinfo", "dev"],
+      ["podinfo", "stg"],
+      ["frontend", "dev"],
+      ["frontend", "stg"],
+      ["podinfo", "prod"],
+    ];
+    const runs = await Promise.all(
+      jobs.map(([app, envName], i) =>
+        cli(
+          [
+            "cmd",
+            "--repo",
+            server.url("parallel.git"),
+            "--workdir",
+            shared,
+            "--yes",
+            "--json",
+            "--",
+            "lock",
+            app as string,
+            envName as string,
+            `job ${i}`,
+          ],
+          { env },
+        ),
+      ),
+    );
+    for (const r of runs) {
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, outcome: "ok" });
+    }
+    const status = await cli(
+      ["cmd", "--repo", server.url("parallel.git"), "--workdir", shared, "--json", "--", "status"],
+      { env },
+    );
+    const locked = (
+      JSON.parse(status.stdout).data.instances as { app: string; env: string; locked?: { message: string } }[]
+    )
+      .filter((x) => x.locked)
+      .map((x) => `${x.app}/${x.env}: ${x.locked?.message}`)
+      .sort();
+    expect(locked).toEqual([
+      "frontend/dev: job 2",
+      "frontend/stg: job 3",
+      "podinfo/dev: job 0",
+      "podinfo/prod: job 4",
+      "podinfo/stg: job 1",
+    ]);
+  });
+
   it("exit 2 for an internal error", async () => {
     await server.createBareRepo("broken.git", { seedFrom: defaultExamplesDir() });
     const off = server.onRequest(() => {
