@@ -44,6 +44,7 @@ stdin (interactive or piped); replies and the notifications the bot would post a
         gitPassword: process.env["GITOPS_BOT_GIT_PASSWORD"],
         gitUsername: process.env["GITOPS_BOT_GIT_USERNAME"],
         noColor: process.env["NO_COLOR"] !== undefined,
+        env: process.env,
       }),
   },
   serve: {

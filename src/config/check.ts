@@ -1,13 +1,47 @@
 import { parseArgs } from "node:util";
+import { isUserError, UserError } from "../core/errors.js";
 import { nullLogger } from "../core/ports.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
-import { loadConfig } from "./load.js";
+import { ConfigError, loadConfig } from "./load.js";
+import type { Config } from "./schema.js";
+
+/** One finding of `check --json`: a config key (`path`) or a file in the config repo (`file`). */
+export interface CheckFinding {
+  path?: string;
+  file?: string;
+  message: string;
+  hint?: string;
+}
+
+/** The `check --json` document. `ok` is false when any problem (not warning) was found. */
+export interface CheckReport {
+  ok: boolean;
+  config?: { clusterName: string; frontEnds: string[]; sync: string; destinations: string[] };
+  repo?: { url: string; branch: string; revision: string; envs: string[]; apps: string[]; instances: number };
+  problems: CheckFinding[];
+  warnings: CheckFinding[];
+}
+
+/** Things that work but are probably not what the operator wants. */
+function configWarnings(cfg: Config): CheckFinding[] {
+  const out: CheckFinding[] = [];
+  if (!cfg.slack && !cfg.teams)
+    out.push({ path: "", message: "no chat front end is configured (no `slack` or `teams` section)" });
+  if (cfg.teams && !cfg.teams.appId)
+    out.push({
+      path: "teams.appId",
+      message: "Teams requests are NOT authenticated without appId (local testing only)",
+    });
+  return out;
+}
 
 /**
- * `gitops-bot check [--config F] [--env-only]`: validates the configuration (every problem at once),
- * then opens the config repo and reads the release model, listing each broken file with its hint.
- * Exit code 0 when everything is usable, 1 when the config or a file in the repo needs fixing.
+ * `gitops-bot check [--config F] [--config-only] [--json]`: validates the configuration (every
+ * problem at once), then opens the config repo and reads the release model, listing each broken file
+ * with its hint. Exit code 0 when everything is usable, 1 when the config or a file in the repo needs
+ * fixing. Without `--json` an invalid configuration throws its `ConfigError` (cli.ts prints it);
+ * with `--json` every outcome is one JSON object on stdout. Bad flags throw a usage `UserError`.
  */
 export async function runCheck(
   argv: string[],
@@ -15,37 +49,86 @@ export async function runCheck(
     stdout: process.stdout,
   },
 ): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: "string", short: "c" }, "config-only": { type: "boolean" } },
-  });
-  const cfg = await loadConfig(values.config, io.env ?? process.env);
-  const out = (s: string) => io.stdout.write(`${s}\n`);
-  out(`configuration ok: cluster ${cfg.clusterName}`);
-  out(`  front ends: ${[cfg.slack && "slack", cfg.teams && "teams"].filter(Boolean).join(", ") || "none"}`);
-  out(`  sync: ${cfg.sync.enabled ? `every ${cfg.sync.interval / 1000}s` : "off"}`);
-  out(
-    `  notification destinations: ${cfg.notifications.destinations.map((d) => d.name).join(", ") || "none"}`,
-  );
-  if (values["config-only"]) return 0;
+  let values: { config?: string; "config-only"?: boolean; json?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: "string", short: "c" },
+        "config-only": { type: "boolean" },
+        json: { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    throw new UserError((e as Error).message, { code: "usage" });
+  }
+  const json = values.json === true;
+  const report: CheckReport = { ok: true, problems: [], warnings: [] };
+  const finish = (): number => {
+    report.ok = report.problems.length === 0;
+    if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.ok ? 0 : 1;
+  };
+  const out = (s: string) => {
+    if (!json) io.stdout.write(`${s}\n`);
+  };
 
-  const repo = await GitConfigRepo.open(cfg.repo, { logger: nullLogger });
+  let cfg: Config;
+  try {
+    cfg = await loadConfig(values.config, io.env ?? process.env);
+  } catch (e) {
+    if (!json || !isUserError(e)) throw e;
+    if (e instanceof ConfigError) report.problems.push(...e.problems);
+    else report.problems.push({ message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+    return finish();
+  }
+  const frontEnds = [cfg.slack && "slack", cfg.teams && "teams"].filter((x): x is string => !!x);
+  const sync = cfg.sync.enabled ? `every ${cfg.sync.interval / 1000}s` : "off";
+  const destinations = cfg.notifications.destinations.map((d) => d.name);
+  report.config = { clusterName: cfg.clusterName, frontEnds, sync, destinations };
+  report.warnings.push(...configWarnings(cfg));
+  out(`configuration ok: cluster ${cfg.clusterName}`);
+  out(`  front ends: ${frontEnds.join(", ") || "none"}`);
+  out(`  sync: ${sync}`);
+  out(`  notification destinations: ${destinations.join(", ") || "none"}`);
+  for (const w of report.warnings) out(`  warning: ${w.path ? `${w.path}: ` : ""}${w.message}`);
+  if (values["config-only"]) return finish();
+
+  let repo: GitConfigRepo;
+  try {
+    repo = await GitConfigRepo.open(cfg.repo, { logger: nullLogger });
+  } catch (e) {
+    if (!json || !isUserError(e)) throw e;
+    report.problems.push({ path: "repo.url", message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+    return finish();
+  }
   try {
     const model = await new ReleaseService({
       repo,
       releasesPath: cfg.repo.releasesPath,
       envsFrom: cfg.repo.envsFrom,
     }).model();
+    report.repo = {
+      url: repo.publicUrl,
+      branch: cfg.repo.branch,
+      revision: model.revision,
+      envs: model.envs,
+      apps: model.apps,
+      instances: model.instances.length,
+    };
     out(`config repo ok: ${repo.publicUrl} at ${model.revision.slice(0, 7)} (${cfg.repo.branch})`);
     out(`  envs: ${model.envs.join(", ") || "none"}`);
     out(`  apps: ${model.apps.join(", ") || "none"} (${model.instances.length} app instances)`);
-    if (model.problems.length === 0) return 0;
-    out(`${model.problems.length} problem(s) in the config repo (other apps are unaffected):`);
-    for (const p of model.problems) {
-      out(`  - ${p.file}: ${p.message}`);
-      if (p.hint) out(`    hint: ${p.hint}`);
+    for (const p of model.problems)
+      report.problems.push({ file: p.file, message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+    if (model.problems.length > 0) {
+      out(`${model.problems.length} problem(s) in the config repo (other apps are unaffected):`);
+      for (const p of model.problems) {
+        out(`  - ${p.file}: ${p.message}`);
+        if (p.hint) out(`    hint: ${p.hint}`);
+      }
     }
-    return 1;
+    return finish();
   } finally {
     await repo.close();
   }

@@ -76,4 +76,36 @@ describe("gitops-bot check", () => {
     );
     expect((err as ConfigError).message).toContain("MISSING_TOKEN");
   });
+
+  it("--json prints one machine-readable object: problems with their paths, and warnings", async () => {
+    const okFile = join(dir, "json-ok.yaml");
+    await writeFile(okFile, `repo:\n  url: ${repoPath}\n  workdir: ${join(dir, "w3")}\nteams: {}\n`);
+    const ok = capture();
+    expect(await runCheck(["--config", okFile, "--json"], { stdout: ok.stdout, env: {} })).toBe(1);
+    const report = JSON.parse(ok.text());
+    // The broken stg/podinfo file from the test above is a problem; Teams without appId a warning.
+    expect(report).toMatchObject({ ok: false, repo: { branch: "main" } });
+    expect(report.problems).toEqual([expect.objectContaining({ file: "releases/stg/podinfo.yaml" })]);
+    expect(report.warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: "teams.appId" })]),
+    );
+
+    const badFile = join(dir, "json-bad.yaml");
+    await writeFile(badFile, "repo:\n  url: /tmp/x\n  branhc: main\n");
+    const bad = capture();
+    expect(await runCheck(["--config", badFile, "--json"], { stdout: bad.stdout, env: {} })).toBe(1);
+    expect(JSON.parse(bad.text())).toEqual({
+      ok: false,
+      problems: [{ path: "repo.branhc", message: 'unknown key; did you mean "branch"?' }],
+      warnings: [],
+    });
+  });
+
+  it("rejects an unknown key in the file, naming it, without --json too", async () => {
+    const file = join(dir, "typo.yaml");
+    await writeFile(file, `repo:\n  url: ${repoPath}\n  branhc: main\n`);
+    const err = await runCheck(["--config", file], { stdout: capture().stdout, env: {} }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain('repo.branhc: unknown key; did you mean "branch"?');
+  });
 });

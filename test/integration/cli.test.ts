@@ -1,6 +1,6 @@
 /** `gitops-bot demo` and `gitops-bot cmd` as subprocesses: piped stdin, output and exit codes. */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -278,6 +278,60 @@ describe("gitops-bot cmd", () => {
       "podinfo/prod: job 4",
       "podinfo/stg: job 1",
     ]);
+  });
+
+  it("--config follows the team's gitops-bot.yaml: protectedEnvs and authz rules", async () => {
+    const dir = await tempDir();
+    const repo = await localRepo();
+    const file = join(dir, "gitops-bot.yaml");
+    // The Slack token's variable is unset in CI: cmd does not need the chat sections.
+    await writeFile(
+      file,
+      [
+        "clusterName: ci-cluster",
+        "repo:",
+        `  url: ${repo}`,
+        "authz:",
+        "  protectedEnvs: [stg]",
+        "  rules:",
+        "    - { envs: [dev], verbs: [write], users: ['cli:release@example.com'] }",
+        "slack:",
+        "  botToken: ${SLACK_BOT_TOKEN}",
+        "  signingSecret: ${SLACK_SIGNING_SECRET}",
+        "",
+      ].join("\n"),
+    );
+    const stg = await cli(["cmd", "--config", file, "--json", "--", "lock podinfo stg freeze"]);
+    expect(stg.code).toBe(1);
+    expect(JSON.parse(stg.stdout)).toMatchObject({ outcome: "user-error", error: { code: "needs-yes" } });
+    const prod = await cli(["cmd", "--config", file, "--json", "--", "lock podinfo prod freeze"]);
+    expect(prod.code).toBe(0);
+    const devOther = await cli([
+      "cmd",
+      "--config",
+      file,
+      "--user",
+      "Eve <eve@example.com>",
+      "--json",
+      "--",
+      "lock podinfo dev x",
+    ]);
+    expect(JSON.parse(devOther.stdout)).toMatchObject({ error: { code: "forbidden" } });
+    expect(devOther.code).toBe(1);
+    const devRelease = await cli([
+      "cmd",
+      "--config",
+      file,
+      "--user",
+      "Rel <release@example.com>",
+      "--json",
+      "--",
+      "lock podinfo dev x",
+    ]);
+    expect(devRelease.code).toBe(0);
+    const bad = await cli(["cmd", "--config", join(dir, "missing.yaml"), "--", "status"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("missing.yaml");
   });
 
   it("exit 2 for an internal error", async () => {

@@ -9,7 +9,8 @@
 import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { repoSchema } from "../../../config/schema.js";
+import { configSecrets, loadConfig } from "../../../config/load.js";
+import { type Config, type RepoConfig, repoSchema } from "../../../config/schema.js";
 import { correlationId, isUserError } from "../../../core/errors.js";
 import { messageToPlainText, plain } from "../../../core/message.js";
 import { Redactor } from "../../../core/redact.js";
@@ -35,16 +36,27 @@ export interface CmdIO {
   noColor?: boolean;
   /** Log level (default `warn`; logs go to stderr as JSON lines). */
   logLevel?: string;
+  /** The environment, for `${VAR}` in the `--config` file. */
+  env?: Record<string, string | undefined>;
 }
 
-const USAGE = `usage: gitops-bot cmd --repo <url-or-path> [--branch B] [--user "Name <email>"] [--yes] [--json] -- <command>
+/** The sections of gitops-bot.yaml that `cmd` follows; problems elsewhere (a chat token's unset variable) do not matter. */
+const CONFIG_SECTIONS = ["clusterName", "repo", "authz", "approvals"] as const;
+
+const USAGE = `usage: gitops-bot cmd (--repo <url-or-path> | --config FILE) [--branch B] [--workdir DIR] [--user "Name <email>"] [--yes] [--json] -- <command>
 
 Runs one chat command against the config repo, for scripts and CI. Examples:
   gitops-bot cmd --repo https://git.example.com/org/config.git -- status
   gitops-bot cmd --repo ./config --user "Alice <alice@example.com>" -- promote podinfo dev stg
   gitops-bot cmd --repo ./config --yes -- release podinfo prod 0.4.11
+  gitops-bot cmd --config gitops-bot.yaml -- promote podinfo dev stg
 
-Credentials come from GITOPS_BOT_GIT_TOKEN or GITOPS_BOT_GIT_USERNAME/GITOPS_BOT_GIT_PASSWORD.
+--config FILE follows the team's gitops-bot.yaml: repo (url, branch, auth, releasesPath, envsFrom),
+authz (protectedEnvs, rules) and clusterName; --repo, --branch and --workdir override it. Without
+it, prod is the protected environment and everything else is allowed.
+
+Credentials come from GITOPS_BOT_GIT_TOKEN or GITOPS_BOT_GIT_USERNAME/GITOPS_BOT_GIT_PASSWORD
+(over repo.auth from --config).
 Writes to protected environments and risky commands need --yes (chat approvals do not apply).
 Exit codes: 0 ok, 1 user error, 2 usage error (bad flag) or internal error.
 `;
@@ -85,6 +97,7 @@ function exitCode(r: EngineResult): number {
 export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
   let values: {
     repo?: string;
+    config?: string;
     branch?: string;
     user?: string;
     yes?: boolean;
@@ -99,6 +112,7 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
       allowPositionals: true,
       options: {
         repo: { type: "string" },
+        config: { type: "string", short: "c" },
         branch: { type: "string" },
         user: { type: "string" },
         workdir: { type: "string" },
@@ -116,43 +130,40 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
     io.stdout.write(USAGE);
     return 0;
   }
-  if (!values.repo || positionals.length === 0) {
-    io.stderr.write(`gitops-bot cmd: ${values.repo ? "no command given" : "--repo is required"}\n\n${USAGE}`);
+  if ((!values.repo && !values.config) || positionals.length === 0) {
+    const what = values.repo || values.config ? "no command given" : "--repo is required (or --config)";
+    io.stderr.write(`gitops-bot cmd: ${what}\n\n${USAGE}`);
     return 1;
   }
   // One argument is the whole command line ("promote podinfo dev stg"); several are its words,
   // already split by the calling shell, so quote them back to keep "db migration" one token.
   const text = positionals.length === 1 ? (positionals[0] as string) : quote(positionals);
-  const redactor = new Redactor([io.gitToken, io.gitPassword]);
-  const logger = createLogger({
-    level: io.logLevel ?? "warn",
-    secrets: [io.gitToken, io.gitPassword].filter((s): s is string => !!s),
-    destination: io.stderr,
-  });
+  const secrets = [io.gitToken, io.gitPassword].filter((s): s is string => !!s);
+  let redactor = new Redactor(secrets);
+  let logger = createLogger({ level: io.logLevel ?? "warn", secrets, destination: io.stderr });
   const json = values.json === true;
   let repo: GitConfigRepo | undefined;
   try {
-    repo = await GitConfigRepo.open(
-      repoSchema.parse({
-        url: values.repo,
-        ...(values.branch ? { branch: values.branch } : {}),
-        ...(values.workdir ? { workdir: values.workdir } : {}),
-        auth: {
-          ...(io.gitToken ? { token: io.gitToken } : {}),
-          ...(io.gitPassword ? { password: io.gitPassword } : {}),
-          ...(io.gitUsername ? { username: io.gitUsername } : {}),
-        },
-      }),
-      { logger },
-    );
+    let cfg: Config | undefined;
+    if (values.config) {
+      cfg = await loadConfig(values.config, io.env ?? {}, { sections: CONFIG_SECTIONS });
+      secrets.push(...configSecrets(cfg));
+      redactor = new Redactor(secrets);
+      logger = createLogger({ level: io.logLevel ?? "warn", secrets, destination: io.stderr });
+    }
+    repo = await GitConfigRepo.open(repoConfig(values, io, cfg?.repo), { logger });
     const engine = new CommandEngine({
-      ops: new ReleaseService({ repo }),
-      // Default rules: prod protected (needs --yes here), everything else allowed.
-      authorizer: new Authorizer(),
+      ops: new ReleaseService({
+        repo,
+        ...(cfg ? { releasesPath: cfg.repo.releasesPath, envsFrom: cfg.repo.envsFrom } : {}),
+      }),
+      // Without --config, default rules: prod protected (needs --yes here), everything else allowed.
+      authorizer: cfg ? new Authorizer(cfg.authz, cfg.approvals) : new Authorizer(),
       approvals: new InMemoryApprovalStore(),
       commitUrl: commitUrlFor(repo.publicUrl),
       logger,
-      secrets: [io.gitToken, io.gitPassword].filter((s): s is string => !!s),
+      secrets,
+      ...(cfg ? { cluster: cfg.clusterName } : {}),
     });
     const inv: Invocation = {
       id: `cli-${randomUUID()}`,
@@ -201,6 +212,31 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
   } finally {
     await repo?.close();
   }
+}
+
+/**
+ * The repo settings: `--config`'s `repo` section (when given) with `--repo`, `--branch`, `--workdir`
+ * and the credentials from the environment on top.
+ */
+function repoConfig(
+  values: { repo?: string; branch?: string; workdir?: string },
+  io: CmdIO,
+  fromFile: RepoConfig | undefined,
+): RepoConfig {
+  const envAuth = io.gitToken || io.gitPassword || io.gitUsername;
+  return repoSchema.parse({
+    ...fromFile,
+    ...(values.repo ? { url: values.repo } : {}),
+    ...(values.branch ? { branch: values.branch } : {}),
+    ...(values.workdir ? { workdir: values.workdir } : {}),
+    auth: envAuth
+      ? {
+          ...(io.gitToken ? { token: io.gitToken } : {}),
+          ...(io.gitPassword ? { password: io.gitPassword } : {}),
+          ...(io.gitUsername ? { username: io.gitUsername } : {}),
+        }
+      : (fromFile?.auth ?? {}),
+  });
 }
 
 /** Commit links for well-known forges (GitHub, GitLab, Gitea-style `/commit/<sha>`); none for local paths. */
