@@ -311,10 +311,8 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       stops.push({ name: p.name, stop: () => p.stop() });
     }
 
-    http.readiness("config-repo", async () => {
-      await repo.head();
-      return true;
-    });
+    // Ready only while the git server answers (a recent fetch/push, or a bounded probe).
+    http.readiness("config-repo", () => repo.ready());
     const addr = await http.start();
     stops.push({ name: "http", stop: () => http.stop() });
     void refreshLocks().catch((err) => logger.warn({ err }, "could not read the release model"));

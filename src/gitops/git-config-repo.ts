@@ -1,18 +1,18 @@
-import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { RepoConfig } from "../config/schema.js";
-import { StalledError, TransientError, UserError } from "../core/errors.js";
+import { TransientError, UserError } from "../core/errors.js";
 import { printable } from "../core/names.js";
 import { type Clock, type Logger, systemClock } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
 import type { Change, CommitInfo, CommitResult, ConfigRepo, Identity, LogFilter } from "./config-repo.js";
 import type { GitBackend, TreeFile } from "./git/backend.js";
+import { createBackend, defaultWorkdir } from "./git/create-backend.js";
 import { formatCommitMessage, parseCommitMessage } from "./git/message.js";
 import { Mutex } from "./git/mutex.js";
-import { type BackendOptions, NativeGitBackend } from "./git/native-backend.js";
+import { NativeGitBackend } from "./git/native-backend.js";
 import { normalizeRepoPath } from "./git/paths.js";
 import { resolveRemote } from "./git/remote.js";
+import { type ReadyOptions, RemoteHealth } from "./git/remote-health.js";
 import { TreeFileAccess } from "./git/tree-file-access.js";
 import { type FileChange, unifiedDiff } from "./git/unified-diff.js";
 import { WorkdirLock } from "./git/workdir-lock.js";
@@ -25,26 +25,6 @@ export interface GitConfigRepoDeps {
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
   gitAvailable?: () => Promise<boolean>;
-}
-
-/** Which implementation `backend: auto` resolved to, plus the factory for the isomorphic one
- * (loaded lazily so the native path never pays for importing isomorphic-git). */
-async function createBackend(
-  kind: RepoConfig["backend"],
-  o: BackendOptions,
-  gitAvailable: () => Promise<boolean>,
-): Promise<GitBackend> {
-  const native = kind === "native" || (kind === "auto" && (await gitAvailable()));
-  if (native) return new NativeGitBackend(o);
-  if (o.remote.kind === "local") {
-    throw new StalledError(
-      kind === "auto"
-        ? `repo.url ${o.remote.url} is a local path, which needs the git CLI, and git is not on PATH`
-        : "repo.backend isomorphic works with HTTP(S) URLs only; use backend native (or auto) for a local path",
-    );
-  }
-  const { IsomorphicGitBackend } = await import("./git/isomorphic-backend.js");
-  return new IsomorphicGitBackend(o);
 }
 
 /** Per-workdir locks: two instances on one working clone (same process) must not interleave writes. */
@@ -83,6 +63,8 @@ export class GitConfigRepo implements ConfigRepo {
   private readonly trees = new Map<string, Promise<Map<string, TreeFile>>>();
   private writesSinceMaintenance = 0;
   private closed = false;
+  /** When the remote last answered, for `ready()`. */
+  private readonly health: RemoteHealth;
 
   private constructor(
     private readonly cfg: RepoConfig,
@@ -96,6 +78,11 @@ export class GitConfigRepo implements ConfigRepo {
     this.publicUrl = publicUrl;
     this.backendName = backend.name;
     this.headSha = head;
+    this.health = new RemoteHealth(
+      () => deps.clock.now().getTime(),
+      () => this.sync(),
+    );
+    this.health.ok(); // `open` has just fetched
   }
 
   /**
@@ -150,6 +137,15 @@ export class GitConfigRepo implements ConfigRepo {
   /** Fetches the branch and returns its head (serialized with writes). */
   sync(): Promise<string> {
     return this.lock.run(() => this.refresh());
+  }
+
+  /**
+   * Readiness (`/readyz`): true when the remote answered a fetch or push within `maxAgeMs` (default
+   * 60 s) and no fetch has failed since; otherwise fetches now, answering within `timeoutMs`
+   * (default 1.5 s, under the HTTP server's per-check timeout) even when the server hangs.
+   */
+  ready(o: ReadyOptions = {}): Promise<boolean> {
+    return this.closed ? Promise.resolve(false) : this.health.ready(o);
   }
 
   /** Head as of the last sync or commit; no network. */
@@ -252,7 +248,13 @@ export class GitConfigRepo implements ConfigRepo {
   // ---- internals ----
 
   private async refresh(): Promise<string> {
-    this.headSha = await this.backend.fetchHead();
+    try {
+      this.headSha = await this.backend.fetchHead();
+    } catch (e) {
+      this.health.failed();
+      throw e;
+    }
+    this.health.ok();
     return this.headSha;
   }
 
@@ -308,6 +310,7 @@ export class GitConfigRepo implements ConfigRepo {
       const outcome = await this.backend.publish(sha, base);
       if (outcome === "ok") {
         this.headSha = sha;
+        this.health.ok();
         // The new commit's listing is the base's plus our changes: no need to read it back.
         const next = new Map(files);
         for (const [p, f] of changed) {
@@ -422,12 +425,6 @@ export class GitConfigRepo implements ConfigRepo {
       this.trees.delete(oldest);
     }
   }
-}
-
-/** Default working clone location: stable per repo and branch, so a restart re-uses the clone. */
-function defaultWorkdir(publicUrl: string, branch: string): string {
-  const id = createHash("sha256").update(`${publicUrl}#${branch}`).digest("hex").slice(0, 16);
-  return join(tmpdir(), `gitops-bot-clone-${id}`);
 }
 
 /** `<`, `>` and line breaks would corrupt the commit header; git would strip them silently. */
