@@ -1,20 +1,22 @@
 import { resolve } from "node:path";
 import type { RepoConfig } from "../config/schema.js";
-import { TransientError, UserError } from "../core/errors.js";
+import { isUserError, StalledError, TransientError, UserError } from "../core/errors.js";
 import { printable } from "../core/names.js";
 import { type Clock, type Logger, systemClock } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
 import type { Change, CommitInfo, CommitResult, ConfigRepo, Identity, LogFilter } from "./config-repo.js";
 import type { GitBackend, TreeFile } from "./git/backend.js";
+import { backoff } from "./git/backoff.js";
 import { createBackend, defaultWorkdir } from "./git/create-backend.js";
-import { formatCommitMessage, parseCommitMessage } from "./git/message.js";
+import { formatCommitMessage, parseCommitMessage, sanitizeIdentity } from "./git/message.js";
 import { Mutex } from "./git/mutex.js";
 import { NativeGitBackend } from "./git/native-backend.js";
 import { normalizeRepoPath } from "./git/paths.js";
 import { resolveRemote } from "./git/remote.js";
 import { type ReadyOptions, RemoteHealth } from "./git/remote-health.js";
+import { TreeCache } from "./git/tree-cache.js";
 import { TreeFileAccess } from "./git/tree-file-access.js";
-import { type FileChange, unifiedDiff } from "./git/unified-diff.js";
+import { changeDiff } from "./git/unified-diff.js";
 import { WorkdirLock } from "./git/workdir-lock.js";
 
 /** Dependencies of `GitConfigRepo.open`. `random` and `sleep` exist for tests of the retry backoff,
@@ -30,10 +32,18 @@ export interface GitConfigRepoDeps {
 /** Per-workdir locks: two instances on one working clone (same process) must not interleave writes. */
 const workdirLocks = new Map<string, Mutex>();
 
+/** One commit built and offered to the remote, with what `published` needs to report it. */
+interface Attempt {
+  sha: string;
+  base: string;
+  files: Map<string, TreeFile>;
+  changed: Map<string, TreeFile | null>;
+  paths: string[];
+  diff: string;
+}
+
 /** What serializes the writes to one working clone: `run(fn)` runs `fn` alone. */
 type WriteLock = Pick<Mutex, "run">;
-
-const TREE_CACHE_SIZE = 8;
 
 /**
  * `ConfigRepo` over git (DESIGN.md). `repo.url` is either an HTTP(S) URL, cloned into
@@ -60,7 +70,7 @@ export class GitConfigRepo implements ConfigRepo {
   private readonly resolvedShas = new Set<string>();
   /** Recent `log` results by (commit, paths, limit), least recently used first. */
   private readonly logs = new Map<string, CommitInfo[]>();
-  private readonly trees = new Map<string, Promise<Map<string, TreeFile>>>();
+  private readonly trees = new TreeCache(8);
   private writesSinceMaintenance = 0;
   private closed = false;
   /** When the remote last answered, for `ready()`. */
@@ -266,27 +276,20 @@ export class GitConfigRepo implements ConfigRepo {
   ): Promise<CommitResult> {
     const started = Date.now();
     let retries = 0;
+    let previous: Attempt | undefined;
     for (;;) {
       const base = await this.refresh();
+      // A push reported as rejected may have landed after all: its answer was lost and git's
+      // retry of it was refused because the branch already was at our commit.
+      if (previous && (await this.contains(base, previous.sha)))
+        return this.published(previous, retries - 1, started, change.subject);
       const files = await this.tree(base);
       const view = new TreeFileAccess(files, (oid) => this.backend.readBlob(oid));
       // An edit that throws aborts the change: nothing has been written yet but blobs in memory.
       for (const edit of change.edits) await edit(view);
 
-      const changed = new Map<string, TreeFile | null>();
       const contents = view.changes();
-      await Promise.all(
-        [...contents].map(async ([path, content]) => {
-          const old = view.baseEntry(path);
-          if (content === null) {
-            if (old) changed.set(path, null);
-            return;
-          }
-          const oid = await this.backend.writeBlob(Buffer.from(content, "utf8"));
-          const mode = old && old.mode !== "120000" && old.mode !== "160000" ? old.mode : "100644";
-          if (!old || old.oid !== oid || old.mode !== mode) changed.set(path, { mode, oid });
-        }),
-      );
+      const changed = await this.writeBlobs(contents, view);
       const paths = [...changed.keys()].sort();
       if (changed.size === 0) {
         this.deps.logger.debug({ subject: change.subject }, "edit changed nothing; no commit");
@@ -295,7 +298,7 @@ export class GitConfigRepo implements ConfigRepo {
 
       // The diff comes from the contents at hand (no git process on the hot path). It is computed
       // before the push so that nothing can fail after the commit is published.
-      const diff = await this.changeDiff(paths, changed, contents, view);
+      const diff = await changeDiff(paths, changed, contents, view, (oid) => this.backend.readBlob(oid));
       if (change.dryRun) return { parent: base, diff, files: paths, retries };
 
       const tree = await this.backend.writeTree(base, changed);
@@ -307,23 +310,10 @@ export class GitConfigRepo implements ConfigRepo {
         author: { ...author, timestamp: now },
         committer: { ...committer, timestamp: now },
       });
-      const outcome = await this.backend.publish(sha, base);
-      if (outcome === "ok") {
-        this.headSha = sha;
-        this.health.ok();
-        // The new commit's listing is the base's plus our changes: no need to read it back.
-        const next = new Map(files);
-        for (const [p, f] of changed) {
-          if (f) next.set(p, f);
-          else next.delete(p);
-        }
-        this.remember(sha, Promise.resolve(next));
-        this.deps.logger.info(
-          { sha, parent: base, files: paths, retries, ms: Date.now() - started, subject: change.subject },
-          "committed and pushed",
-        );
-        return { sha, parent: base, diff, files: paths, retries };
-      }
+      const attempt: Attempt = { sha, base, files, changed, paths, diff };
+      if ((await this.publish(sha, base)) === "ok")
+        return this.published(attempt, retries, started, change.subject);
+      previous = attempt;
 
       retries++;
       if (retries > this.cfg.pushRetries) {
@@ -340,29 +330,73 @@ export class GitConfigRepo implements ConfigRepo {
     }
   }
 
-  private async changeDiff(
-    paths: string[],
-    changed: Map<string, TreeFile | null>,
+  /** Stores the changed contents as blobs; the entries that differ from the base (null: deleted). */
+  private async writeBlobs(
     contents: Map<string, string | null>,
     view: TreeFileAccess,
-  ): Promise<string> {
-    const changes: FileChange[] = await Promise.all(
-      paths.map(async (path) => {
+  ): Promise<Map<string, TreeFile | null>> {
+    const changed = new Map<string, TreeFile | null>();
+    await Promise.all(
+      [...contents].map(async ([path, content]) => {
         const old = view.baseEntry(path);
-        const next = changed.get(path);
-        const text = contents.get(path);
-        return {
-          path,
-          oldOid: old?.oid,
-          oldMode: old?.mode,
-          oldContent: old ? await this.backend.readBlob(old.oid) : undefined,
-          newOid: next?.oid,
-          newMode: next?.mode,
-          newContent: next && typeof text === "string" ? Buffer.from(text, "utf8") : undefined,
-        };
+        if (content === null) {
+          if (old) changed.set(path, null);
+          return;
+        }
+        const oid = await this.backend.writeBlob(Buffer.from(content, "utf8"));
+        const mode = old && old.mode !== "120000" && old.mode !== "160000" ? old.mode : "100644";
+        if (!old || old.oid !== oid || old.mode !== mode) changed.set(path, { mode, oid });
       }),
     );
-    return unifiedDiff(changes);
+    return changed;
+  }
+
+  /** The commit is on the branch: remember it and report it. */
+  private published(a: Attempt, retries: number, started: number, subject: string): CommitResult {
+    this.headSha = a.sha;
+    this.health.ok();
+    // The new commit's listing is the base's plus our changes: no need to read it back.
+    const next = new Map(a.files);
+    for (const [p, f] of a.changed) {
+      if (f) next.set(p, f);
+      else next.delete(p);
+    }
+    this.trees.set(a.sha, Promise.resolve(next));
+    this.deps.logger.info(
+      { sha: a.sha, parent: a.base, files: a.paths, retries, ms: Date.now() - started, subject },
+      "committed and pushed",
+    );
+    return { sha: a.sha, parent: a.base, diff: a.diff, files: a.paths, retries };
+  }
+
+  /**
+   * Publishes `sha` (a push, or the local branch move). When the answer is lost (the connection
+   * broke after the server may have applied the push), fetches and looks for the commit: if it
+   * landed, the commit is done — reporting a failure would make the retry fail as a duplicate
+   * ("already locked") and drop the commit event. A refusal is an answer, so it is not checked.
+   */
+  private async publish(sha: string, base: string): Promise<"ok" | "rejected"> {
+    try {
+      return await this.backend.publish(sha, base);
+    } catch (e) {
+      if (isUserError(e) || e instanceof StalledError) throw e;
+      const landed = await this.refresh().then(
+        (head) => this.contains(head, sha),
+        () => false,
+      );
+      if (!landed) throw e;
+      this.deps.logger.warn(
+        { sha, err: this.redactor.value(e) },
+        "the push's answer was lost, but the commit landed",
+      );
+      return "ok";
+    }
+  }
+
+  /** True when `head` is `sha` or has it in its recent history (another writer may have built on it). */
+  private async contains(head: string, sha: string): Promise<boolean> {
+    if (head === sha) return true;
+    return (await this.backend.log(head, { limit: 200 })).some((c) => c.sha === sha);
   }
 
   private afterWrite(): void {
@@ -404,43 +438,6 @@ export class GitConfigRepo implements ConfigRepo {
   }
 
   private tree(commit: string): Promise<Map<string, TreeFile>> {
-    const hit = this.trees.get(commit);
-    if (hit) {
-      // LRU: move to the end.
-      this.trees.delete(commit);
-      this.trees.set(commit, hit);
-      return hit;
-    }
-    const p = this.backend.listTree(commit);
-    this.remember(commit, p);
-    p.catch(() => this.trees.delete(commit));
-    return p;
+    return this.trees.get(commit, () => this.backend.listTree(commit));
   }
-
-  private remember(commit: string, p: Promise<Map<string, TreeFile>>): void {
-    this.trees.set(commit, p);
-    while (this.trees.size > TREE_CACHE_SIZE) {
-      const oldest = this.trees.keys().next().value;
-      if (oldest === undefined) break;
-      this.trees.delete(oldest);
-    }
-  }
-}
-
-/** `<`, `>` and line breaks would corrupt the commit header; git would strip them silently. */
-function sanitizeIdentity(who: Identity): Identity {
-  const clean = (s: string) =>
-    String(s ?? "")
-      .replace(/[<>\u0000-\u001f\u007f]/g, "")
-      .trim();
-  return {
-    name: clean(who.name) || "unknown",
-    email: clean(who.email).replace(/\s+/g, "") || "unknown@localhost",
-  };
-}
-
-/** Jittered exponential backoff: 25 ms, 50 ms, 100 ms … capped at 2 s, each scaled by 0.5–1.0. */
-function backoff(attempt: number, random: () => number): number {
-  const base = Math.min(2000, 25 * 2 ** (attempt - 1));
-  return Math.round(base * (0.5 + random() * 0.5));
 }

@@ -38,8 +38,15 @@ export interface GitRequestInfo {
   authenticated: boolean;
 }
 
-/** Called before each request is served; the request waits for the returned promise. */
-export type GitRequestHook = (req: GitRequestInfo) => void | Promise<void>;
+/**
+ * Called before each request is served; the request waits for the returned promise. Returning
+ * `"drop-response"` serves the request (a push is applied) but closes the connection instead of
+ * answering: a reply lost on the way back.
+ */
+export type GitRequestHook = (
+  req: GitRequestInfo,
+  // biome-ignore lint/suspicious/noConfusingVoidType: existing hooks are `async () => {}` (Promise<void>)
+) => void | "drop-response" | Promise<void | "drop-response">;
 
 export interface GitServerOptions {
   username: string;
@@ -112,7 +119,8 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
     const pathInfo = decodeURIComponent(url.pathname);
     const authenticated = req.headers.authorization === expected;
     const info = describe(req.method ?? "GET", pathInfo, url.searchParams.get("service"), authenticated);
-    for (const hook of [...hooks]) await hook(info);
+    let drop = false;
+    for (const hook of [...hooks]) if ((await hook(info)) === "drop-response") drop = true;
     if (!authenticated) {
       req.resume();
       res.writeHead(401, { "www-authenticate": 'Basic realm="git-server"', "content-type": "text/plain" });
@@ -124,7 +132,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
       res.writeHead(403).end();
       return;
     }
-    await runCgi(req, res, pathInfo, url.search.slice(1));
+    await runCgi(req, res, pathInfo, url.search.slice(1), drop);
   }
 
   async function runCgi(
@@ -132,6 +140,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
     res: ServerResponse,
     pathInfo: string,
     query: string,
+    drop = false,
   ): Promise<void> {
     const gzipped = /^(x-)?gzip$/i.test(String(req.headers["content-encoding"] ?? ""));
     const env: NodeJS.ProcessEnv = {
@@ -170,6 +179,7 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
       let head = Buffer.alloc(0);
       let headersDone = false;
       child.stdout.on("data", (chunk: Buffer) => {
+        if (drop) return;
         if (headersDone) {
           res.write(chunk);
           return;
@@ -185,7 +195,9 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
       });
       child.once("error", reject);
       child.once("close", (code) => {
-        if (!headersDone) {
+        if (drop) {
+          res.socket?.destroy();
+        } else if (!headersDone) {
           if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
           res.end(`git http-backend exited with ${code}: ${stderr}`);
         } else {

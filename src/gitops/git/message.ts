@@ -5,6 +5,8 @@
  * normalisation documented on `formatCommitMessage`).
  */
 
+import type { Identity } from "../config-repo.js";
+
 /** Parsed commit message. `trailers` keep their order; keys may repeat. */
 export interface CommitMessage {
   subject: string;
@@ -85,4 +87,16 @@ function parseTrailerBlock(block: string): [string, string][] | undefined {
     }
   }
   return out.length > 0 ? out : undefined;
+}
+
+/** `<`, `>` and line breaks would corrupt the commit header; git would strip them silently. */
+export function sanitizeIdentity(who: Identity): Identity {
+  const clean = (s: string) =>
+    String(s ?? "")
+      .replace(/[<>\u0000-\u001f\u007f]/g, "")
+      .trim();
+  return {
+    name: clean(who.name) || "unknown",
+    email: clean(who.email).replace(/\s+/g, "") || "unknown@localhost",
+  };
 }

@@ -5,6 +5,8 @@
  * hunks may be split differently from git's, but apply the same change.
  */
 
+import type { TreeFile } from "./backend.js";
+
 /** One changed file. `undefined` content means the file does not exist on that side. */
 export interface FileChange {
   path: string;
@@ -161,4 +163,35 @@ function hunks(a: string[], b: string[]): string {
 
 function range(start: number, count: number): string {
   return count === 1 ? `${start}` : `${start},${count}`;
+}
+
+/**
+ * The diff of a change about to be committed, from the contents at hand (no git process on the
+ * hot path): `changed` are the new tree entries by path (null: deleted), `contents` the new texts,
+ * `base` the entries before, `readBlob` reads an old blob.
+ */
+export async function changeDiff(
+  paths: string[],
+  changed: Map<string, TreeFile | null>,
+  contents: Map<string, string | null>,
+  base: { baseEntry(path: string): TreeFile | undefined },
+  readBlob: (oid: string) => Promise<Buffer>,
+): Promise<string> {
+  const changes: FileChange[] = await Promise.all(
+    paths.map(async (path) => {
+      const old = base.baseEntry(path);
+      const next = changed.get(path);
+      const text = contents.get(path);
+      return {
+        path,
+        oldOid: old?.oid,
+        oldMode: old?.mode,
+        oldContent: old ? await readBlob(old.oid) : undefined,
+        newOid: next?.oid,
+        newMode: next?.mode,
+        newContent: next && typeof text === "string" ? Buffer.from(text, "utf8") : undefined,
+      };
+    }),
+  );
+  return unifiedDiff(changes);
 }
