@@ -291,6 +291,8 @@ async function debianTools() {
     { bin: "docker-registry", pkg: "docker-registry" },
     { bin: "htpasswd", pkg: "apache2-utils" },
     { bin: "git", pkg: "git" },
+    // sshd for the git-over-SSH integration tests (test/harness/ssh-server.ts).
+    { bin: "sshd", pkg: "openssh-server" },
   ];
   const missing = wanted.filter((w) => !which(w.bin));
   if (missing.length > 0) {

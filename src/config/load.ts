@@ -151,7 +151,8 @@ export function configSecrets(cfg: unknown): string[] {
   const out: string[] = [];
   const walk = (v: unknown, key: string) => {
     if (typeof v === "string") {
-      if (/(password|token|secret|appPassword|botToken|signingSecret|appToken)$/i.test(key)) out.push(v);
+      if (/(password|token|secret|appPassword|botToken|signingSecret|appToken|privateKey)$/i.test(key))
+        out.push(v);
     } else if (Array.isArray(v)) {
       for (const x of v) walk(x, key);
     } else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, k);

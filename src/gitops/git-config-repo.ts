@@ -102,7 +102,12 @@ export class GitConfigRepo implements ConfigRepo {
    */
   static async open(cfg: RepoConfig, deps: GitConfigRepoDeps): Promise<GitConfigRepo> {
     const remote = resolveRemote(cfg);
-    const redactor = new Redactor([...remote.secrets, cfg.auth?.password, cfg.auth?.token]);
+    const redactor = new Redactor([
+      ...remote.secrets,
+      cfg.auth?.password,
+      cfg.auth?.token,
+      cfg.ssh?.privateKey,
+    ]);
     const workdir = resolve(cfg.workdir ?? defaultWorkdir(remote.publicUrl, cfg.branch));
     const logger = deps.logger.child({ component: "config-repo", repo: remote.publicUrl });
     const backend = await createBackend(
@@ -123,10 +128,16 @@ export class GitConfigRepo implements ConfigRepo {
     const inProcess = mutex;
     const lock: WriteLock = shared ? { run: (fn) => inProcess.run(() => shared.run(fn)) } : inProcess;
     const started = Date.now();
-    const head = await lock.run(async () => {
-      await backend.open();
-      return backend.fetchHead();
-    });
+    const head = await lock
+      .run(async () => {
+        await backend.open();
+        return backend.fetchHead();
+      })
+      .catch(async (e: unknown) => {
+        // Release what open() started (cat-file, the SSH key copy) before reporting the failure.
+        await backend.close().catch(() => undefined);
+        throw e;
+      });
     logger.info({ backend: backend.name, head, ms: Date.now() - started, workdir }, "config repo ready");
     return new GitConfigRepo(
       cfg,

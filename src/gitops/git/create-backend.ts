@@ -16,11 +16,12 @@ export async function createBackend(
 ): Promise<GitBackend> {
   const native = kind === "native" || (kind === "auto" && (await gitAvailable()));
   if (native) return new NativeGitBackend(o);
-  if (o.remote.kind === "local") {
+  if (o.remote.kind !== "http") {
+    const what = o.remote.kind === "local" ? "a local path" : "an SSH URL";
     throw new StalledError(
       kind === "auto"
-        ? `repo.url ${o.remote.url} is a local path, which needs the git CLI, and git is not on PATH`
-        : "repo.backend isomorphic works with HTTP(S) URLs only; use backend native (or auto) for a local path",
+        ? `repo.url ${o.remote.publicUrl} is ${what}, which needs the git CLI, and git is not on PATH`
+        : `repo.backend isomorphic works with HTTP(S) URLs only; use backend native (or auto) for ${what}`,
     );
   }
   const { IsomorphicGitBackend } = await import("./isomorphic-backend.js");

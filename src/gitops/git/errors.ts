@@ -13,7 +13,8 @@ export interface FailureContext {
 /**
  * Turns a failed git operation (the stderr of the git CLI, or the message of an isomorphic-git
  * error) into the error kind the rest of the bot understands:
- * - bad credentials (HTTP 401/403)                -> `UserError` code `repo-auth`
+ * - bad credentials (HTTP 401/403, SSH key)       -> `UserError` code `repo-auth`
+ * - an SSH host key that is not known             -> `UserError` code `repo-host-key`
  * - repo not found (HTTP 404)                     -> `UserError` code `repo-not-found`
  * - branch missing on the remote                  -> `UserError` code `repo-branch`
  * - unreachable server, timeouts, 5xx, cut stream -> `TransientError`
@@ -38,6 +39,24 @@ export function classifyGitFailure(detail: string, ctx: FailureContext, statusCo
         hint: "Check repo.auth (username and password, or token) and that this identity may read and push to the repo.",
       },
     );
+  }
+  if (
+    /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i.test(d)
+  ) {
+    return new UserError(`git ${ctx.op}: the host key of ${where} is not a known one`, {
+      code: "repo-host-key",
+      hint: "Add the server's key to repo.ssh.knownHosts (or knownHostsFile): `ssh-keyscan -t ed25519 <host>`, checked against what your git host publishes.",
+    });
+  }
+  if (
+    /Permission denied \(publickey|Permission denied, please try again|Load key .*: (invalid format|bad permissions)/i.test(
+      d,
+    )
+  ) {
+    return new UserError(`git ${ctx.op} of ${where} failed: the server refused the SSH key`, {
+      code: "repo-auth",
+      hint: "Check repo.ssh.privateKey (or privateKeyFile), and that its public key is a deploy key with write access.",
+    });
   }
   if (
     statusCode === 404 ||

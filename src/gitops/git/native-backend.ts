@@ -14,6 +14,7 @@ import {
   writeLooseObject,
 } from "./objects.js";
 import type { RemoteSpec } from "./remote.js";
+import { SshCommand } from "./ssh-command.js";
 
 /** What both backends are built from. */
 export interface BackendOptions {
@@ -38,7 +39,8 @@ const LOST_RACE =
  *
  * Credentials reach git only through the environment of the network commands
  * (`GIT_CONFIG_*` -> `http.<url>.extraHeader`), so they are never written to `.git/config`, never
- * appear in a process listing, and are sent only to the configured URL. Credential helpers from
+ * appear in a process listing, and are sent only to the configured URL. SSH remotes go through a
+ * generated `GIT_SSH` wrapper with the configured key and known_hosts (`ssh-command.ts`). Credential helpers from
  * the user's git config are disabled while explicit credentials are configured.
  *
  * The hot path of a commit runs only two git processes, `fetch` and `push`: objects are read
@@ -54,10 +56,12 @@ export class NativeGitBackend implements GitBackend {
   private readonly treeCache = new Map<string, RawTreeEntry[]>();
   private treeCacheEntries = 0;
   private readonly trackingRef: string;
+  /** The generated `GIT_SSH` wrapper (SSH remotes only). */
+  private ssh: SshCommand | undefined;
 
   constructor(private readonly o: BackendOptions) {
     this.trackingRef =
-      o.remote.kind === "http" ? `refs/remotes/origin/${o.branch}` : `refs/heads/${o.branch}`;
+      o.remote.kind === "local" ? `refs/heads/${o.branch}` : `refs/remotes/origin/${o.branch}`;
   }
 
   /** Logs each git command's duration at debug level (subcommand only, never arguments). */
@@ -77,6 +81,8 @@ export class NativeGitBackend implements GitBackend {
   async open(): Promise<void> {
     if (this.o.remote.kind === "local") await this.openLocal();
     else await this.openClone();
+    if (this.o.remote.kind === "ssh")
+      this.ssh = await SshCommand.prepare(this.o.remote.ssh ?? { strictHostKeyChecking: true });
     const format = (await this.git.run(["rev-parse", "--show-object-format"])).stdout.toString().trim();
     if (format && format !== "sha1") {
       throw new StalledError(
@@ -146,6 +152,7 @@ export class NativeGitBackend implements GitBackend {
       cfg.push(["credential.helper", ""]); // an empty value clears helpers from the user's config
       cfg.push([`http.${this.o.remote.url}.extraHeader`, `Authorization: ${this.o.remote.authHeader}`]);
     }
+    if (this.ssh) Object.assign(env, this.ssh.env);
     env["GIT_CONFIG_COUNT"] = String(cfg.length);
     cfg.forEach(([k, v], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = k;
@@ -164,7 +171,7 @@ export class NativeGitBackend implements GitBackend {
   }
 
   async fetchHead(): Promise<string> {
-    if (this.o.remote.kind === "http") {
+    if (this.o.remote.kind !== "local") {
       const r = await this.git.run(
         [
           "fetch",
@@ -276,7 +283,7 @@ export class NativeGitBackend implements GitBackend {
   }
 
   async publish(commit: string, expected: string): Promise<"ok" | "rejected"> {
-    return this.o.remote.kind === "http" ? this.push(commit) : this.moveLocalBranch(commit, expected);
+    return this.o.remote.kind === "local" ? this.moveLocalBranch(commit, expected) : this.push(commit);
   }
 
   private async push(commit: string): Promise<"ok" | "rejected"> {
@@ -373,5 +380,6 @@ export class NativeGitBackend implements GitBackend {
 
   async close(): Promise<void> {
     this.batch?.close();
+    await this.ssh?.close();
   }
 }

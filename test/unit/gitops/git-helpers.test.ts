@@ -157,7 +157,25 @@ describe("resolveRemote", () => {
       kind: "local",
       url: "/srv/demo",
     });
-    expect(() => resolveRemote({ url: "git@github.com:org/x.git", auth: {} })).toThrow(UserError);
+    // Issue 11 item 7 changes this: SSH URLs are served now (the old assertion expected a
+    // UserError for git@github.com:org/x.git). Schemes we cannot serve still throw.
+    expect(() => resolveRemote({ url: "git://github.com/org/x.git", auth: {} })).toThrow(UserError);
+  });
+
+  it("reads SSH URLs (ssh://, git+ssh://, scp-like) and refuses hosts git would read as an option", () => {
+    expect(resolveRemote({ url: "git@github.com:org/x.git", auth: {} })).toMatchObject({
+      kind: "ssh",
+      url: "git@github.com:org/x.git",
+      publicUrl: "git@github.com:org/x.git",
+      ssh: { strictHostKeyChecking: true },
+    });
+    expect(resolveRemote({ url: "ssh://git@git.example.com:2222/org/x.git", auth: {} })).toMatchObject({
+      kind: "ssh",
+      url: "ssh://git@git.example.com:2222/org/x.git",
+    });
+    expect(resolveRemote({ url: "git+ssh://git:pw@h/x.git", auth: {} }).url).toBe("ssh://git@h/x.git");
+    for (const bad of ["ssh://-oProxyCommand=x/x.git", "ssh://git@h", "git@-oProxyCommand=x:y"])
+      expect(() => resolveRemote({ url: bad, auth: {} }), bad).toThrow(UserError);
   });
 });
 
