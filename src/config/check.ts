@@ -94,13 +94,27 @@ export async function runCheck(
   for (const w of report.warnings) out(`  warning: ${w.path ? `${w.path}: ` : ""}${w.message}`);
   if (values["config-only"]) return finish();
 
+  await checkRepo(cfg, report, out, json);
+  return finish();
+}
+
+/**
+ * Opens the config repo and reads the release model into `report`; false when the repo could not
+ * be opened with a user error (recorded as a problem; only with `--json`, else it is thrown).
+ */
+async function checkRepo(
+  cfg: Config,
+  report: CheckReport,
+  out: (s: string) => void,
+  json: boolean,
+): Promise<boolean> {
   let repo: GitConfigRepo;
   try {
     repo = await GitConfigRepo.open(cfg.repo, { logger: nullLogger });
   } catch (e) {
     if (!json || !isUserError(e)) throw e;
     report.problems.push({ path: "repo.url", message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
-    return finish();
+    return false;
   }
   try {
     const model = await new ReleaseService({
@@ -128,7 +142,7 @@ export async function runCheck(
         if (p.hint) out(`    hint: ${p.hint}`);
       }
     }
-    return finish();
+    return true;
   } finally {
     await repo.close();
   }

@@ -13,6 +13,7 @@ import { configSecrets, loadConfig } from "../../../config/load.js";
 import { type Config, type RepoConfig, repoSchema } from "../../../config/schema.js";
 import { correlationId, isUserError } from "../../../core/errors.js";
 import { messageToPlainText, plain } from "../../../core/message.js";
+import type { Logger } from "../../../core/ports.js";
 import { Redactor } from "../../../core/redact.js";
 import { GitConfigRepo } from "../../../gitops/git-config-repo.js";
 import { ReleaseService } from "../../../gitops/release-service.js";
@@ -93,34 +94,41 @@ function exitCode(r: EngineResult): number {
   }
 }
 
+/** The parsed command line of `cmd`. */
+interface CmdArgs {
+  repo?: string;
+  config?: string;
+  branch?: string;
+  user?: string;
+  yes?: boolean;
+  json?: boolean;
+  workdir?: string;
+  help?: boolean;
+}
+
+function parseCmdArgs(argv: string[]): { values: CmdArgs; positionals: string[] } {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      repo: { type: "string" },
+      config: { type: "string", short: "c" },
+      branch: { type: "string" },
+      user: { type: "string" },
+      workdir: { type: "string" },
+      yes: { type: "boolean", short: "y", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+}
+
 /** Runs `gitops-bot cmd`; returns the exit code. */
 export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
-  let values: {
-    repo?: string;
-    config?: string;
-    branch?: string;
-    user?: string;
-    yes?: boolean;
-    json?: boolean;
-    workdir?: string;
-    help?: boolean;
-  };
+  let values: CmdArgs;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        repo: { type: "string" },
-        config: { type: "string", short: "c" },
-        branch: { type: "string" },
-        user: { type: "string" },
-        workdir: { type: "string" },
-        yes: { type: "boolean", short: "y", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
+    ({ values, positionals } = parseCmdArgs(argv));
   } catch (e) {
     // A usage error: one line and the usage, exit 2 (like every other subcommand).
     io.stderr.write(`gitops-bot cmd: ${(e as Error).message}\n\n${USAGE}`);
@@ -139,32 +147,22 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
   // already split by the calling shell, so quote them back to keep "db migration" one token.
   const text = positionals.length === 1 ? (positionals[0] as string) : quote(positionals);
   const secrets = [io.gitToken, io.gitPassword].filter((s): s is string => !!s);
-  let redactor = new Redactor(secrets);
-  let logger = createLogger({ level: io.logLevel ?? "warn", secrets, destination: io.stderr });
-  const json = values.json === true;
+  const out: Output = {
+    json: values.json === true,
+    redactor: new Redactor(secrets),
+    logger: createLogger({ level: io.logLevel ?? "warn", secrets, destination: io.stderr }),
+  };
   let repo: GitConfigRepo | undefined;
   try {
     let cfg: Config | undefined;
     if (values.config) {
       cfg = await loadConfig(values.config, io.env ?? {}, { sections: CONFIG_SECTIONS });
       secrets.push(...configSecrets(cfg));
-      redactor = new Redactor(secrets);
-      logger = createLogger({ level: io.logLevel ?? "warn", secrets, destination: io.stderr });
+      out.redactor = new Redactor(secrets);
+      out.logger = createLogger({ level: io.logLevel ?? "warn", secrets, destination: io.stderr });
     }
-    repo = await GitConfigRepo.open(repoConfig(values, io, cfg?.repo), { logger });
-    const engine = new CommandEngine({
-      ops: new ReleaseService({
-        repo,
-        ...(cfg ? { releasesPath: cfg.repo.releasesPath, envsFrom: cfg.repo.envsFrom } : {}),
-      }),
-      // Without --config, default rules: prod protected (needs --yes here), everything else allowed.
-      authorizer: cfg ? new Authorizer(cfg.authz, cfg.approvals) : new Authorizer(),
-      approvals: new InMemoryApprovalStore(),
-      commitUrl: commitUrlFor(repo.publicUrl),
-      logger,
-      secrets,
-      ...(cfg ? { cluster: cfg.clusterName } : {}),
-    });
+    repo = await GitConfigRepo.open(repoConfig(values, io, cfg?.repo), { logger: out.logger });
+    const engine = buildEngine(repo, cfg, out.logger, secrets);
     const inv: Invocation = {
       id: `cli-${randomUUID()}`,
       platform: "cli",
@@ -174,44 +172,81 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
       receivedAt: new Date(),
     };
     const r = await engine.execute(inv, { trusted: true, yes: values.yes === true });
-    const code = exitCode(r);
-    if (json) {
-      io.stdout.write(
-        `${JSON.stringify(
-          redactor.value({
-            ok: code === 0,
-            outcome: r.outcome,
-            command: r.command,
-            title: r.message.title ? plain(r.message.title) : undefined,
-            text: messageToPlainText(r.message),
-            results: r.results,
-            data: r.data,
-            error: r.error,
-          }),
-          null,
-          2,
-        )}\n`,
-      );
-    } else {
-      const out = renderText(r.message, { color: !io.noColor && io.stdout.isTTY === true });
-      (code === 0 ? io.stdout : io.stderr).write(out);
-    }
-    return code;
+    writeResult(io, out, r);
+    return exitCode(r);
   } catch (e) {
-    // Opening the repo failed (bad URL, credentials, unreachable server).
-    const user = isUserError(e);
-    const ref = correlationId();
-    const msg = user ? e.message : `internal error (ref ${ref})`;
-    if (!user) logger.error({ err: e, ref }, "cmd failed");
-    if (json) {
-      io.stdout.write(
-        `${JSON.stringify(redactor.value({ ok: false, outcome: user ? "user-error" : "internal-error", error: { message: msg, ...(user && e.hint ? { hint: e.hint } : {}), ...(user ? { code: e.code } : { ref }) } }), null, 2)}\n`,
-      );
-    } else io.stderr.write(`error: ${redactor.text(msg)}\n${user && e.hint ? `hint: ${e.hint}\n` : ""}`);
-    return user ? 1 : 2;
+    // Reading the config or opening the repo failed (bad URL, credentials, unreachable server).
+    return writeFailure(io, out, e);
   } finally {
     await repo?.close();
   }
+}
+
+/** How results are written: JSON or text, redacted, with the logger for internal errors. */
+interface Output {
+  json: boolean;
+  redactor: Redactor;
+  logger: Logger;
+}
+
+/** The engine `cmd` runs: `--config`'s rules and layout, else the defaults. */
+function buildEngine(
+  repo: GitConfigRepo,
+  cfg: Config | undefined,
+  logger: Logger,
+  secrets: string[],
+): CommandEngine {
+  return new CommandEngine({
+    ops: new ReleaseService({
+      repo,
+      ...(cfg ? { releasesPath: cfg.repo.releasesPath, envsFrom: cfg.repo.envsFrom } : {}),
+    }),
+    // Without --config, default rules: prod protected (needs --yes here), everything else allowed.
+    authorizer: cfg ? new Authorizer(cfg.authz, cfg.approvals) : new Authorizer(),
+    approvals: new InMemoryApprovalStore(),
+    commitUrl: commitUrlFor(repo.publicUrl),
+    logger,
+    secrets,
+    ...(cfg ? { cluster: cfg.clusterName } : {}),
+  });
+}
+
+function writeResult(io: CmdIO, out: Output, r: EngineResult): void {
+  const code = exitCode(r);
+  if (out.json) {
+    const doc = {
+      ok: code === 0,
+      outcome: r.outcome,
+      command: r.command,
+      title: r.message.title ? plain(r.message.title) : undefined,
+      text: messageToPlainText(r.message),
+      results: r.results,
+      data: r.data,
+      error: r.error,
+    };
+    io.stdout.write(`${JSON.stringify(out.redactor.value(doc), null, 2)}\n`);
+  } else {
+    const text = renderText(r.message, { color: !io.noColor && io.stdout.isTTY === true });
+    (code === 0 ? io.stdout : io.stderr).write(text);
+  }
+}
+
+/** Reports an error from before the engine ran; returns the exit code (1 user error, 2 internal). */
+function writeFailure(io: CmdIO, out: Output, e: unknown): number {
+  const user = isUserError(e);
+  const ref = correlationId();
+  const msg = user ? e.message : `internal error (ref ${ref})`;
+  if (!user) out.logger.error({ err: e, ref }, "cmd failed");
+  if (out.json) {
+    const error = {
+      message: msg,
+      ...(user && e.hint ? { hint: e.hint } : {}),
+      ...(user ? { code: e.code } : { ref }),
+    };
+    const doc = { ok: false, outcome: user ? "user-error" : "internal-error", error };
+    io.stdout.write(`${JSON.stringify(out.redactor.value(doc), null, 2)}\n`);
+  } else io.stderr.write(`error: ${out.redactor.text(msg)}\n${user && e.hint ? `hint: ${e.hint}\n` : ""}`);
+  return user ? 1 : 2;
 }
 
 /**
