@@ -11,6 +11,8 @@
  */
 import { UserError } from "../core/errors.js";
 import { isSafeName, printable } from "../core/names.js";
+import { isValidTag } from "../gitops/image-ref.js";
+import { formatTagFilter, parseTagFilter } from "../gitops/tag-filter.js";
 
 /** Re-exported while callers move to `core/suggest.ts`. */
 export { didYouMean, editDistance } from "../core/suggest.js";
@@ -367,9 +369,6 @@ export interface KnownNames {
   envs: string[];
 }
 
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/u;
-const FILTER_KINDS = ["glob", "semver", "regex", "regexp"];
-
 /** Usage line of a command from its parameters and flags: `promote <app> <from-env> <to-env> [--dry-run]`. */
 export function usageLine(name: string, params: Param[], flags: FlagName[]): string {
   const parts = [name];
@@ -397,46 +396,13 @@ function nonAsciiError(value: string, label: string): UserError | undefined {
   return undefined;
 }
 
-/** Checks a tag filter such as `glob:dev-*`, `semver:~0.4`, `regex:^v\d+$`; returns it normalised. */
+/** Checks a tag filter such as `glob:dev-*`, `semver:~0.4`, `regex:^v\d+$` with the one tag-filter
+ * grammar (strict: unknown kinds and impossible globs are refused); returns it normalised
+ * (`regexp:` becomes `regex:`, no prefix becomes `glob:`). */
 export function checkFilter(value: string): string {
-  const m = /^([a-z]+):(.+)$/u.exec(value);
-  const kind = m?.[1] ?? "glob";
-  const expr = m ? (m[2] as string) : value;
-  if (m && !FILTER_KINDS.includes(kind)) {
-    throw new UserError(`unknown tag filter kind "${printable(kind)}"`, {
-      code: "bad-filter",
-      hint: "Use glob:<pattern>, semver:<range> or regex:<expression>, e.g. glob:dev-* or semver:~0.4.",
-    });
-  }
-  const bad = nonAsciiError(expr, "filter");
+  const bad = nonAsciiError(value, "filter");
   if (bad) throw bad;
-  if (kind === "glob" && !/^[A-Za-z0-9_.*-]+$/u.test(expr)) {
-    throw new UserError(
-      `the glob "${printable(expr)}" may contain only letters, digits, '.', '-', '_' and '*'`,
-      {
-        code: "bad-filter",
-      },
-    );
-  }
-  if (kind === "semver" && !/^[0-9A-Za-z.*xX^~<>=| -]+$/u.test(expr)) {
-    throw new UserError(`"${printable(expr)}" is not a semver range`, {
-      code: "bad-filter",
-      hint: "For example semver:~0.4 or semver:>=1.2 <2",
-    });
-  }
-  if (kind === "regex" || kind === "regexp") {
-    try {
-      new RegExp(expr, "u");
-    } catch (e) {
-      throw new UserError(
-        `the regular expression "${printable(expr)}" does not compile: ${(e as Error).message}`,
-        {
-          code: "bad-filter",
-        },
-      );
-    }
-  }
-  return `${kind === "regexp" ? "regex" : kind}:${expr}`;
+  return formatTagFilter(parseTagFilter(value, { strict: true }));
 }
 
 /** Checks one positional value by kind (names, tags, filters); returns the normalised value. */
@@ -461,7 +427,7 @@ export function checkValue(p: Param, value: string): string {
     case "ref": {
       const bad = nonAsciiError(value, label);
       if (bad) throw bad;
-      if (!TAG.test(value)) {
+      if (!isValidTag(value)) {
         throw new UserError(`"${printable(value)}" is not a valid ${label}`, {
           code: "bad-tag",
           hint: "Image tags and commits use letters, digits, '.', '-' and '_' (at most 128 characters).",
