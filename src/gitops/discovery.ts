@@ -10,6 +10,7 @@ import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { isMap, parseAllDocuments } from "yaml";
 import { UserError } from "../core/errors.js";
+import { printable } from "../core/names.js";
 import type {
   AppInstance,
   ChartSource,
@@ -21,6 +22,7 @@ import type {
   WorkloadKind,
 } from "../core/release.js";
 import type { ConfigRepo } from "./config-repo.js";
+import { normalizeRepoPath } from "./git/paths.js";
 import { parseImageRef, repositoryOf } from "./image-ref.js";
 import { readPolicies } from "./policies.js";
 
@@ -54,17 +56,15 @@ const WORKLOAD_KINDS = new Set<WorkloadKind>([
 ]);
 const YAML_FILE = /\.ya?ml$/i;
 
-/** Normalises a repo-relative path and refuses one that leaves the repo root (`..`, absolute, `\`, NUL).
- * Throws a `UserError`. */
+/** Normalises a repo-relative path (`./releases//dev/` is `releases/dev`, `.` is the root) and refuses
+ * one that leaves the repo root (`..`, absolute, `\`, NUL). Throws a `UserError` (code `bad-path`).
+ * The rules are `normalizeRepoPath`'s (`tidy`); this only words the error for configuration. */
 export function safeRepoPath(p: string): string {
-  if (p.includes("\0") || p.includes("\\") || p.startsWith("/") || /^[a-zA-Z]:/.test(p)) {
-    throw new UserError(`path "${p}" is outside the config repo`, { code: "bad-path" });
+  try {
+    return normalizeRepoPath(p, { tidy: true });
+  } catch (e) {
+    throw new UserError(`path "${printable(p)}" is outside the config repo`, { code: "bad-path", cause: e });
   }
-  const norm = posix.normalize(p).replace(/\/+$/, "");
-  if (norm === ".." || norm.startsWith("../") || norm.split("/").includes("..")) {
-    throw new UserError(`path "${p}" is outside the config repo`, { code: "bad-path" });
-  }
-  return norm === "." ? "" : norm;
 }
 
 /** Known env names in their usual order; others sort alphabetically after them. */
