@@ -129,7 +129,12 @@ describe("regex: RE2 semantics in linear time", () => {
     expect(matchesTagFilter(f, "a".repeat(128))).toBe(false);
     expect(matchesTagFilter(f, `${"a".repeat(100_000)}c`)).toBe(false);
     expect(matchesTagFilter(f, "aaab")).toBe(true);
-    expect(pickLatest(f, Array.from({ length: 200 }, () => "a".repeat(127)))).toBeUndefined();
+    expect(
+      pickLatest(
+        f,
+        Array.from({ length: 200 }, () => "a".repeat(127)),
+      ),
+    ).toBeUndefined();
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
