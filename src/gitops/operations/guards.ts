@@ -9,6 +9,7 @@ import { assertSafeName, printable } from "../../core/names.js";
 import {
   type AppInstance,
   type ContainerImage,
+  type DiscoveryProblem,
   findInstance,
   type ReleaseModel,
   type TagFilter,
@@ -36,6 +37,25 @@ function unknownName(what: "app" | "env", name: string, known: readonly string[]
   });
 }
 
+/** The unreadable file that should hold `app` in `env`: a problem named after the app, or in a file
+ * named like the app's file in another env (an app named after its chart lives in a file of
+ * another name, and a file that cannot be parsed has no chart to name it by). */
+export function brokenFileOf(model: ReleaseModel, app: string, env: string): DiscoveryProblem | undefined {
+  const fileNames = new Set(
+    model.instances.filter((i) => i.app === app).map((i) => baseName(i.workload.file)),
+  );
+  return model.problems.find(
+    (p) =>
+      (p.app === app || fileNames.has(baseName(p.file))) &&
+      (p.env === env || p.env === undefined) &&
+      !model.instances.some((i) => i.workload.file === p.file),
+  );
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf("/") + 1);
+}
+
 /** Finds one instance or throws a helpful `UserError` (bad name, unknown name with "did you mean",
  * app not in env, broken file). */
 export function resolveInstance(model: ReleaseModel, app: string, env: string): AppInstance {
@@ -43,12 +63,7 @@ export function resolveInstance(model: ReleaseModel, app: string, env: string): 
   assertSafeName(env, "environment");
   const inst = findInstance(model, app, env);
   if (inst) return inst;
-  const broken = model.problems.find(
-    (p) =>
-      p.app === app &&
-      (p.env === env || p.env === undefined) &&
-      !model.instances.some((i) => i.workload.file === p.file),
-  );
+  const broken = brokenFileOf(model, app, env);
   if (broken) {
     throw new UserError(`${env}/${app} cannot be read: ${broken.file}: ${broken.message}`, {
       code: "broken-file",

@@ -88,3 +88,30 @@ describe("OperationRunner: every operation checks again on the HEAD being built"
     expect(r.commit.sha).toBeUndefined();
   });
 });
+
+describe("resolving an instance whose file is broken", () => {
+  it("names the file and its YAML error when the app is named after its chart, not its file", async () => {
+    const files = loadDir();
+    for (const env of ["dev", "stg", "prod"]) {
+      files[`releases/${env}/podinfo-release.yaml`] = files[`releases/${env}/podinfo.yaml`]!;
+      delete files[`releases/${env}/podinfo.yaml`];
+    }
+    files["releases/dev/podinfo-release.yaml"] = "kind: HelmRelease\nmetadata: [oops\n";
+    const svc = new ReleaseService({ repo: new InMemoryConfigRepo(files), clock });
+    expect((await svc.model()).instances.some((i) => i.app === "podinfo" && i.env === "stg")).toBe(true);
+    for (const op of [
+      svc.release({ app: "podinfo", env: "dev", tag: "dev-x1", actor: alice }),
+      svc.lock({ app: "podinfo", env: "dev", actor: alice }),
+      svc.history({ app: "podinfo", env: "dev" }),
+    ]) {
+      const e = await op.then(
+        () => undefined,
+        (err: unknown) => err as UserError,
+      );
+      expect(e?.code).toBe("broken-file");
+      expect(e?.message).toMatch(
+        /^dev\/podinfo cannot be read: releases\/dev\/podinfo-release.yaml: invalid YAML/,
+      );
+    }
+  });
+});
