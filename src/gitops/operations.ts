@@ -29,6 +29,7 @@ export interface OpOptions {
   message?: string;
 }
 
+/** One container moving from one tag to another. */
 export interface ImageChange {
   container: string;
   repository: string;
@@ -62,6 +63,7 @@ export interface PromotionPlan {
   targetLocked: boolean;
 }
 
+/** One commit in the release history of an app in an env, newest first. */
 export interface HistoryEntry {
   sha: string;
   time: string;

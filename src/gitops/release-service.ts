@@ -34,8 +34,10 @@ import type {
 
 /** Kept for callers of the old names: the one "did you mean" lives in `core/suggest.ts`. */
 export { didYouMean as suggest } from "../core/suggest.js";
+/** The auto-release types now live on the port; re-exported for existing importers. */
 export type { AutoReleaseResult, AutoReleaseSkip, AutoReleaseUpdate } from "./operations.js";
 
+/** How to build a `ReleaseService`: the repo, and where and how to find environments. */
 export interface ReleaseServiceOptions {
   repo: ConfigRepo;
   clock?: Clock;
