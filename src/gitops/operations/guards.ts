@@ -39,17 +39,26 @@ function unknownName(what: "app" | "env", name: string, known: readonly string[]
 
 /** The unreadable file that should hold `app` in `env`: a problem named after the app, or in a file
  * named like the app's file in another env (an app named after its chart lives in a file of
- * another name, and a file that cannot be parsed has no chart to name it by). */
-export function brokenFileOf(model: ReleaseModel, app: string, env: string): DiscoveryProblem | undefined {
+ * another name, and a file that cannot be parsed has no chart to name it by), or else the one
+ * unreadable file in `env` that belongs to no known app (`certain: false`: it may hold the app). */
+export function brokenFileOf(
+  model: ReleaseModel,
+  app: string,
+  env: string,
+): { problem: DiscoveryProblem; certain: boolean } | undefined {
   const fileNames = new Set(
-    model.instances.filter((i) => i.app === app).map((i) => baseName(i.workload.file)),
+    model.instances
+      .filter((i) => i.app === app || i.aliases?.includes(app))
+      .map((i) => baseName(i.workload.file)),
   );
-  return model.problems.find(
-    (p) =>
-      (p.app === app || fileNames.has(baseName(p.file))) &&
-      (p.env === env || p.env === undefined) &&
-      !model.instances.some((i) => i.workload.file === p.file),
+  const unreadable = model.problems.filter(
+    (p) => (p.env === env || p.env === undefined) && !model.instances.some((i) => i.workload.file === p.file),
   );
+  const named = unreadable.find((p) => p.app === app || fileNames.has(baseName(p.file)));
+  if (named) return { problem: named, certain: true };
+  const orphans = unreadable.filter((p) => p.env === env && !(p.app && model.apps.includes(p.app)));
+  const orphan = orphans.length === 1 && fileNames.size > 0 ? orphans[0] : undefined;
+  return orphan && { problem: orphan, certain: false };
 }
 
 function baseName(file: string): string {
@@ -65,10 +74,11 @@ export function resolveInstance(model: ReleaseModel, app: string, env: string): 
   if (inst) return inst;
   const broken = brokenFileOf(model, app, env);
   if (broken) {
-    throw new UserError(`${env}/${app} cannot be read: ${broken.file}: ${broken.message}`, {
-      code: "broken-file",
-      hint: broken.hint ?? `Fix ${broken.file} in the config repo.`,
-    });
+    const { file, message, hint } = broken.problem;
+    const what = broken.certain
+      ? `${env}/${app} cannot be read: ${file}: ${message}`
+      : `${app} was not found in ${env}, whose ${file} cannot be read: ${message}`;
+    throw new UserError(what, { code: "broken-file", hint: hint ?? `Fix ${file} in the config repo.` });
   }
   if (!model.envs.includes(env)) throw unknownName("env", env, model.envs);
   if (!model.apps.includes(app)) throw unknownName("app", app, model.apps);

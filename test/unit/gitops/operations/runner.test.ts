@@ -90,28 +90,56 @@ describe("OperationRunner: every operation checks again on the HEAD being built"
 });
 
 describe("resolving an instance whose file is broken", () => {
-  it("names the file and its YAML error when the app is named after its chart, not its file", async () => {
+  /** The example repo with podinfo's HelmRelease in `<env>/<name>.yaml` (chart `podinfo`), dev's broken. */
+  function broken(name: (env: string) => string) {
     const files = loadDir();
     for (const env of ["dev", "stg", "prod"]) {
-      files[`releases/${env}/podinfo-release.yaml`] = files[`releases/${env}/podinfo.yaml`]!;
+      files[`releases/${env}/${name(env)}.yaml`] = files[`releases/${env}/podinfo.yaml`]!;
       delete files[`releases/${env}/podinfo.yaml`];
     }
-    files["releases/dev/podinfo-release.yaml"] = "kind: HelmRelease\nmetadata: [oops\n";
-    const svc = new ReleaseService({ repo: new InMemoryConfigRepo(files), clock });
-    expect((await svc.model()).instances.some((i) => i.app === "podinfo" && i.env === "stg")).toBe(true);
-    for (const op of [
-      svc.release({ app: "podinfo", env: "dev", tag: "dev-x1", actor: alice }),
-      svc.lock({ app: "podinfo", env: "dev", actor: alice }),
-      svc.history({ app: "podinfo", env: "dev" }),
-    ]) {
-      const e = await op.then(
-        () => undefined,
-        (err: unknown) => err as UserError,
-      );
-      expect(e?.code).toBe("broken-file");
-      expect(e?.message).toMatch(
-        /^dev\/podinfo cannot be read: releases\/dev\/podinfo-release.yaml: invalid YAML/,
-      );
+    files[`releases/dev/${name("dev")}.yaml`] = "kind: HelmRelease\nmetadata: [oops\n";
+    return new ReleaseService({ repo: new InMemoryConfigRepo(files), clock });
+  }
+
+  async function errorOf(p: Promise<unknown>): Promise<UserError | undefined> {
+    return p.then(
+      () => undefined,
+      (err: unknown) => err as UserError,
+    );
+  }
+
+  it("names the file and its YAML error, whichever name the app goes by", async () => {
+    // One file name in every env: the app is named after it, the chart name is an alias.
+    const same = broken(() => "podinfo-release");
+    // Another file name per env: the app is named after its chart.
+    const differ = broken((env) => `podinfo-${env}`);
+    for (const [svc, app, file] of [
+      [same, "podinfo-release", "podinfo-release"],
+      [same, "podinfo", "podinfo-release"],
+      [differ, "podinfo", "podinfo-dev"],
+    ] as const) {
+      for (const op of [
+        () => svc.release({ app, env: "dev", tag: "dev-x1", actor: alice }),
+        () => svc.lock({ app, env: "dev", actor: alice }),
+        () => svc.history({ app, env: "dev" }),
+      ]) {
+        const e = await errorOf(op());
+        expect(e?.code, `${app} ${file}`).toBe("broken-file");
+        expect(e?.message).toMatch(
+          file === "podinfo-dev"
+            ? /^podinfo was not found in dev, whose releases\/dev\/podinfo-dev.yaml cannot be read: invalid YAML/
+            : new RegExp(`^dev/${app} cannot be read: releases/dev/${file}.yaml: invalid YAML`),
+        );
+      }
     }
+  });
+
+  it("an app named after its file also answers to its chart's name", async () => {
+    const svc = broken(() => "podinfo-release");
+    expect((await svc.model()).apps).toEqual(["frontend", "podinfo-release"]);
+    const r = await svc.lock({ app: "podinfo", env: "stg", actor: alice });
+    expect(r.subject).toBe("[stg/podinfo-release] lock");
+    const u = await svc.unlock({ app: "podinfo-release", env: "stg", actor: alice });
+    expect(u.commit.sha).toBeDefined();
   });
 });
