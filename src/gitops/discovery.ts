@@ -139,7 +139,7 @@ export async function discover(
     problems.push(...found.problems);
     instances.push(...found.instances);
   }
-  const unique = dedupe(renameChartCollisions(instances), problems);
+  const unique = dedupe(preferFileNames(renameChartCollisions(instances)), problems);
   for (const i of unique) envs.add(i.env);
   const envOrder = sortEnvs(envs);
   const rank = (e: string) => envOrder.indexOf(e);
@@ -246,6 +246,28 @@ function renameChartCollisions(instances: AppInstance[]): AppInstance[] {
     if (fromChart && (count.get(`${i.env}\0${i.app}`) ?? 0) > 1)
       return { ...i, app: basenameNoExt(i.workload.file) };
     return i;
+  });
+}
+
+/** An app named after its chart whose file has the same name in every env is named after that file
+ * instead: users type what they see in the repo (`cache.yaml` holding the `redis` chart is `cache`).
+ * The chart's name stays an alias, so both are accepted. */
+function preferFileNames(instances: AppInstance[]): AppInstance[] {
+  const byApp = new Map<string, AppInstance[]>();
+  const perFile = new Map<string, number>();
+  for (const i of instances) {
+    byApp.set(i.app, [...(byApp.get(i.app) ?? []), i]);
+    perFile.set(i.workload.file, (perFile.get(i.workload.file) ?? 0) + 1);
+  }
+  const alone = (i: AppInstance) => perFile.get(i.workload.file) === 1;
+  return instances.map((i) => {
+    const file = basenameNoExt(i.workload.file);
+    const fromChart = i.workload.kind === "HelmRelease" && i.workload.chart?.name === i.app;
+    // A name already taken by another app would merge two apps into one; so would a shared file.
+    if (!fromChart || file === i.app || byApp.has(file)) return i;
+    const group = byApp.get(i.app) ?? [];
+    if (!group.every((g) => alone(g) && basenameNoExt(g.workload.file) === file)) return i;
+    return { ...i, app: file, aliases: [i.app] };
   });
 }
 
