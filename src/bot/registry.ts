@@ -8,8 +8,9 @@ import { UserError } from "../core/errors.js";
 import type { Action, Message } from "../core/message.js";
 import type { Clock, Logger } from "../core/ports.js";
 import type { ReleaseModel } from "../core/release.js";
+import { didYouMean } from "../core/suggest.js";
 import type { Actor, OpOptions, ReleaseOperations } from "../gitops/operations.js";
-import { didYouMean, type FlagName, type Param, usageLine } from "./parse.js";
+import { type FlagName, type Param, usageLine } from "./parse.js";
 import type { Invocation } from "./platform.js";
 
 /** A `UserError` that offers buttons (e.g. "pin it with --force"); the engine adds them to the reply. */

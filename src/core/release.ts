@@ -79,6 +79,8 @@ export interface AppInstance {
   app: string;
   env: string;
   workload: Workload;
+  /** Other names users may type for this app (a HelmRelease named after its file keeps its chart's name). */
+  aliases?: string[];
 }
 
 /** A problem found while reading the repo; it affects only `file` (and the app in it). */
@@ -99,7 +101,10 @@ export interface ReleaseModel {
   problems: DiscoveryProblem[];
 }
 
-/** Finds the instance of `app` in `env`, or undefined. */
+/** Finds the instance of `app` in `env` (by name, else by alias), or undefined. */
 export function findInstance(model: ReleaseModel, app: string, env: string): AppInstance | undefined {
-  return model.instances.find((i) => i.app === app && i.env === env);
+  return (
+    model.instances.find((i) => i.app === app && i.env === env) ??
+    model.instances.find((i) => i.env === env && i.aliases?.includes(app))
+  );
 }

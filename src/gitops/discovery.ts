@@ -10,19 +10,11 @@ import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { isMap, parseAllDocuments } from "yaml";
 import { UserError } from "../core/errors.js";
-import type {
-  AppInstance,
-  ChartSource,
-  ContainerImage,
-  DiscoveryProblem,
-  ImageLocation,
-  ReleaseModel,
-  Workload,
-  WorkloadKind,
-} from "../core/release.js";
+import { printable } from "../core/names.js";
+import type { AppInstance, DiscoveryProblem, ReleaseModel, Workload, WorkloadKind } from "../core/release.js";
 import type { ConfigRepo } from "./config-repo.js";
-import { parseImageRef, repositoryOf } from "./image-ref.js";
-import { readPolicies } from "./policies.js";
+import { normalizeRepoPath } from "./git/paths.js";
+import { isObj, readWorkload } from "./workload-reader.js";
 
 /** The read side of a repo at one revision. `list` returns repo-relative file paths under `dir`
  * (recursive); `read` returns undefined for a missing file. `FileAccess` satisfies it. */
@@ -54,17 +46,15 @@ const WORKLOAD_KINDS = new Set<WorkloadKind>([
 ]);
 const YAML_FILE = /\.ya?ml$/i;
 
-/** Normalises a repo-relative path and refuses one that leaves the repo root (`..`, absolute, `\`, NUL).
- * Throws a `UserError`. */
+/** Normalises a repo-relative path (`./releases//dev/` is `releases/dev`, `.` is the root) and refuses
+ * one that leaves the repo root (`..`, absolute, `\`, NUL). Throws a `UserError` (code `bad-path`).
+ * The rules are `normalizeRepoPath`'s (`tidy`); this only words the error for configuration. */
 export function safeRepoPath(p: string): string {
-  if (p.includes("\0") || p.includes("\\") || p.startsWith("/") || /^[a-zA-Z]:/.test(p)) {
-    throw new UserError(`path "${p}" is outside the config repo`, { code: "bad-path" });
+  try {
+    return normalizeRepoPath(p, { tidy: true });
+  } catch (e) {
+    throw new UserError(`path "${printable(p)}" is outside the config repo`, { code: "bad-path", cause: e });
   }
-  const norm = posix.normalize(p).replace(/\/+$/, "");
-  if (norm === ".." || norm.startsWith("../") || norm.split("/").includes("..")) {
-    throw new UserError(`path "${p}" is outside the config repo`, { code: "bad-path" });
-  }
-  return norm === "." ? "" : norm;
 }
 
 /** Known env names in their usual order; others sort alphabetically after them. */
@@ -139,7 +129,7 @@ export async function discover(
     problems.push(...found.problems);
     instances.push(...found.instances);
   }
-  const unique = dedupe(renameChartCollisions(instances), problems);
+  const unique = dedupe(preferFileNames(renameChartCollisions(instances)), problems);
   for (const i of unique) envs.add(i.env);
   const envOrder = sortEnvs(envs);
   const rank = (e: string) => envOrder.indexOf(e);
@@ -249,6 +239,28 @@ function renameChartCollisions(instances: AppInstance[]): AppInstance[] {
   });
 }
 
+/** An app named after its chart whose file has the same name in every env is named after that file
+ * instead: users type what they see in the repo (`cache.yaml` holding the `redis` chart is `cache`).
+ * The chart's name stays an alias, so both are accepted. */
+function preferFileNames(instances: AppInstance[]): AppInstance[] {
+  const byApp = new Map<string, AppInstance[]>();
+  const perFile = new Map<string, number>();
+  for (const i of instances) {
+    byApp.set(i.app, [...(byApp.get(i.app) ?? []), i]);
+    perFile.set(i.workload.file, (perFile.get(i.workload.file) ?? 0) + 1);
+  }
+  const alone = (i: AppInstance) => perFile.get(i.workload.file) === 1;
+  return instances.map((i) => {
+    const file = basenameNoExt(i.workload.file);
+    const fromChart = i.workload.kind === "HelmRelease" && i.workload.chart?.name === i.app;
+    // A name already taken by another app would merge two apps into one; so would a shared file.
+    if (!fromChart || file === i.app || byApp.has(file)) return i;
+    const group = byApp.get(i.app) ?? [];
+    if (!group.every((g) => alone(g) && basenameNoExt(g.workload.file) === file)) return i;
+    return { ...i, app: file, aliases: [i.app] };
+  });
+}
+
 /** Two instances of one app in one env: the first (by path) wins, the second is a problem. */
 function dedupe(instances: AppInstance[], problems: DiscoveryProblem[]): AppInstance[] {
   const seen = new Map<string, AppInstance>();
@@ -274,16 +286,6 @@ function dedupe(instances: AppInstance[], problems: DiscoveryProblem[]): AppInst
 
 function basenameNoExt(file: string): string {
   return posix.basename(file).replace(YAML_FILE, "");
-}
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
 }
 
 /**
@@ -357,275 +359,6 @@ export function discoverFile(file: string, text: string, opts: DiscoveryOptions 
     }
   }
   return { instances, problems };
-}
-
-function readWorkload(
-  js: Obj,
-  file: string,
-  docIndex: number,
-  problem: (p: { message: string; hint?: string }) => void,
-): Workload | undefined {
-  const kind = js.kind as WorkloadKind;
-  const apiVersion = str(js.apiVersion) ?? "";
-  const meta = isObj(js.metadata) ? js.metadata : {};
-  const name = str(meta.name);
-  if (!name) {
-    problem({ message: `document ${docIndex}: ${kind} without metadata.name` });
-    return undefined;
-  }
-  const spec = isObj(js.spec) ? js.spec : {};
-  const annotations = isObj(meta.annotations) ? meta.annotations : {};
-  const pol = readPolicies(annotations);
-  for (const p of pol.problems) problem(p);
-  let images: ContainerImage[] = [];
-  let chart: ChartSource | undefined;
-  let releaseName: string | undefined;
-  let namespace = str(meta.namespace);
-  if (kind === "HelmRelease") {
-    if (!apiVersion.startsWith("helm.fluxcd.io/") && !apiVersion.startsWith("helm.toolkit.fluxcd.io/")) {
-      return undefined;
-    }
-    releaseName = str(spec.releaseName);
-    chart = readChart(apiVersion, spec);
-    namespace ??= str(spec.targetNamespace);
-    images = helmImages(spec, annotations, problem);
-  } else {
-    const podSpecPath =
-      kind === "CronJob" ? ["spec", "jobTemplate", "spec", "template", "spec"] : ["spec", "template", "spec"];
-    let pod: unknown = js;
-    for (const k of podSpecPath) pod = isObj(pod) ? pod[k] : undefined;
-    if (isObj(pod)) images = podImages(pod, podSpecPath, problem);
-  }
-  for (const img of images) {
-    const f = pol.filters.get(img.container);
-    if (f) img.filter = f;
-  }
-  const w: Workload = {
-    kind,
-    apiVersion,
-    name,
-    namespace: namespace ?? "default",
-    file,
-    docIndex,
-    images,
-    policies: pol.policies,
-  };
-  if (releaseName !== undefined) w.releaseName = releaseName;
-  if (chart) w.chart = chart;
-  return w;
-}
-
-function readChart(apiVersion: string, spec: Obj): ChartSource | undefined {
-  const c = spec.chart;
-  if (apiVersion.startsWith("helm.fluxcd.io/")) {
-    if (!isObj(c)) return undefined;
-    if (str(c.git) !== undefined || str(c.path) !== undefined) {
-      const out: ChartSource = { type: "git" };
-      const path = str(c.path);
-      if (path) out.name = posix.basename(path.replace(/\/+$/, ""));
-      const git = str(c.git);
-      if (git) out.git = git;
-      if (path) out.path = path;
-      const ref = str(c.ref);
-      if (ref) out.ref = ref;
-      return out;
-    }
-    const out: ChartSource = { type: "helm-repo" };
-    const name = str(c.name);
-    if (name) out.name = name;
-    const version = str(c.version);
-    if (version) out.version = version;
-    const repository = str(c.repository);
-    if (repository) out.repository = repository;
-    return out;
-  }
-  // Flux v2: spec.chart.spec.{chart, version, sourceRef}, or spec.chartRef.
-  const cs = isObj(c) && isObj(c.spec) ? c.spec : undefined;
-  if (cs) {
-    const out: ChartSource = { type: "source-ref" };
-    const chart = str(cs.chart);
-    if (chart) out.name = posix.basename(chart.replace(/\/+$/, ""));
-    if (chart?.includes("/")) out.path = chart;
-    const version = str(cs.version);
-    if (version) out.version = version;
-    const src = isObj(cs.sourceRef) ? cs.sourceRef : undefined;
-    if (src) out.repository = `${str(src.kind) ?? "?"}/${str(src.name) ?? "?"}`;
-    return out;
-  }
-  const ref = isObj(spec.chartRef) ? spec.chartRef : undefined;
-  if (ref) {
-    const out: ChartSource = { type: "source-ref" };
-    const name = str(ref.name);
-    if (name) out.name = name;
-    out.repository = `${str(ref.kind) ?? "?"}/${name ?? "?"}`;
-    return out;
-  }
-  return undefined;
-}
-
-function podImages(
-  pod: Obj,
-  base: string[],
-  problem: (p: { message: string; hint?: string }) => void,
-): ContainerImage[] {
-  const out: ContainerImage[] = [];
-  for (const field of ["initContainers", "containers"] as const) {
-    const list = pod[field];
-    if (!Array.isArray(list)) continue;
-    list.forEach((c, i) => {
-      if (!isObj(c)) return;
-      const name = str(c.name) ?? `${field}[${i}]`;
-      const image = str(c.image);
-      if (image === undefined) return;
-      const ref = parseImageRef(image);
-      if (!ref) {
-        problem({ message: `container ${name}: "${image}" is not an image reference` });
-        return;
-      }
-      out.push({
-        container: name,
-        repository: repositoryOf(ref),
-        tag: ref.tag ?? "latest",
-        location: { tagPath: [...base, field, i, "image"] },
-      });
-    });
-  }
-  return out;
-}
-
-const ALIAS = /^(repository|tag|registry)\.(?:fluxcd\.io|flux\.weave\.works)\/(.+)$/;
-
-function helmImages(
-  spec: Obj,
-  annotations: Obj,
-  problem: (p: { message: string; hint?: string }) => void,
-): ContainerImage[] {
-  const values = isObj(spec.values) ? spec.values : undefined;
-  const base = ["spec", "values"];
-  const aliases = new Map<string, { repository?: string; tag?: string; registry?: string }>();
-  for (const [k, v] of Object.entries(annotations)) {
-    const m = ALIAS.exec(k);
-    if (!m?.[1] || !m[2]) continue;
-    if (typeof v !== "string" || v === "") {
-      problem({ message: `${k} must be a dot-path under spec.values` });
-      continue;
-    }
-    const a = aliases.get(m[2]) ?? {};
-    a[m[1] as "repository" | "tag" | "registry"] = v;
-    aliases.set(m[2], a);
-  }
-  const out: ContainerImage[] = [];
-  if (aliases.size > 0) {
-    for (const [alias, a] of aliases) {
-      if (!a.repository) {
-        problem({ message: `image alias ${alias} has no repository.fluxcd.io/${alias} annotation` });
-        continue;
-      }
-      const split = (p: string) => [...base, ...p.split(".")];
-      const get = (path: string[]) => {
-        let cur: unknown = spec;
-        for (const k of path.slice(1)) cur = isObj(cur) ? cur[k] : undefined;
-        return str(cur);
-      };
-      const repoPath = split(a.repository);
-      const repoVal = get(repoPath);
-      if (repoVal === undefined) {
-        problem({ message: `image alias ${alias}: no value at spec.values.${a.repository}` });
-        continue;
-      }
-      const registryPath = a.registry ? split(a.registry) : undefined;
-      const registry = registryPath ? get(registryPath) : undefined;
-      const withRegistry = (r: string) => (registry ? `${registry.replace(/\/+$/, "")}/${r}` : r);
-      if (a.tag) {
-        const tagPath = split(a.tag);
-        const tag = get(tagPath);
-        if (tag === undefined) {
-          problem({ message: `image alias ${alias}: no value at spec.values.${a.tag}` });
-          continue;
-        }
-        const loc: ImageLocation = { tagPath, repositoryPath: repoPath };
-        if (registryPath) loc.registryPath = registryPath;
-        out.push({ container: alias, repository: withRegistry(repoVal), tag, location: loc });
-      } else {
-        const ref = parseImageRef(repoVal);
-        if (!ref) {
-          problem({ message: `image alias ${alias}: "${repoVal}" is not an image reference` });
-          continue;
-        }
-        const loc: ImageLocation = { tagPath: repoPath };
-        if (registryPath) loc.registryPath = registryPath;
-        out.push({
-          container: alias,
-          repository: withRegistry(repositoryOf(ref)),
-          tag: ref.tag ?? "latest",
-          location: loc,
-        });
-      }
-    }
-    return out;
-  }
-  if (!values) return out;
-  const top = interpretImage(values, base, "chart-image");
-  if (top) out.push(top);
-  for (const [k, v] of Object.entries(values)) {
-    if (!isObj(v) || k === "image") continue;
-    const sub = interpretImage(v, [...base, k], k, true);
-    if (sub) out.push(sub);
-  }
-  return out;
-}
-
-/** The helm-operator value layouts: `image: repo:tag`, `image` + `tag`, `image.{repository,tag,registry}`. */
-function interpretImage(
-  m: Obj,
-  base: (string | number)[],
-  container: string,
-  strict = false,
-): ContainerImage | undefined {
-  const image = m.image;
-  if (typeof image === "string") {
-    const tag = str(m.tag);
-    const registry = str(m.registry);
-    const withRegistry = (r: string) => (registry ? `${registry.replace(/\/+$/, "")}/${r}` : r);
-    if (tag !== undefined) {
-      if (!parseImageRef(image)) return undefined;
-      const loc: ImageLocation = { tagPath: [...base, "tag"], repositoryPath: [...base, "image"] };
-      if (registry) loc.registryPath = [...base, "registry"];
-      return { container, repository: withRegistry(image), tag, location: loc };
-    }
-    const ref = parseImageRef(image);
-    // Under a sub-key, `image: logo.png` is more likely a file than an untagged image.
-    if (!ref || (strict && ref.tag === undefined && ref.digest === undefined)) return undefined;
-    const loc: ImageLocation = { tagPath: [...base, "image"] };
-    if (registry) loc.registryPath = [...base, "registry"];
-    return {
-      container,
-      repository: withRegistry(repositoryOf(ref)),
-      tag: ref.tag ?? "latest",
-      location: loc,
-    };
-  }
-  if (isObj(image)) {
-    const repo = str(image.repository);
-    if (repo === undefined) return undefined;
-    const registry = str(image.registry);
-    const withRegistry = (r: string) => (registry ? `${registry.replace(/\/+$/, "")}/${r}` : r);
-    const tag = str(image.tag);
-    if (tag !== undefined) {
-      const loc: ImageLocation = {
-        tagPath: [...base, "image", "tag"],
-        repositoryPath: [...base, "image", "repository"],
-      };
-      if (registry) loc.registryPath = [...base, "image", "registry"];
-      return { container, repository: withRegistry(repo), tag, location: loc };
-    }
-    const ref = parseImageRef(repo);
-    if (!ref?.tag) return undefined;
-    const loc: ImageLocation = { tagPath: [...base, "image", "repository"] };
-    if (registry) loc.registryPath = [...base, "image", "registry"];
-    return { container, repository: withRegistry(repositoryOf(ref)), tag: ref.tag, location: loc };
-  }
-  return undefined;
 }
 
 /** Reads the annotations of document `docIndex` of `text` (for setters that need the existing keys). */

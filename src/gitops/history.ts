@@ -38,10 +38,12 @@ export function findInFile(
 ): AppInstance | undefined {
   if (text === undefined) return undefined;
   const found = discoverFile(target.workload.file, text, opts).instances;
-  return (
-    found.find((c) => c.app === target.app && c.env === target.env) ??
-    found.find((c) => sameInstance(target, c))
-  );
+  const names = [target.app, ...(target.aliases ?? [])];
+  const hit =
+    found.find((c) => names.includes(c.app) && c.env === target.env) ??
+    found.find((c) => sameInstance(target, c));
+  // One file alone cannot tell whether the app is named after it or its chart: keep the model's names.
+  return hit && { ...hit, app: target.app, ...(target.aliases ? { aliases: target.aliases } : {}) };
 }
 
 /** The chart "version" shown in history and compared by promote: the version, else the git ref. */

@@ -3,7 +3,8 @@
  * with a message in the spirit of Flux v1 plus audit trailers. Chat commands, the CLI, buttons
  * and the image-automation reconciler all call these; none of them knows about chat platforms.
  *
- * Implemented by `ReleaseService` (`src/gitops/release-service.ts`).
+ * Implemented by `ReleaseService` (`src/gitops/release-service.ts`) over the one-file operations in
+ * `src/gitops/operations/`.
  */
 import type { AppInstance, ReleaseModel, TagFilter } from "../core/release.js";
 import type { CommitResult, Identity } from "./config-repo.js";
@@ -28,6 +29,7 @@ export interface OpOptions {
   message?: string;
 }
 
+/** One container moving from one tag to another. */
 export interface ImageChange {
   container: string;
   repository: string;
@@ -61,6 +63,7 @@ export interface PromotionPlan {
   targetLocked: boolean;
 }
 
+/** One commit in the release history of an app in an env, newest first. */
 export interface HistoryEntry {
   sha: string;
   time: string;
@@ -76,6 +79,36 @@ export interface HistoryEntry {
   fromTrailers: boolean;
 }
 
+/** One tag image automation wants to set. */
+export interface AutoReleaseUpdate {
+  app: string;
+  env: string;
+  container: string;
+  tag: string;
+}
+
+/** Why image automation did not apply an update (re-checked on the HEAD the commit is built on). */
+export type AutoReleaseSkip =
+  | "unknown"
+  | "locked"
+  | "not-automated"
+  | "filter-mismatch"
+  | "unchanged"
+  | "bad-tag";
+
+/** An update image automation applied, with the image's repository and the tag it replaced. */
+export type AutoReleaseApplied = AutoReleaseUpdate & { repository: string; from: string };
+
+/** Result of `autoRelease`. */
+export interface AutoReleaseResult {
+  /** Empty when nothing was applied (no commit). */
+  subject: string;
+  commit: CommitResult;
+  applied: AutoReleaseApplied[];
+  skipped: (AutoReleaseUpdate & { reason: AutoReleaseSkip })[];
+}
+
+/** The release operations port: what chat commands, the CLI and the reconcilers call. */
 export interface ReleaseOperations {
   /** The release model at the current head (re-synced). Never throws for a broken file: see `problems`. */
   model(): Promise<ReleaseModel>;
@@ -90,6 +123,16 @@ export interface ReleaseOperations {
   automate(a: { app: string; env: string; filter?: string } & OpOptions): Promise<OpResult>;
   deautomate(a: { app: string; env: string } & OpOptions): Promise<OpResult>;
   policy(a: { app: string; env: string; container: string; filter: string } & OpOptions): Promise<OpResult>;
+  /**
+   * Image automation's write: many tags in ONE commit. Each update is re-checked on the HEAD the
+   * commit is built on and skipped, not failed, when it must not move (see `AutoReleaseSkip`).
+   * `actor` is the automation's identity (e.g. `{ id: "automation:image", name: "image-automation" }`).
+   */
+  autoRelease(a: {
+    updates: AutoReleaseUpdate[];
+    actor: Actor;
+    dryRun?: boolean;
+  }): Promise<AutoReleaseResult>;
   plan(a: { app: string; from: string; to: string }): Promise<PromotionPlan>;
   history(a: { app: string; env: string; limit?: number }): Promise<HistoryEntry[]>;
 }

@@ -1,54 +1,107 @@
 /**
- * Tag filters as Flux v1 wrote them in annotations (REFERENCE §2): `glob:dev-*` (the default kind;
- * `*` is the only wildcard and the pattern is anchored), `semver:~0.4` (highest satisfying version
- * wins, non-semver tags are ignored), `regex:`/`regexp:` (anchor it yourself).
+ * Tag filters, the one grammar for annotations (REFERENCE §2), chat commands and image automation:
+ * `glob:dev-*` (the default kind; `*` is the only wildcard and the pattern is anchored),
+ * `semver:~0.4` (highest satisfying version wins, non-semver tags are ignored), `regex:`/`regexp:`
+ * (anchor it yourself). Regular expressions use RE2 syntax and are matched by RE2JS in time linear
+ * in the tag, so a hostile pattern such as `^(a+)+b$` cannot block the event loop; globs are matched
+ * without any regular expression.
  */
+import { RE2JS } from "re2js";
 import semver from "semver";
 import { UserError } from "../core/errors.js";
+import { printable } from "../core/names.js";
 import type { TagFilter } from "../core/release.js";
 
-/** Parses an annotation value into a filter. No prefix means glob. Throws a `UserError` for a
- * filter that can never work (an invalid regex or semver range). */
-export function parseTagFilter(text: string): TagFilter {
+/** The kinds a filter may name (`regexp` is an alias of `regex`). */
+export const TAG_FILTER_KINDS = ["glob", "semver", "regex", "regexp"] as const;
+
+/** Longest regular expression accepted (compiled programs stay small; tags are at most 128 characters). */
+export const MAX_REGEX_LENGTH = 256;
+
+/** How strictly to read a filter. Annotations are read as Flux v1 did (`lenient`, the default: an
+ * unknown prefix is part of a glob); user input is `strict`: an unknown kind, an empty expression or
+ * a glob with characters no tag can contain is refused. */
+export interface ParseTagFilterOptions {
+  strict?: boolean;
+}
+
+/** Parses a filter. No prefix means glob. Throws a `UserError` (code `bad-filter`) for a filter that
+ * can never work (an invalid RE2 expression or semver range; more in strict mode). */
+export function parseTagFilter(text: string, opts: ParseTagFilterOptions = {}): TagFilter {
   const s = text.trim();
-  const colon = s.indexOf(":");
-  const prefix = colon >= 0 ? s.slice(0, colon) : "";
+  const m = /^([A-Za-z]+):/.exec(s);
+  const prefix = m?.[1] ?? "";
+  const rest = m ? s.slice(prefix.length + 1) : s;
   let filter: TagFilter;
-  if (prefix === "glob") filter = { kind: "glob", expr: s.slice(colon + 1) };
-  else if (prefix === "semver") filter = { kind: "semver", expr: s.slice(colon + 1).trim() };
-  else if (prefix === "regex" || prefix === "regexp") filter = { kind: "regex", expr: s.slice(colon + 1) };
-  else filter = { kind: "glob", expr: s };
+  if (prefix === "glob") filter = { kind: "glob", expr: rest };
+  else if (prefix === "semver") filter = { kind: "semver", expr: rest.trim() };
+  else if (prefix === "regex" || prefix === "regexp") filter = { kind: "regex", expr: rest };
+  else if (m && opts.strict) {
+    throw new UserError(`unknown tag filter kind "${printable(prefix)}"`, {
+      code: "bad-filter",
+      hint: "Use glob:<pattern>, semver:<range> or regex:<expression>, e.g. glob:dev-* or semver:~0.4.",
+    });
+  } else filter = { kind: "glob", expr: s };
+  if (opts.strict) checkStrict(filter);
   validateTagFilter(filter);
   return filter;
 }
 
+function checkStrict(f: TagFilter): void {
+  if (f.expr === "") {
+    throw new UserError(`the ${f.kind} filter is empty`, {
+      code: "bad-filter",
+      hint: "For example glob:dev-*, semver:~0.4 or regex:^v\\d+$",
+    });
+  }
+  if (f.kind === "glob" && !/^[A-Za-z0-9_.*-]+$/.test(f.expr)) {
+    throw new UserError(
+      `the glob "${printable(f.expr)}" may contain only letters, digits, '.', '-', '_' and '*'`,
+      { code: "bad-filter" },
+    );
+  }
+}
+
 /** Like `parseTagFilter`, but returns undefined instead of throwing. */
-export function tryParseTagFilter(text: string): TagFilter | undefined {
+export function tryParseTagFilter(text: string, opts: ParseTagFilterOptions = {}): TagFilter | undefined {
   try {
-    return parseTagFilter(text);
+    return parseTagFilter(text, opts);
   } catch {
     return undefined;
   }
 }
 
-/** Throws a `UserError` when the filter's expression is invalid. */
+/** Throws a `UserError` when the filter's expression is invalid: a semver range `semver` rejects, or
+ * a regular expression RE2 cannot compile (backreferences, lookaround) or longer than `MAX_REGEX_LENGTH`. */
 export function validateTagFilter(f: TagFilter): void {
   if (f.kind === "semver") {
     if (f.expr === "" || semver.validRange(f.expr) === null) {
-      throw new UserError(`"${f.expr}" is not a valid semver range`, {
+      throw new UserError(`"${printable(f.expr)}" is not a valid semver range`, {
         code: "bad-filter",
         hint: "Use a constraint such as semver:~0.4, semver:^1.2 or semver:>=1.0.0 <2.0.0.",
       });
     }
   } else if (f.kind === "regex") {
+    if (f.expr.length > MAX_REGEX_LENGTH) {
+      throw new UserError(
+        `the regular expression is too long (${f.expr.length} characters; the limit is ${MAX_REGEX_LENGTH})`,
+        {
+          code: "bad-filter",
+          hint: "Tags are short: a short expression such as regex:^v\\d+\\.\\d+$ will do.",
+        },
+      );
+    }
     try {
-      new RegExp(f.expr);
+      compiled(f.expr);
     } catch (e) {
-      throw new UserError(`"${f.expr}" is not a valid regular expression`, {
-        code: "bad-filter",
-        hint: "Use a JavaScript regular expression, e.g. regex:^v\\d+\\.\\d+$ (anchor it yourself).",
-        cause: e,
-      });
+      throw new UserError(
+        `"${printable(f.expr)}" is not a valid regular expression: ${(e as Error).message}`,
+        {
+          code: "bad-filter",
+          hint: "Use RE2 syntax (no backreferences or lookaround), e.g. regex:^v\\d+\\.\\d+$ (anchor it yourself).",
+          cause: e,
+        },
+      );
     }
   }
 }
@@ -59,31 +112,51 @@ export function formatTagFilter(f: TagFilter): string {
   return `${f.kind}:${f.expr}`;
 }
 
-const globCache = new Map<string, RegExp>();
+const regexCache = new Map<string, RE2JS>();
 
-function globToRegExp(expr: string): RegExp {
-  let re = globCache.get(expr);
+/** The compiled RE2 program of `expr` (cached: automation matches one filter against many tags). */
+function compiled(expr: string): RE2JS {
+  let re = regexCache.get(expr);
   if (!re) {
-    // Everything but `*` is literal, so escape every regex metacharacter first.
-    const body = expr
-      .split("*")
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
-      .join(".*");
-    re = new RegExp(`^${body}$`, "s");
-    if (globCache.size > 500) globCache.clear();
-    globCache.set(expr, re);
+    re = RE2JS.compile(expr);
+    if (regexCache.size > 500) regexCache.clear();
+    regexCache.set(expr, re);
   }
   return re;
 }
 
-/** True when `tag` passes the filter. Semver accepts a leading `v` (`v1.2.3`), as Flux did. */
+/** Anchored glob match where `*` matches any run (also empty) and everything else is literal.
+ * Greedy with one backtrack point, so O(pattern × tag) at worst. */
+export function globMatches(pattern: string, s: string): boolean {
+  let p = 0;
+  let i = 0;
+  let star = -1;
+  let mark = 0;
+  while (i < s.length) {
+    if (p < pattern.length && pattern[p] !== "*" && pattern[p] === s[i]) {
+      p++;
+      i++;
+    } else if (p < pattern.length && pattern[p] === "*") {
+      star = p++;
+      mark = i;
+    } else if (star >= 0) {
+      p = star + 1;
+      i = ++mark;
+    } else return false;
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
+}
+
+/** True when `tag` passes the filter. Semver accepts a leading `v` (`v1.2.3`), as Flux did. A regex
+ * is searched, not anchored (like `RegExp.test`), in linear time. */
 export function matchesTagFilter(f: TagFilter, tag: string): boolean {
   switch (f.kind) {
     case "glob":
-      return globToRegExp(f.expr).test(tag);
+      return globMatches(f.expr, tag);
     case "regex":
       try {
-        return new RegExp(f.expr).test(tag);
+        return compiled(f.expr).matcher(tag).find();
       } catch {
         return false;
       }

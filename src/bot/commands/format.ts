@@ -5,8 +5,8 @@
 import { UserError } from "../../core/errors.js";
 import { b, code, link, type Message, type RichText, type Span, t } from "../../core/message.js";
 import { type AppInstance, findInstance, type ReleaseModel } from "../../core/release.js";
+import { didYouMean } from "../../core/suggest.js";
 import type { OpResult } from "../../gitops/operations.js";
-import { didYouMean } from "../parse.js";
 import type { CommandContext } from "../registry.js";
 
 /** The instance of `app` in `env`, or a `UserError` naming the envs the app is in. */

@@ -2,13 +2,16 @@ import { UserError } from "../../core/errors.js";
 import { printable } from "../../core/names.js";
 
 /**
- * Validates a repo-relative path given to `FileAccess` / `ConfigRepo.read`. Guarantees that the
+ * The one repo path normaliser. Validates a repo-relative path given to `FileAccess` /
+ * `ConfigRepo.read`, or (with `tidy`) one from configuration or a listing. Guarantees that the
  * returned path is `/`-separated, relative, and cannot leave the repo root: it refuses absolute
  * paths, `..` and `.` segments, empty segments, backslashes, NUL and control characters, and
  * `.git` segments (git itself refuses to track those). Throws a `UserError` (code `bad-path`).
  * A trailing `/` is dropped. With `allowRoot`, `""` and `"."` mean the repo root and return `""`.
+ * With `tidy`, `.` and empty segments are dropped and `..` resolved first (refused only when it
+ * leaves the root), so `./releases//dev/` is `releases/dev`; `tidy` implies `allowRoot`.
  */
-export function normalizeRepoPath(path: string, opts: { allowRoot?: boolean } = {}): string {
+export function normalizeRepoPath(path: string, opts: { allowRoot?: boolean; tidy?: boolean } = {}): string {
   const refuse = (why: string): never => {
     throw new UserError(`refusing path "${printable(path)}": ${why}`, {
       code: "bad-path",
@@ -16,6 +19,16 @@ export function normalizeRepoPath(path: string, opts: { allowRoot?: boolean } = 
     });
   };
   if (typeof path !== "string") refuse("not a string");
+  // Tidying "/etc" or "a\\..\\b" would hide what makes them unsafe: those go to the checks below.
+  if (opts.tidy && !/[\\\u0000]/.test(path) && !path.startsWith("/")) {
+    const out: string[] = [];
+    for (const seg of path.split("/")) {
+      if (seg === "" || seg === ".") continue;
+      if (seg !== "..") out.push(seg);
+      else if (out.pop() === undefined) refuse("leaves the repo root");
+    }
+    return normalizeRepoPath(out.join("/"), { allowRoot: true });
+  }
   if (opts.allowRoot && (path === "" || path === "." || path === "./" || path === "/")) return "";
   if (path === "") refuse("empty");
   // Control characters (incl. NUL, newline), DEL and C1 controls could confuse git's line-based I/O.

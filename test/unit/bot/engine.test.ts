@@ -53,6 +53,7 @@ class FailingOps implements ReleaseOperations {
   deautomate = () => this.fail();
   policy = () => this.fail();
   plan = () => this.fail() as never;
+  autoRelease = () => this.fail() as never;
   history = async () => [];
 }
 

@@ -270,6 +270,13 @@ describe("filters and suggestions", () => {
     expect(checkFilter("semver:~0.4")).toBe("semver:~0.4");
     expect(checkFilter("regexp:^v\\d+$")).toBe("regex:^v\\d+$");
   });
+  it("uses the one tag-filter grammar: RE2 regexes, unknown kinds refused", () => {
+    expect(checkFilter("regex:^(?P<n>\\d+)$")).toBe("regex:^(?P<n>\\d+)$");
+    expect(checkFilter("regex:^(a+)+b$")).toBe("regex:^(a+)+b$");
+    expect(checkFilter("dev-*")).toBe("glob:dev-*");
+    expect(userError(() => checkFilter("regex:(a)\\1")).code).toBe("bad-filter");
+    expect(userError(() => checkFilter("foo:bar")).message).toContain("unknown tag filter kind");
+  });
   it("suggests close names", () => {
     expect(didYouMean("prmote", ["promote", "policy", "status"])).toEqual(["promote"]);
     expect(didYouMean("prd", ["dev", "stg", "prod"])).toEqual(["prod"]);

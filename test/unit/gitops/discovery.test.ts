@@ -222,3 +222,36 @@ describe("paths and helpers", () => {
     expect(r.problems[0]!.message).toMatch(/treated as locked/);
   });
 });
+
+describe("app names of HelmReleases", () => {
+  const hr = (env: string, chart: string) =>
+    `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: ${chart}, namespace: ${env}}\nspec:\n  chart:\n    spec: {chart: ${chart}, version: 1.0.0}\n  values:\n    image: {repository: docker.io/library/${chart}, tag: "7.2"}\n`;
+  const reader = (files: Record<string, string>) => ({
+    read: async (p: string) => files[p],
+    list: async (d: string) => Object.keys(files).filter((f) => f.startsWith(`${d}/`)),
+  });
+
+  it("are the file's name when it is the same in every env, with the chart's name as an alias", async () => {
+    const m = await discover(
+      reader({
+        "releases/dev/cache.yaml": hr("dev", "redis"),
+        "releases/prod/cache.yaml": hr("prod", "redis"),
+      }),
+      "x",
+    );
+    expect(m.apps).toEqual(["cache"]);
+    expect(findInstance(m, "cache", "prod")?.aliases).toEqual(["redis"]);
+    expect(findInstance(m, "redis", "prod")?.app).toBe("cache");
+  });
+
+  it("are the chart's name when the file names differ between envs", async () => {
+    const m = await discover(
+      reader({
+        "releases/dev/cache.yaml": hr("dev", "redis"),
+        "releases/prod/redis-main.yaml": hr("prod", "redis"),
+      }),
+      "x",
+    );
+    expect(m.apps).toEqual(["redis"]);
+  });
+});

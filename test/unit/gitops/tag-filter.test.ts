@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { UserError } from "../../../src/core/errors.js";
 import type { TagFilter } from "../../../src/core/release.js";
 import {
   formatTagFilter,
@@ -117,5 +118,41 @@ describe("pickLatest", () => {
   it("glob/regex: the last matching tag in the order given", () => {
     expect(pickLatest(glob("dev-*"), ["dev-a", "stg-b", "dev-c", "x"])).toBe("dev-c");
     expect(pickLatest(glob("dev-*"), [])).toBeUndefined();
+  });
+});
+
+describe("regex: RE2 semantics in linear time", () => {
+  it("a hostile pattern on a long tag finishes fast (JS RegExp would backtrack for ages)", () => {
+    const f = parseTagFilter("regex:^(a+)+b$");
+    const t0 = performance.now();
+    // 2^128 backtracking paths for a JS RegExp; linear for RE2.
+    expect(matchesTagFilter(f, "a".repeat(128))).toBe(false);
+    expect(matchesTagFilter(f, `${"a".repeat(100_000)}c`)).toBe(false);
+    expect(matchesTagFilter(f, "aaab")).toBe(true);
+    expect(
+      pickLatest(
+        f,
+        Array.from({ length: 200 }, () => "a".repeat(127)),
+      ),
+    ).toBeUndefined();
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it("accepts RE2 syntax and refuses what RE2 does not support, with a UserError", () => {
+    expect(matchesTagFilter(parseTagFilter("regex:^(?P<major>\\d+)\\.\\d+$"), "12.3")).toBe(true);
+    expect(matchesTagFilter(parseTagFilter("regex:(?i)^DEV-"), "dev-1")).toBe(true);
+    for (const bad of ["regex:(a)\\1", "regex:^(?=v)", "regex:a{1001}", `regex:${"a".repeat(300)}`]) {
+      expect(() => parseTagFilter(bad), bad).toThrow(UserError);
+    }
+    expect(() => parseTagFilter("regex:(a)\\1")).toThrow(/not a valid regular expression/);
+    expect(() => parseTagFilter(`regex:${"a".repeat(300)}`)).toThrow(/too long/);
+  });
+
+  it("strict mode (user input) refuses unknown kinds, empty and impossible filters", () => {
+    expect(parseTagFilter("regexp:^v1", { strict: true })).toEqual({ kind: "regex", expr: "^v1" });
+    expect(parseTagFilter("dev-*", { strict: true })).toEqual(glob("dev-*"));
+    for (const bad of ["foo:bar", "glob:", "glob:a b", "semver:nope"]) {
+      expect(() => parseTagFilter(bad, { strict: true }), bad).toThrow(UserError);
+    }
   });
 });

@@ -1,0 +1,61 @@
+/**
+ * Image automation's write: many tags in ONE commit (`Auto-release <image:tag>` or `Auto-release
+ * multiple (N) images`, trailer `Gitops-Action: auto-release` with every env/app). An update is
+ * skipped, not failed, when the instance is gone, locked, not automated, its filter rejects the tag,
+ * or it already runs it; the runner checks this on the model and again on the HEAD being built.
+ */
+import { findInstance } from "../../core/release.js";
+import { isValidTag } from "../image-ref.js";
+import type { AutoReleaseApplied, AutoReleaseSkip, AutoReleaseUpdate } from "../operations.js";
+import { matchesTagFilter } from "../tag-filter.js";
+import { commitSubject, emptyTrailers, resourceId } from "../trailers.js";
+import { setImageTag } from "../yaml-edit.js";
+import type { BatchOperation } from "./runner.js";
+
+/** The auto-release batch operation (see the file comment). */
+export const autoReleaseOp: BatchOperation<AutoReleaseUpdate, AutoReleaseApplied, AutoReleaseSkip> = {
+  locate: (model, u) => findInstance(model, u.app, u.env),
+  check(inst, u) {
+    const img = inst?.workload.images.find((i) => i.container === u.container);
+    if (!inst || !img) return "unknown";
+    if (!isValidTag(u.tag)) return "bad-tag";
+    if (inst.workload.policies.locked) return "locked";
+    if (!inst.workload.policies.automated) return "not-automated";
+    if (img.filter && !matchesTagFilter(img.filter, u.tag)) return "filter-mismatch";
+    if (img.tag === u.tag) return "unchanged";
+    return undefined;
+  },
+  apply(text, now, u) {
+    // `check` passed on `now`, so the container is there.
+    const img = now.workload.images.find((i) => i.container === u.container);
+    if (!img) return { text, done: { ...u, repository: "", from: "" } };
+    return {
+      text: setImageTag(text, now.workload.docIndex, img.location, u.tag),
+      done: { ...u, repository: img.repository, from: img.tag },
+    };
+  },
+  describe(planned) {
+    // The message is fixed before the commit; it names what the model at HEAD says will change.
+    const rows = planned.flatMap(({ u, inst }) => {
+      const img = inst.workload.images.find((i) => i.container === u.container);
+      return img ? [{ u, inst, img }] : [];
+    });
+    const only = rows.length === 1 ? rows[0] : undefined;
+    const subject = only
+      ? commitSubject(only.inst.env, only.inst.app, `Auto-release ${only.img.repository}:${only.u.tag}`)
+      : `Auto-release multiple (${rows.length}) images`;
+    const t = emptyTrailers();
+    t.action = "auto-release";
+    t.envs = [...new Set(rows.map((p) => p.inst.env))];
+    t.apps = [...new Set(rows.map((p) => p.inst.app))];
+    t.images = rows.map((p) => ({ container: p.u.container, image: `${p.img.repository}:${p.u.tag}` }));
+    if (only) {
+      t.from = only.img.tag;
+      t.to = only.u.tag;
+    }
+    const body = rows
+      .map((p) => `- ${p.img.repository}:${p.u.tag} to ${resourceId(p.inst.workload)}`)
+      .join("\n");
+    return { subject, body, trailers: t };
+  },
+};
