@@ -7,7 +7,7 @@
  * 429 with `Retry-After` above that: the router's rate limiter uses `rateLimits`.
  */
 import { z } from "zod";
-import { renderSlack } from "../../bot/platforms/slack/render.js";
+import { renderSlack } from "../../chat/slack/render.js";
 import type { FetchLike } from "../http.js";
 import { postJson } from "../http.js";
 import { isShared, type MessageLedger } from "../ledger.js";

@@ -7,7 +7,7 @@
  * Bot Framework limits per conversation: about 7 messages/s and 60 per 30 s.
  */
 import { z } from "zod";
-import { type AdaptiveCard, renderTeams } from "../../bot/platforms/teams/render.js";
+import { type AdaptiveCard, renderTeams } from "../../chat/teams/render.js";
 import { StalledError, TransientError, UserError } from "../../core/errors.js";
 import { type FetchLike, postJson } from "../http.js";
 import { isShared, type MessageLedger } from "../ledger.js";

@@ -31,14 +31,16 @@ import {
   type SlackCommandMiddlewareArgs,
 } from "@slack/bolt";
 import type { SocketModeClient as SocketModeClientType, SocketModeOptions } from "@slack/socket-mode";
+import { KeyedMessages } from "../../../chat/keyed-messages.js";
+import { renderSlack, type SlackRendered } from "../../../chat/slack/render.js";
 import { StalledError, TransientError } from "../../../core/errors.js";
 import type { Message } from "../../../core/message.js";
+import type { MessageRefStore } from "../../../core/message-refs.js";
 import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
 import { Redactor } from "../../../core/redact.js";
 import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendJson, sendText } from "../../../http/server.js";
 import { WorkQueue } from "../../../http/work-queue.js";
-import type { MessageLedger } from "../../../notifications/ledger.js";
 import type {
   ChatPlatform,
   ChatUser,
@@ -47,7 +49,6 @@ import type {
   MessageRef,
   Responder,
 } from "../../platform.js";
-import { KeyedMessages } from "../keyed-messages.js";
 import {
   buttonClickId,
   buttonClickPrefix,
@@ -57,7 +58,6 @@ import {
   slashCommandId,
   verifySlackSignature,
 } from "./parse.js";
-import { renderSlack, type SlackRendered } from "./render.js";
 
 /** Settings of the Slack front end (the `slack` config section). */
 export interface SlackPlatformOptions {
@@ -96,7 +96,7 @@ export interface SlackPlatformDeps {
   /** How long `stop()` waits for running and queued commands (default 10 s). */
   stopGraceMs?: number;
   /** Shares keyed messages (approval requests) with other replicas and across restarts. */
-  ledger?: MessageLedger;
+  ledger?: MessageRefStore;
 }
 
 /** Slack API errors that mean "the bot cannot post there", where `response_url` is the fallback. */

@@ -31,16 +31,17 @@ import type {
   AuthenticationError as AuthenticationErrorType,
   ServiceClientCredentialsFactory,
 } from "botframework-connector";
+import { KeyedMessages } from "../../../chat/keyed-messages.js";
+import { type AdaptiveCard, renderTeams } from "../../../chat/teams/render.js";
 import { StalledError, TransientError } from "../../../core/errors.js";
 import type { Message } from "../../../core/message.js";
+import type { MessageRefStore } from "../../../core/message-refs.js";
 import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
 import { Redactor } from "../../../core/redact.js";
 import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendText } from "../../../http/server.js";
 import { WorkQueue } from "../../../http/work-queue.js";
-import type { MessageLedger } from "../../../notifications/ledger.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
-import { KeyedMessages } from "../keyed-messages.js";
 import { type ConversationStore, FileConversationStore, toStored } from "./conversation-store.js";
 import {
   baseConversationId,
@@ -49,7 +50,6 @@ import {
   teamsInvocationId,
   threadConversationId,
 } from "./parse.js";
-import { type AdaptiveCard, renderTeams } from "./render.js";
 
 /** Settings of the Teams front end (the `teams` config section). */
 export interface TeamsPlatformOptions {
@@ -70,7 +70,7 @@ export interface TeamsPlatformDeps {
   http: HttpServer;
   store: ConversationStore;
   /** Shares keyed messages (approval requests) with other replicas and across restarts. */
-  ledger?: MessageLedger;
+  ledger?: MessageRefStore;
   /** Message renderer (default `renderTeams`). */
   render?: (msg: Message) => AdaptiveCard;
   clock?: Clock;

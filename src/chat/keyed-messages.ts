@@ -4,19 +4,20 @@
  * 24 h and, with a ledger, shared with the other replicas and across restarts: the request may be
  * posted by one replica and approved through another, or after an upgrade.
  */
-import type { Logger } from "../../core/ports.js";
-import type { MessageLedger } from "../../notifications/ledger.js";
+import type { MessageRefStore } from "../core/message-refs.js";
+import type { Logger } from "../core/ports.js";
 
 const TTL_MS = 24 * 3_600_000;
 const MAX = 2000;
 
+/** Keyed message references of one platform: memory first, then the shared record. */
 export class KeyedMessages<T> {
   private readonly local = new Map<string, { at: number; value: T }>();
 
   constructor(
     /** Names this platform's entries in the ledger (`chat:slack`). */
     private readonly scope: string,
-    private readonly ledger?: MessageLedger,
+    private readonly ledger?: MessageRefStore,
     private readonly logger?: Logger,
   ) {}
 
