@@ -14,3 +14,16 @@ export interface MessageRefStore {
   /** Writes what is pending now. */
   flush(): Promise<void>;
 }
+
+/** The chat front ends. */
+export type PlatformName = "slack" | "teams" | "shell" | "cli";
+
+/** Where a posted message lives, so it can be updated or threaded. */
+export interface MessageRef {
+  platform: PlatformName;
+  channel: string;
+  /** Slack `ts`, Teams activity id, shell sequence number. */
+  id: string;
+  /** Thread root (Slack `thread_ts`) when the message is a reply. */
+  threadId?: string;
+}
