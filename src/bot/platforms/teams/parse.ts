@@ -65,25 +65,8 @@ export function parseSubmitData(value: unknown): SubmitData | undefined {
   return v === undefined ? { command } : { command, value: v };
 }
 
-/**
- * A channel conversation id without the thread part: `19:x@thread.tacv2;messageid=123` -> `19:x@thread.tacv2`.
- * Posting to the base id starts a new thread; posting to the full id replies in the thread.
- */
-export function baseConversationId(id: string): string {
-  const i = id.indexOf(";messageid=");
-  return i === -1 ? id : id.slice(0, i);
-}
-
-/** The thread root in a channel conversation id (`;messageid=<root>`), if any. */
-export function threadOf(id: string): string | undefined {
-  const m = /;messageid=([^;]+)/.exec(id);
-  return m?.[1];
-}
-
-/** A conversation id that replies in thread `threadId` of channel conversation `base`. */
-export function threadConversationId(base: string, threadId: string): string {
-  return `${baseConversationId(base)};messageid=${threadId}`;
-}
+// Conversation ids are outbound knowledge too (src/chat/teams/); re-exported for the inbound side.
+export { baseConversationId, threadConversationId, threadOf } from "../../../chat/teams/conversations.js";
 
 /** The invocation id of an activity: its id, unique per activity and the same on a redelivery. */
 export function teamsInvocationId(activityId: string): string {
