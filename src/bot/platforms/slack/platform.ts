@@ -15,18 +15,17 @@
  * Offline-safe: Bolt is given an `authorize` function that never calls Slack, so constructing and
  * starting the platform works without network; the bot's own ids are looked up in the background.
  */
-import {
+import type {
   App,
-  type AuthorizeResult,
-  type SlackActionMiddlewareArgs,
-  type SlackCommandMiddlewareArgs,
+  AuthorizeResult,
+  SlackActionMiddlewareArgs,
+  SlackCommandMiddlewareArgs,
 } from "@slack/bolt";
 import { KeyedMessages } from "../../../chat/keyed-messages.js";
 import { SlackClient } from "../../../chat/slack/client.js";
 import { renderSlack, type SlackRendered } from "../../../chat/slack/render.js";
 import { SlackMessages, type SlackReplyTarget, SlackResponder } from "../../../chat/slack/replies.js";
 import { SlackUserDirectory } from "../../../chat/slack/users.js";
-import { StalledError } from "../../../core/errors.js";
 import type { Message } from "../../../core/message.js";
 import type { MessageRefStore } from "../../../core/message-refs.js";
 import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
@@ -35,8 +34,8 @@ import type { Counter } from "../../../http/metrics.js";
 import type { HttpServer } from "../../../http/server.js";
 import { WorkQueue } from "../../../http/work-queue.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
-import { BoltLoggerAdapter } from "./bolt-logger.js";
-import { SlackHttpReceiver } from "./http-receiver.js";
+import { createSlackApp } from "./app.js";
+import type { SlackHttpReceiver } from "./http-receiver.js";
 import {
   buttonClickId,
   buttonClickPrefix,
@@ -45,7 +44,7 @@ import {
   parseButtonValue,
   slashCommandId,
 } from "./parse.js";
-import { SlackSocketReceiver } from "./socket-receiver.js";
+import type { SlackSocketReceiver } from "./socket-receiver.js";
 
 export { parseSlackBody } from "./http-receiver.js";
 
@@ -174,61 +173,18 @@ export class SlackPlatform implements ChatPlatform {
     if (opts.botId) this.identity.botId = opts.botId;
     if (opts.botUserId) this.identity.botUserId = opts.botUserId;
 
-    const boltLogger = new BoltLoggerAdapter(this.log.child({ lib: "bolt" }));
-    const clientOptions = {
-      ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl.endsWith("/") ? opts.apiUrl : `${opts.apiUrl}/` } : {}),
-      logger: boltLogger,
-      // A reply that cannot be delivered within a minute is stale; Bolt's default retries for 30 min.
-      retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 10_000, randomize: true },
-      timeout: 15_000,
-    };
-    if (this.socketMode) {
-      if (!opts.appToken) throw new StalledError("slack: Socket Mode needs slack.appToken (xapp-…)");
-      // Our own Socket Mode receiver: Bolt's does not pass `slackApiUrl` to the socket client, so
-      // `apps.connections.open` would always go to slack.com (no proxy, no local fake).
-      this.socketReceiver = new SlackSocketReceiver({
-        appToken: opts.appToken,
-        boltLogger,
-        log: this.log,
-        ...(clientOptions.slackApiUrl ? { slackApiUrl: clientOptions.slackApiUrl } : {}),
-      });
-      this.app = new App({
-        receiver: this.socketReceiver,
-        authorize: () => this.authorize(),
-        logger: boltLogger,
-        clientOptions,
-      });
-    } else {
-      if (!opts.signingSecret) throw new StalledError("slack: HTTP mode needs slack.signingSecret");
-      if (!deps.http) throw new StalledError("slack: HTTP mode needs the HTTP server");
-      const metrics = deps.http.metrics;
-      this.invocations = metrics.counter(
-        "gitops_slack_invocations_total",
-        "Slack invocations dispatched, by kind.",
-        ["kind"],
-      );
-      this.receiver = new SlackHttpReceiver({
-        signingSecret: opts.signingSecret,
-        clock: this.clock,
-        log: this.log,
-        boltLogger,
-        rejected: metrics.counter("gitops_slack_rejected_total", "Slack requests rejected, by reason.", [
-          "reason",
-        ]),
-        ackSeconds: metrics.histogram(
-          "gitops_slack_ack_seconds",
-          "Time from a Slack request's arrival to its HTTP answer (Slack's limit is 3 s).",
-          [],
-          [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 3, 5],
-        ),
-      });
-      this.app = new App({
-        receiver: this.receiver,
-        authorize: () => this.authorize(),
-        logger: boltLogger,
-        clientOptions,
-      });
-    }
+    const built = createSlackApp({
+      ...opts,
+      socketMode: this.socketMode,
+      log: this.log,
+      clock: this.clock,
+      ...(deps.http ? { http: deps.http } : {}),
+      authorize: () => this.authorize(),
+    });
+    this.app = built.app;
+    this.receiver = built.receiver;
+    this.socketReceiver = built.socketReceiver;
+    this.invocations = built.invocations;
     this.app.error(async (error) => {
       this.log.error({ err: this.redactor.value(error) }, "slack listener failed");
     });
