@@ -28,6 +28,11 @@ export interface SlackClientOptions {
   redactor?: Redactor;
   /** Retries of rate-limited calls and network errors before giving up (default 0: the caller retries). */
   retries?: number;
+  /**
+   * Also retry 5xx answers (default false). Chat replies do: a command has committed by the time
+   * its reply is posted, and a lost reply leaves the user guessing.
+   */
+  retryServerErrors?: boolean;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
 }
@@ -229,8 +234,11 @@ export class SlackClient {
         return await attempt();
       } catch (e) {
         const info = slackFailureInfo(e);
-        // Like Bolt's WebClient: only rate limits and network errors are retried here.
-        const retryable = info.rateLimited === true || (info.status === undefined && !info.slackError);
+        // Like Bolt's WebClient: rate limits and network errors are retried here; 5xx when asked.
+        const retryable =
+          info.rateLimited === true ||
+          (info.status === undefined && !info.slackError) ||
+          (this.opts.retryServerErrors === true && info.status !== undefined && info.status >= 500);
         if (n >= retries || !retryable || !(e instanceof TransientError)) throw e;
         const wait = Math.min(e.retryAfterMs ?? 500 * 2 ** n, 10_000);
         this.opts.logger?.debug({ what, wait }, "slack call retried");

@@ -3,6 +3,7 @@
  * with `renderSlack`, over the one `SlackClient`, and the `SlackResponder` that answers one
  * invocation with the keyed/threaded semantics of `KeyedReplies`.
  */
+import { TransientError } from "../../core/errors.js";
 import type { Message } from "../../core/message.js";
 import type { MessageRef } from "../../core/message-refs.js";
 import { type KeyedMessages, KeyedReplies } from "../keyed-messages.js";
@@ -87,7 +88,8 @@ export interface SlackReplyTarget {
 /**
  * Answers one invocation. `visibility: "actor"` goes through `response_url` as ephemeral (or
  * `chat.postEphemeral`); `channel` goes through `chat.postMessage`, falling back to an in-channel
- * `response_url` post where the bot is not a member. `updateKey` / `threadKey`: see `KeyedReplies`.
+ * `response_url` post where the bot is not a member or the Web API keeps failing (5xx, retried
+ * first). `updateKey` / `threadKey`: see `KeyedReplies`.
  */
 export class SlackResponder {
   private readonly keys: KeyedReplies<MessageRef>;
@@ -138,8 +140,11 @@ export class SlackResponder {
       return ref;
     } catch (e) {
       const { slackError } = slackFailureInfo(e);
-      if (responseUrl && slackError && NOT_IN_CHANNEL.has(slackError)) {
-        // DMs and private channels the bot is not in: response_url still reaches the user.
+      // DMs and private channels the bot is not in: response_url still reaches the user. So it does
+      // when the Web API keeps failing (5xx) after the command committed: the user must learn it did.
+      const fallback =
+        (slackError !== undefined && NOT_IN_CHANNEL.has(slackError)) || e instanceof TransientError;
+      if (responseUrl && fallback) {
         await this.respond(responseUrl, {
           response_type: "in_channel",
           replace_original: false,

@@ -316,6 +316,33 @@ describe("SlackPlatform (HTTP mode)", () => {
     expect(r[0]?.args.response_type).toBe("in_channel");
   });
 
+  it("retries a reply the Slack API answered 500 to, so the user learns the command went through", async () => {
+    fake.fail("chat.postMessage", { status: 500 });
+    let ref: unknown;
+    onInv = async ({ responder }) => {
+      ref = await responder.reply(hello("promoted"));
+    };
+    await postSignedSlack(url, slash("promote x y z", "trig-500"), { signingSecret: SECRET });
+    await waitUntil(() => seen.length === 1);
+    await slack.idle();
+    expect(fake.callsOf("chat.postMessage")).toHaveLength(2);
+    expect(ref).toMatchObject({ platform: "slack", channel: "C1" });
+  });
+
+  it("falls back to response_url when the Slack API keeps answering 500", async () => {
+    fake.fail("chat.postMessage", { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+    onInv = async ({ responder }) => {
+      await responder.reply(hello("promoted"));
+    };
+    await postSignedSlack(url, slash("promote x y z", "trig-500b"), { signingSecret: SECRET });
+    await waitUntil(() => seen.length === 1);
+    await slack.idle();
+    const r = fake.callsOf("response_url");
+    expect(r).toHaveLength(1);
+    expect(r[0]?.args.response_type).toBe("in_channel");
+    expect(JSON.stringify(r[0]?.args)).toContain("promoted");
+  }, 15_000);
+
   it("edits a reply with the same updateKey within one invocation and threads under threadKey", async () => {
     onInv = async ({ responder }) => {
       const first = await responder.reply(hello("promoting…", { updateKey: "k" }));

@@ -139,6 +139,7 @@ export class SlackPlatform implements ChatPlatform {
       logger: this.log,
       redactor: this.redactor,
       retries: 3,
+      retryServerErrors: true,
       timeoutMs: 15_000,
     });
     this.out = new SlackMessages(
