@@ -303,6 +303,18 @@ describe("SlackPlatform (HTTP mode)", () => {
     expect(seen).toHaveLength(0);
   });
 
+  it("rejects a slash command without user_id or trigger_id (Slack always sends both)", async () => {
+    for (const missing of ["user_id", "trigger_id"]) {
+      const { form } = slash("promote podinfo stg prod", `trig-no-${missing}`);
+      delete (form as Record<string, string>)[missing];
+      const res = await postSignedSlack(url, { form }, { signingSecret: SECRET });
+      expect(res.status).toBe(200);
+      expect(res.text).toContain("malformed");
+    }
+    await slack.idle();
+    expect(seen).toHaveLength(0);
+  });
+
   it("falls back to an in-channel response_url post where the bot is not a member", async () => {
     fake.fail("chat.postMessage", { error: "not_in_channel" });
     onInv = async ({ responder }) => {

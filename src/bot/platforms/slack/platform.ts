@@ -286,6 +286,16 @@ export class SlackPlatform implements ChatPlatform {
   }
 
   private async onSlashCommand({ command, ack }: SlashArgs): Promise<void> {
+    // Slack always sends both; without them the command would run as `slack:undefined` and could
+    // not be deduplicated. Refused in the ack, before anything runs.
+    if (!command.user_id || !command.trigger_id) {
+      this.log.warn({ channel: command.channel_id }, "slack command without user_id or trigger_id; rejected");
+      await ack({
+        response_type: "ephemeral",
+        text: "gitops: malformed command request (no user or trigger id)",
+      });
+      return;
+    }
     // Ack first, with no body: Slack then shows nothing, and the reply comes from the handler.
     await ack();
     const receivedAt = this.clock.now();
