@@ -300,6 +300,29 @@ describe("TeamsPlatform without authentication (teams: {})", () => {
     await expect(teams.send("a:personal-chat-1", hello("x"))).rejects.toMatchObject({ name: "StalledError" });
   });
 
+  it("in test mode (no app id) refuses serviceUrls that are not loopback, link-local metadata included", async () => {
+    for (const [i, serviceUrl] of [
+      "http://169.254.169.254/latest/",
+      "http://[fe80::1]/",
+      "https://smba.trafficmanager.net/emea/",
+    ].entries()) {
+      const res = await post(
+        url,
+        teamsMessage({
+          serviceUrl,
+          id: `ssrf-${i}`,
+          text: "status",
+          conversationId: `a:ssrf-chat-${i}`,
+        }),
+      );
+      expect(res.status).toBe(403);
+      expect(await store.get(`a:ssrf-chat-${i}`)).toBeUndefined();
+    }
+    await teams.idle();
+    expect(seen).toHaveLength(0);
+    expect(connector.calls).toHaveLength(0);
+  });
+
   it("answers 400 to a malformed body", async () => {
     const res = await fetch(url, {
       method: "POST",

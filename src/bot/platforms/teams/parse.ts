@@ -72,3 +72,18 @@ export { baseConversationId, threadConversationId, threadOf } from "../../../cha
 export function teamsInvocationId(activityId: string): string {
   return `teams:${activityId}`;
 }
+
+/**
+ * Whether a `serviceUrl` points at this machine (`localhost`, 127.0.0.0/8, `::1`). Without an app
+ * id nothing vouches for the serviceUrl an activity names, so test mode only talks to loopback:
+ * otherwise anyone could make the bot send requests anywhere (a cloud metadata address, say).
+ */
+export function isLoopbackServiceUrl(serviceUrl: string): boolean {
+  let host: string;
+  try {
+    host = new URL(serviceUrl).hostname;
+  } catch {
+    return false;
+  }
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}

@@ -31,7 +31,13 @@ import { WorkQueue } from "../../../http/work-queue.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
 import { PUBLIC_CLOUD, ResponseAdapter, StrictBotFrameworkAuthentication } from "./adapter.js";
 import { type ConversationStore, FileConversationStore, toStored } from "./conversation-store.js";
-import { baseConversationId, commandText, parseSubmitData, teamsInvocationId } from "./parse.js";
+import {
+  baseConversationId,
+  commandText,
+  isLoopbackServiceUrl,
+  parseSubmitData,
+  teamsInvocationId,
+} from "./parse.js";
 
 /** The proactive sender (the chat Teams client), under the name the platform has exported it as. */
 export { TeamsClient as TeamsConversationSender } from "../../../chat/teams/client.js";
@@ -247,6 +253,13 @@ export class TeamsPlatform implements ChatPlatform {
     }
     if (!activity || typeof activity !== "object" || Array.isArray(activity)) {
       sendText(res, 400, "malformed activity\n");
+      return;
+    }
+    const serviceUrl = (activity as { serviceUrl?: unknown }).serviceUrl;
+    if (!this.authenticated && typeof serviceUrl === "string" && !isLoopbackServiceUrl(serviceUrl)) {
+      // Test mode (no app id): no token vouches for the serviceUrl, so only loopback is talked to.
+      this.log.warn({}, "teams test mode: refused an activity whose serviceUrl is not loopback");
+      sendText(res, 403, "forbidden: without teams.appId only a loopback serviceUrl is accepted\n");
       return;
     }
     const reply = new ResponseAdapter(res);
