@@ -15,12 +15,7 @@
  * Offline-safe: Bolt is given an `authorize` function that never calls Slack, so constructing and
  * starting the platform works without network; the bot's own ids are looked up in the background.
  */
-import type {
-  App,
-  AuthorizeResult,
-  SlackActionMiddlewareArgs,
-  SlackCommandMiddlewareArgs,
-} from "@slack/bolt";
+import type { App, SlackActionMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import { KeyedMessages } from "../../../chat/keyed-messages.js";
 import { SlackClient } from "../../../chat/slack/client.js";
 import { renderSlack, type SlackRendered } from "../../../chat/slack/render.js";
@@ -36,6 +31,7 @@ import { WorkQueue } from "../../../http/work-queue.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
 import { createSlackApp } from "./app.js";
 import type { SlackHttpReceiver } from "./http-receiver.js";
+import { SlackIdentity } from "./identity.js";
 import {
   buttonClickId,
   buttonClickPrefix,
@@ -112,9 +108,7 @@ export class SlackPlatform implements ChatPlatform {
   private readonly path: string;
   private handler: InvocationHandler | undefined;
   private readonly work: WorkQueue;
-  private identity: { botId?: string; botUserId?: string } = {};
-  private identityLookup: Promise<void> | undefined;
-  private identityLookupAt = 0;
+  private readonly identity: SlackIdentity;
   private started = false;
   private mounted = false;
   private readonly clicks = new Map<string, { at: number; id: string }>();
@@ -122,7 +116,7 @@ export class SlackPlatform implements ChatPlatform {
   private readonly invocations: Counter | undefined;
 
   constructor(
-    private readonly opts: SlackPlatformOptions,
+    opts: SlackPlatformOptions,
     private readonly deps: SlackPlatformDeps,
   ) {
     this.redactor = (deps.redactor ?? new Redactor()).with([
@@ -171,8 +165,13 @@ export class SlackPlatform implements ChatPlatform {
           }
         : {}),
     });
-    if (opts.botId) this.identity.botId = opts.botId;
-    if (opts.botUserId) this.identity.botUserId = opts.botUserId;
+    this.identity = new SlackIdentity(client, {
+      botToken: opts.botToken,
+      botId: opts.botId,
+      botUserId: opts.botUserId,
+      log: this.log,
+      redactor: this.redactor,
+    });
 
     const built = createSlackApp({
       ...opts,
@@ -180,7 +179,7 @@ export class SlackPlatform implements ChatPlatform {
       log: this.log,
       clock: this.clock,
       ...(deps.http ? { http: deps.http } : {}),
-      authorize: () => this.authorize(),
+      authorize: () => this.identity.authorize(),
     });
     this.app = built.app;
     this.receiver = built.receiver;
@@ -252,7 +251,7 @@ export class SlackPlatform implements ChatPlatform {
       this.deps.http.readiness("slack", () => this.started);
     }
     this.receiver?.setAccepting(true);
-    this.lookupIdentity();
+    this.identity.refresh();
     if (this.socketMode) await this.app.start();
     this.log.info(
       { mode: this.socketMode ? "socket" : "http", command: this.commandName },
@@ -435,37 +434,5 @@ export class SlackPlatform implements ChatPlatform {
         this.log.error({ err: this.redactor.value(e), kind }, "slack invocation handler failed");
       }
     });
-  }
-
-  /** Bolt's authorize: answers from memory only, so an unreachable Slack never delays an ack. */
-  private async authorize(): Promise<AuthorizeResult> {
-    if (!this.identity.botUserId) this.lookupIdentity();
-    const r: AuthorizeResult = { botToken: this.opts.botToken };
-    if (this.identity.botId) r.botId = this.identity.botId;
-    if (this.identity.botUserId) r.botUserId = this.identity.botUserId;
-    return r;
-  }
-
-  /** Looks up the bot's ids with `auth.test` in the background (at most once a minute). */
-  private lookupIdentity(): void {
-    if (this.identity.botId && this.identity.botUserId) return;
-    const now = Date.now();
-    if (this.identityLookup || now - this.identityLookupAt < 60_000) return;
-    this.identityLookupAt = now;
-    this.identityLookup = this.out.client
-      .call("auth.test", {}, { quiet: true })
-      .then((r) => {
-        if (typeof r.bot_id === "string") this.identity.botId = r.bot_id;
-        if (typeof r.user_id === "string") this.identity.botUserId = r.user_id;
-      })
-      .catch((e: Error) =>
-        this.log.warn(
-          { err: this.redactor.text(String(e.message ?? e)) },
-          "slack auth.test failed; will retry",
-        ),
-      )
-      .finally(() => {
-        this.identityLookup = undefined;
-      });
   }
 }
