@@ -30,10 +30,6 @@ import { createLogger } from "./logging.js";
 import { browsableRepoUrl, commitLinkTemplate, fill } from "./notifications/format/links.js";
 import { ClusterMessageLedger } from "./notifications/ledger.js";
 import { registerNotificationMetrics } from "./notifications/metrics.js";
-import type {
-  TeamsConversationSender as NotificationTeamsSender,
-  TeamsCardActivity,
-} from "./notifications/providers/teams.js";
 import { ReportScheduler } from "./notifications/reports.js";
 import { NotificationRouter } from "./notifications/router.js";
 import { mountGitWebhook } from "./reconciler/sync/git-webhook.js";
@@ -75,27 +71,6 @@ class FanOutSink implements EventSink {
       }
     }
   }
-}
-
-/**
- * Adapts the Teams platform's sender to the notifications provider's port. A thread reply
- * (`replyToId`) goes to `<conversation>;messageid=<id>`, which Teams threads under that message.
- */
-function notificationSender(teams: TeamsPlatform): NotificationTeamsSender {
-  const card = (a: TeamsCardActivity) => {
-    const first = a.attachments[0];
-    if (!first) throw new Error("Teams notification without a card");
-    return first.content;
-  };
-  return {
-    send: async (conversation, activity, opts) => {
-      const target = opts?.replyToId ? `${conversation};messageid=${opts.replyToId}` : conversation;
-      const id = await teams.sender.sendToConversation(target, card(activity), { text: activity.summary });
-      return { id };
-    },
-    update: (conversation, activityId, activity) =>
-      teams.sender.updateInConversation(conversation, activityId, card(activity)),
-  };
 }
 
 /**
@@ -189,7 +164,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       redactor,
       logger,
       ...(cfg.slack ? { slackToken: cfg.slack.botToken } : {}),
-      ...(teams ? { teamsSender: notificationSender(teams) } : {}),
+      ...(teams ? { teamsSender: teams.sender } : {}),
       ...(ledger ? { ledger } : {}),
       lockOf: (env, app) => locks.get(`${env}/${app}`),
     });

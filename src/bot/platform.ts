@@ -5,8 +5,9 @@
  * it acks first, then calls the handler.
  */
 import type { Message } from "../core/message.js";
+import type { MessageRef, PlatformName } from "../core/message-refs.js";
 
-export type PlatformName = "slack" | "teams" | "shell" | "cli";
+export type { MessageRef, PlatformName } from "../core/message-refs.js";
 
 /** The user who invoked a command, as the platform identifies them. */
 export interface ChatUser {
@@ -32,16 +33,6 @@ export interface Invocation {
   /** Set when the invocation comes from a button; `value` is the `Action.value` of the button. */
   button?: { value?: string; messageRef?: MessageRef };
   receivedAt: Date;
-}
-
-/** Where a posted message lives, so it can be updated or threaded. */
-export interface MessageRef {
-  platform: PlatformName;
-  channel: string;
-  /** Slack `ts`, Teams activity id, shell sequence number. */
-  id: string;
-  /** Thread root (Slack `thread_ts`) when the message is a reply. */
-  threadId?: string;
 }
 
 /** How a handler answers the invoking user. `reply` honours `Message.visibility`. */

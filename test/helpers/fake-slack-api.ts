@@ -31,7 +31,11 @@ export interface FakeSlackCall {
 }
 
 /** A canned failure for the next call(s) of a method. */
-export type FakeSlackFailure = { error: string } | { status: 429; retryAfter: number };
+export type FakeSlackFailure =
+  | { error: string }
+  | { status: 429; retryAfter: number }
+  /** A server error (Slack's API answering 500 / 503). */
+  | { status: 500 | 503 };
 
 export class FakeSlackApi {
   readonly calls: FakeSlackCall[] = [];
@@ -165,6 +169,9 @@ export class FakeSlackApi {
     const failure = this.failures.get(method)?.shift();
     this.calls.push(call);
     for (const w of this.waiters.splice(0)) w();
+    if (failure && "status" in failure && failure.status !== 429) {
+      return { status: failure.status, body: { ok: false, error: "internal_error" } };
+    }
     if (failure && "status" in failure) {
       return {
         status: 429,

@@ -7,9 +7,10 @@
  * 429 with `Retry-After` above that: the router's rate limiter uses `rateLimits`.
  */
 import { z } from "zod";
-import { renderSlack } from "../../bot/platforms/slack/render.js";
+import { SlackClient, slackFailureInfo } from "../../chat/slack/client.js";
+import { renderSlack } from "../../chat/slack/render.js";
+import { StalledError, TransientError } from "../../core/errors.js";
 import type { FetchLike } from "../http.js";
-import { postJson } from "../http.js";
 import { isShared, type MessageLedger } from "../ledger.js";
 import { type Delivery, DeliveryError, type NotificationProvider, type RateWindow } from "../notifier.js";
 import { commonDestinationFields } from "./common.js";
@@ -43,19 +44,12 @@ export const slackDestinationSchema = z
 
 export type SlackDestination = z.infer<typeof slackDestinationSchema>;
 
-/** Slack Web API errors that retrying cannot fix. */
-const TRANSIENT_SLACK_ERRORS = new Set([
-  "internal_error",
-  "fatal_error",
-  "service_unavailable",
-  "request_timeout",
-]);
-
 interface Ref {
   channel: string;
   ts: string;
 }
 
+/** The Slack provider: thin over the chat `SlackClient` (one send path, one error map). */
 export class SlackNotifier implements NotificationProvider {
   readonly name: string;
   readonly rateLimits: RateWindow[];
@@ -63,6 +57,7 @@ export class SlackNotifier implements NotificationProvider {
   readonly canThread: boolean;
   /** key -> where it was posted. Bounded: the oldest refs are forgotten (a later change then posts anew). */
   private readonly refs = new Map<string, Ref>();
+  private readonly client: SlackClient;
 
   constructor(
     private readonly dest: SlackDestination,
@@ -75,12 +70,17 @@ export class SlackNotifier implements NotificationProvider {
       : [{ limit: 1, windowMs: 1100 }];
     this.canUpdate = dest.webhookUrl === undefined;
     this.canThread = dest.webhookUrl === undefined;
+    this.client = new SlackClient({
+      token: dest.token ?? deps.token,
+      apiUrl: dest.apiUrl,
+      fetch: deps.fetch,
+    });
   }
 
   async deliver(d: Delivery): Promise<void> {
     const rendered = renderSlack(d.message);
     if (this.dest.webhookUrl) {
-      await postJson(this.deps.fetch, this.dest.webhookUrl, JSON.stringify(rendered));
+      await this.guard(() => this.client.postWebhook(this.dest.webhookUrl as string, { ...rendered }));
       return;
     }
     const channel = this.dest.channel as string;
@@ -89,12 +89,14 @@ export class SlackNotifier implements NotificationProvider {
       try {
         // `attachments: []` and `blocks: []` clear what the new rendering does not use (a field that is
         // left out keeps its old value on chat.update).
-        await this.call("chat.update", {
-          channel: known.channel,
-          ts: known.ts,
-          attachments: [],
-          ...rendered,
-        });
+        await this.guard(() =>
+          this.client.update({
+            channel: known.channel,
+            ts: known.ts,
+            attachments: [],
+            ...rendered,
+          }),
+        );
         this.remember(d.key, known);
         return;
       } catch (e) {
@@ -112,9 +114,8 @@ export class SlackNotifier implements NotificationProvider {
     const thread = d.threadKey ? (this.refs.get(d.threadKey) ?? (await this.shared(d.threadKey))) : undefined;
     const body: Record<string, unknown> = { channel, ...rendered, unfurl_links: false, unfurl_media: false };
     if (thread) body["thread_ts"] = thread.ts;
-    const res = await this.call("chat.postMessage", body);
-    const ts = typeof res["ts"] === "string" ? res["ts"] : undefined;
-    const ch = typeof res["channel"] === "string" ? res["channel"] : channel;
+    const res = await this.guard(() => this.client.postMessage(body));
+    const { ts, channel: ch } = res;
     if (ts) {
       this.remember(d.key, { channel: ch, ts });
       if (isShared(d.key)) this.deps.ledger?.saveRef(this.name, d.key, JSON.stringify({ channel: ch, ts }));
@@ -148,30 +149,21 @@ export class SlackNotifier implements NotificationProvider {
     while (this.refs.size > max) this.refs.delete(this.refs.keys().next().value as string);
   }
 
-  private async call(method: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const token = this.dest.token ?? this.deps.token;
-    if (!token)
+  /** Runs a client call, turning its errors into the router's `DeliveryError` kinds. */
+  private async guard<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.dest.webhookUrl && !this.client.hasToken)
       throw new DeliveryError(`slack destination ${this.name}: no bot token configured`, "permanent");
-    const res = await postJson(
-      this.deps.fetch,
-      `${this.dest.apiUrl.replace(/\/+$/, "")}/${method}`,
-      JSON.stringify(body),
-      {
-        authorization: `Bearer ${token}`,
-      },
-    );
-    let json: Record<string, unknown>;
     try {
-      json = JSON.parse(res.text) as Record<string, unknown>;
-    } catch {
-      throw new DeliveryError(`${method}: response is not JSON`, "transient");
+      return await call();
+    } catch (e) {
+      if (e instanceof TransientError)
+        throw new DeliveryError(
+          e.message,
+          slackFailureInfo(e).rateLimited ? "rate-limited" : "transient",
+          e.retryAfterMs,
+        );
+      if (e instanceof StalledError) throw new DeliveryError(e.message, "permanent");
+      throw e;
     }
-    if (json["ok"] === true) return json;
-    const error = String(json["error"] ?? "unknown_error");
-    if (error === "ratelimited") throw new DeliveryError(`${method}: ratelimited`, "rate-limited", 1000);
-    throw new DeliveryError(
-      `${method}: ${error}`,
-      TRANSIENT_SLACK_ERRORS.has(error) ? "transient" : "permanent",
-    );
   }
 }

@@ -7,7 +7,8 @@
  * Bot Framework limits per conversation: about 7 messages/s and 60 per 30 s.
  */
 import { z } from "zod";
-import { type AdaptiveCard, renderTeams } from "../../bot/platforms/teams/render.js";
+import { cardActivity, type TeamsCardActivity } from "../../chat/teams/client.js";
+import { renderTeams } from "../../chat/teams/render.js";
 import { StalledError, TransientError, UserError } from "../../core/errors.js";
 import { type FetchLike, postJson } from "../http.js";
 import { isShared, type MessageLedger } from "../ledger.js";
@@ -45,15 +46,11 @@ export const teamsDestinationSchema = z
 
 export type TeamsDestination = z.infer<typeof teamsDestinationSchema>;
 
-/** The message activity the sender posts: one Adaptive Card attachment. */
-export interface TeamsCardActivity {
-  type: "message";
-  summary: string;
-  attachments: { contentType: "application/vnd.microsoft.card.adaptive"; content: AdaptiveCard }[];
-}
+export type { TeamsCardActivity } from "../../chat/teams/client.js";
+export { cardActivity } from "../../chat/teams/client.js";
 
 /**
- * Posts to a stored conversation. Implemented by the Teams platform (botbuilder
+ * Posts to a stored conversation. Implemented by the chat `TeamsClient` (botbuilder
  * `continueConversationAsync` + `sendActivity` / `updateActivity`). Errors should carry the HTTP
  * `statusCode` (botbuilder's do) and may carry `retryAfterMs`.
  */
@@ -66,15 +63,7 @@ export interface TeamsConversationSender {
   update(conversation: string, activityId: string, activity: TeamsCardActivity): Promise<void>;
 }
 
-/** Wraps a card as a message activity (also the Workflows webhook payload). */
-export function cardActivity(card: AdaptiveCard, summary: string): TeamsCardActivity {
-  return {
-    type: "message",
-    summary: summary.slice(0, 250),
-    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: card }],
-  };
-}
-
+/** The Teams provider: thin over the chat `TeamsClient` (the platform's `sender`) or a webhook URL. */
 export class TeamsNotifier implements NotificationProvider {
   readonly name: string;
   readonly rateLimits: RateWindow[];

@@ -94,6 +94,19 @@ describe("Slack -> CommandEngine wiring", () => {
     expect(sent).toContain("podinfo");
   });
 
+  it("refuses pasted multi-line text like the other front ends, and commits nothing", async () => {
+    const before = (await exec("git", ["-C", repoPath, "rev-list", "--count", "HEAD"])).stdout.trim();
+    await postSignedSlack(url, slash("status\npromote frontend dev stg", "w-multi"), {
+      signingSecret: SECRET,
+    });
+    await fake.waitFor((calls) => calls.some((c) => c.responseId === "w-multi"));
+    await slack.idle();
+    const sent = JSON.stringify(fake.calls.filter((c) => c.responseId === "w-multi"));
+    expect(sent).toContain("several lines");
+    const after = (await exec("git", ["-C", repoPath, "rev-list", "--count", "HEAD"])).stdout.trim();
+    expect(after).toBe(before);
+  });
+
   it("commits a promote as the Slack user, once, even when the mention is retried", async () => {
     const before = (await exec("git", ["-C", repoPath, "rev-list", "--count", "HEAD"])).stdout.trim();
     const envelope = {

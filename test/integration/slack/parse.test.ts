@@ -99,6 +99,13 @@ describe("verifySlackSignature", () => {
 });
 
 describe("normaliseCommandText", () => {
+  it("keeps the line breaks of pasted multi-line text, so the one-line check can refuse it", () => {
+    expect(normaliseCommandText("status\nrelease podinfo prod evil")).toBe(
+      "status\nrelease podinfo prod evil",
+    );
+    expect(normaliseCommandText("status \r\n\n  release x")).toBe("status\nrelease x");
+  });
+
   it("strips the bot mention and Slack markup, and is idempotent on plain text", () => {
     expect(normaliseCommandText("<@UBOT|gitops-bot>  promote\u00a0podinfo  stg prod", "UBOT")).toBe(
       "promote podinfo stg prod",

@@ -303,6 +303,18 @@ describe("SlackPlatform (HTTP mode)", () => {
     expect(seen).toHaveLength(0);
   });
 
+  it("rejects a slash command without user_id or trigger_id (Slack always sends both)", async () => {
+    for (const missing of ["user_id", "trigger_id"]) {
+      const { form } = slash("promote podinfo stg prod", `trig-no-${missing}`);
+      delete (form as Record<string, string>)[missing];
+      const res = await postSignedSlack(url, { form }, { signingSecret: SECRET });
+      expect(res.status).toBe(200);
+      expect(res.text).toContain("malformed");
+    }
+    await slack.idle();
+    expect(seen).toHaveLength(0);
+  });
+
   it("falls back to an in-channel response_url post where the bot is not a member", async () => {
     fake.fail("chat.postMessage", { error: "not_in_channel" });
     onInv = async ({ responder }) => {
@@ -315,6 +327,33 @@ describe("SlackPlatform (HTTP mode)", () => {
     expect(r).toHaveLength(1);
     expect(r[0]?.args.response_type).toBe("in_channel");
   });
+
+  it("retries a reply the Slack API answered 500 to, so the user learns the command went through", async () => {
+    fake.fail("chat.postMessage", { status: 500 });
+    let ref: unknown;
+    onInv = async ({ responder }) => {
+      ref = await responder.reply(hello("promoted"));
+    };
+    await postSignedSlack(url, slash("promote x y z", "trig-500"), { signingSecret: SECRET });
+    await waitUntil(() => seen.length === 1);
+    await slack.idle();
+    expect(fake.callsOf("chat.postMessage")).toHaveLength(2);
+    expect(ref).toMatchObject({ platform: "slack", channel: "C1" });
+  });
+
+  it("falls back to response_url when the Slack API keeps answering 500", async () => {
+    fake.fail("chat.postMessage", { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+    onInv = async ({ responder }) => {
+      await responder.reply(hello("promoted"));
+    };
+    await postSignedSlack(url, slash("promote x y z", "trig-500b"), { signingSecret: SECRET });
+    await waitUntil(() => seen.length === 1);
+    await slack.idle();
+    const r = fake.callsOf("response_url");
+    expect(r).toHaveLength(1);
+    expect(r[0]?.args.response_type).toBe("in_channel");
+    expect(JSON.stringify(r[0]?.args)).toContain("promoted");
+  }, 15_000);
 
   it("edits a reply with the same updateKey within one invocation and threads under threadKey", async () => {
     onInv = async ({ responder }) => {

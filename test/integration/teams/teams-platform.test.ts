@@ -216,6 +216,34 @@ describe("TeamsPlatform without authentication (teams: {})", () => {
     expect(JSON.stringify(puts[0]!.activity)).toContain("approve t1");
   });
 
+  it("honours threadKey in replies as Slack does: the reply goes into the thread of the keyed card", async () => {
+    let rootId: string | undefined;
+    let detailThread: string | undefined;
+    onInv = async ({ responder }) => {
+      rootId = (await responder.reply(hello("approval requested", { updateKey: "approval:t9" })))?.id;
+      detailThread = (await responder.reply(hello("details", { threadKey: "approval:t9" })))?.threadId;
+    };
+    await post(
+      url,
+      teamsMessage({
+        serviceUrl: connector.serviceUrl,
+        id: "thr-1",
+        text: "promote x y z",
+        mentionBot: true,
+        conversationId: "19:threads@thread.tacv2",
+        conversationType: "channel",
+      }),
+    );
+    await waitUntil(() => seen.length === 1);
+    await teams.idle();
+    const msgs = connector.calls.filter((c) => c.method === "POST" && c.activity.type === "message");
+    expect(msgs).toHaveLength(2);
+    expect(msgs[0]!.conversationId).toBe("19:threads@thread.tacv2");
+    expect(rootId).toMatch(/^act-/);
+    expect(msgs[1]!.conversationId).toBe(`19:threads@thread.tacv2;messageid=${rootId}`);
+    expect(detailThread).toBe(rootId);
+  });
+
   it("stores conversation references on disk and sends proactively by conversation id", async () => {
     await post(
       url,
@@ -270,6 +298,29 @@ describe("TeamsPlatform without authentication (teams: {})", () => {
     });
     connector.failNext = { status: 403, count: 1 };
     await expect(teams.send("a:personal-chat-1", hello("x"))).rejects.toMatchObject({ name: "StalledError" });
+  });
+
+  it("in test mode (no app id) refuses serviceUrls that are not loopback, link-local metadata included", async () => {
+    for (const [i, serviceUrl] of [
+      "http://169.254.169.254/latest/",
+      "http://[fe80::1]/",
+      "https://smba.trafficmanager.net/emea/",
+    ].entries()) {
+      const res = await post(
+        url,
+        teamsMessage({
+          serviceUrl,
+          id: `ssrf-${i}`,
+          text: "status",
+          conversationId: `a:ssrf-chat-${i}`,
+        }),
+      );
+      expect(res.status).toBe(403);
+      expect(await store.get(`a:ssrf-chat-${i}`)).toBeUndefined();
+    }
+    await teams.idle();
+    expect(seen).toHaveLength(0);
+    expect(connector.calls).toHaveLength(0);
   });
 
   it("answers 400 to a malformed body", async () => {

@@ -4,9 +4,9 @@
  * right commands, colour by outcome).
  */
 import { describe, expect, it } from "vitest";
-import { renderText } from "../../../src/bot/platforms/shell/render.js";
-import { renderSlack } from "../../../src/bot/platforms/slack/render.js";
-import { renderTeams } from "../../../src/bot/platforms/teams/render.js";
+import { renderText } from "../../../src/chat/shell/render.js";
+import { renderSlack } from "../../../src/chat/slack/render.js";
+import { renderTeams } from "../../../src/chat/teams/render.js";
 import type { GitopsEvent } from "../../../src/core/events.js";
 import { type Message, messageToPlainText } from "../../../src/core/message.js";
 import { fluxcloudMessage } from "../../../src/notifications/format/fluxcloud.js";

@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
+import { renderText } from "../../../chat/shell/render.js";
 import { configSecrets, loadConfig } from "../../../config/load.js";
 import { type Config, type RepoConfig, repoSchema } from "../../../config/schema.js";
 import { correlationId, isUserError } from "../../../core/errors.js";
@@ -23,7 +24,6 @@ import { Authorizer } from "../../authz.js";
 import { CommandEngine, type EngineResult } from "../../engine.js";
 import { quote } from "../../parse.js";
 import type { ChatUser, Invocation } from "../../platform.js";
-import { renderText } from "../shell/render.js";
 
 /** Streams and the credentials cli.ts read from the environment. */
 export interface CmdIO {

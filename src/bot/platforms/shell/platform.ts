@@ -6,10 +6,10 @@
  */
 import { userInfo } from "node:os";
 import { createInterface, type Interface } from "node:readline";
+import { renderText } from "../../../chat/shell/render.js";
 import type { Message } from "../../../core/message.js";
 import { stripPrefix } from "../../parse.js";
 import type { ChatPlatform, ChatUser, Invocation, InvocationHandler, MessageRef } from "../../platform.js";
-import { renderText } from "./render.js";
 
 /** Options of the shell platform. */
 export interface ShellPlatformOptions {

@@ -57,7 +57,7 @@ export function decodeSlackEntities(s: string): string {
  * Turns what the user typed into command text: strips a leading mention of the bot (`<@U123>` or
  * `<@U123|name>`), rewrites Slack's link/mention markup to its visible form (`<http://x|x>` -> `http://x`,
  * `<#C1|deploys>` -> `#deploys`, `<@U1>` -> `@U1`), decodes entities and collapses whitespace
- * (Slack clients insert non-breaking spaces).
+ * (Slack clients insert non-breaking spaces), keeping a line break as one `\n`.
  */
 export function normaliseCommandText(raw: string, botUserId?: string): string {
   let s = raw.replace(/[\u00a0\u2000-\u200b\u3000]/g, " ").trim();
@@ -72,7 +72,11 @@ export function normaliseCommandText(raw: string, botUserId?: string): string {
     // A URL: keep the URL, not the label, because commands take URLs literally.
     return target;
   });
-  return decodeSlackEntities(s).replace(/\s+/g, " ").trim();
+  // Line breaks survive (as one `\n`) so that the engine's one-line check refuses pasted
+  // multi-line text, as on the other front ends; other whitespace runs become one space.
+  return decodeSlackEntities(s)
+    .replace(/\s+/g, (ws) => (/[\r\n]/.test(ws) ? "\n" : " "))
+    .trim();
 }
 
 /** What a gitops button carries in its `value` (see `renderSlack`). */

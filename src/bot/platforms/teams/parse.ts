@@ -65,27 +65,25 @@ export function parseSubmitData(value: unknown): SubmitData | undefined {
   return v === undefined ? { command } : { command, value: v };
 }
 
-/**
- * A channel conversation id without the thread part: `19:x@thread.tacv2;messageid=123` -> `19:x@thread.tacv2`.
- * Posting to the base id starts a new thread; posting to the full id replies in the thread.
- */
-export function baseConversationId(id: string): string {
-  const i = id.indexOf(";messageid=");
-  return i === -1 ? id : id.slice(0, i);
-}
-
-/** The thread root in a channel conversation id (`;messageid=<root>`), if any. */
-export function threadOf(id: string): string | undefined {
-  const m = /;messageid=([^;]+)/.exec(id);
-  return m?.[1];
-}
-
-/** A conversation id that replies in thread `threadId` of channel conversation `base`. */
-export function threadConversationId(base: string, threadId: string): string {
-  return `${baseConversationId(base)};messageid=${threadId}`;
-}
+// Conversation ids are outbound knowledge too (src/chat/teams/); re-exported for the inbound side.
+export { baseConversationId, threadConversationId, threadOf } from "../../../chat/teams/conversations.js";
 
 /** The invocation id of an activity: its id, unique per activity and the same on a redelivery. */
 export function teamsInvocationId(activityId: string): string {
   return `teams:${activityId}`;
+}
+
+/**
+ * Whether a `serviceUrl` points at this machine (`localhost`, 127.0.0.0/8, `::1`). Without an app
+ * id nothing vouches for the serviceUrl an activity names, so test mode only talks to loopback:
+ * otherwise anyone could make the bot send requests anywhere (a cloud metadata address, say).
+ */
+export function isLoopbackServiceUrl(serviceUrl: string): boolean {
+  let host: string;
+  try {
+    host = new URL(serviceUrl).hostname;
+  } catch {
+    return false;
+  }
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 }

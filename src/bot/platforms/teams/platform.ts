@@ -12,44 +12,35 @@
  * the HTTP answer does not wait for the command (Teams redelivers after 15 s). Replies are proactive
  * messages (`continueConversationAsync`), so they work however long the command takes.
  */
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import {
-  type Activity,
-  CardFactory,
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  type ConfigurationBotFrameworkAuthenticationOptions,
-  type ConversationReference,
-  TeamsInfo,
-  TurnContext,
-} from "botbuilder";
-import type {
-  AuthenticateRequestResult,
-  AuthenticationError as AuthenticationErrorType,
-  ServiceClientCredentialsFactory,
-} from "botframework-connector";
-import { StalledError, TransientError } from "../../../core/errors.js";
+import { CloudAdapter, type ConfigurationBotFrameworkAuthenticationOptions, TurnContext } from "botbuilder";
+import type { ServiceClientCredentialsFactory } from "botframework-connector";
+import { KeyedMessages } from "../../../chat/keyed-messages.js";
+import { TeamsClient } from "../../../chat/teams/client.js";
+import { type AdaptiveCard, renderTeams } from "../../../chat/teams/render.js";
+import { TeamsMessages, TeamsResponder } from "../../../chat/teams/replies.js";
 import type { Message } from "../../../core/message.js";
+import type { MessageRefStore } from "../../../core/message-refs.js";
 import { type Clock, type Logger, systemClock } from "../../../core/ports.js";
 import { Redactor } from "../../../core/redact.js";
 import type { Counter, Histogram } from "../../../http/metrics.js";
 import { type HttpServer, type RouteContext, sendText } from "../../../http/server.js";
 import { WorkQueue } from "../../../http/work-queue.js";
-import type { MessageLedger } from "../../../notifications/ledger.js";
 import type { ChatPlatform, Invocation, InvocationHandler, MessageRef, Responder } from "../../platform.js";
-import { KeyedMessages } from "../keyed-messages.js";
+import { PUBLIC_CLOUD, ResponseAdapter, StrictBotFrameworkAuthentication } from "./adapter.js";
 import { type ConversationStore, FileConversationStore, toStored } from "./conversation-store.js";
 import {
   baseConversationId,
   commandText,
+  isLoopbackServiceUrl,
   parseSubmitData,
   teamsInvocationId,
-  threadConversationId,
 } from "./parse.js";
-import { type AdaptiveCard, renderTeams } from "./render.js";
+
+/** The proactive sender (the chat Teams client), under the name the platform has exported it as. */
+export { TeamsClient as TeamsConversationSender } from "../../../chat/teams/client.js";
 
 /** Settings of the Teams front end (the `teams` config section). */
 export interface TeamsPlatformOptions {
@@ -70,7 +61,7 @@ export interface TeamsPlatformDeps {
   http: HttpServer;
   store: ConversationStore;
   /** Shares keyed messages (approval requests) with other replicas and across restarts. */
-  ledger?: MessageLedger;
+  ledger?: MessageRefStore;
   /** Message renderer (default `renderTeams`). */
   render?: (msg: Message) => AdaptiveCard;
   clock?: Clock;
@@ -88,151 +79,6 @@ export interface TeamsPlatformDeps {
   lookupTimeoutMs?: number;
 }
 
-/** Bot Framework public-cloud endpoints (botframework-connector `AuthenticationConstants`, `CallerIdConstants`). */
-const PUBLIC_CLOUD = {
-  ValidateAuthority: true,
-  ToChannelFromBotLoginUrl: "https://login.microsoftonline.com/botframework.com",
-  ToChannelFromBotOAuthScope: "https://api.botframework.com",
-  ToBotFromChannelTokenIssuer: "https://api.botframework.com",
-  OAuthUrl: "https://api.botframework.com",
-  ToBotFromEmulatorOpenIdMetadataUrl:
-    "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
-  CallerId: "urn:botframework:azure",
-} as const;
-
-// botbuilder maps only its own AuthenticationError to 401, so it must be the very class botbuilder
-// loaded: resolve botframework-connector from botbuilder's location rather than from ours.
-const { AuthenticationError } = createRequire(createRequire(import.meta.url).resolve("botbuilder"))(
-  "botframework-connector",
-) as { AuthenticationError: typeof AuthenticationErrorType };
-
-/**
- * botbuilder's authentication, except that a token whose signature does not verify (jsonwebtoken's
- * `JsonWebTokenError`, `NotBeforeError`, `TokenExpiredError`) is a 401, not a 500 with a stack trace.
- */
-class StrictBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthentication {
-  override async authenticateRequest(
-    activity: Activity,
-    authHeader: string,
-  ): Promise<AuthenticateRequestResult> {
-    try {
-      return await super.authenticateRequest(activity, authHeader);
-    } catch (e) {
-      const name = (e as Error | undefined)?.name;
-      if (name === "JsonWebTokenError" || name === "NotBeforeError" || name === "TokenExpiredError") {
-        throw new AuthenticationError(`Unauthorized. ${(e as Error).message}`, 401);
-      }
-      throw e;
-    }
-  }
-}
-
-/** How a failed Bot Connector call looks (botbuilder's RestError). */
-interface ConnectorError {
-  statusCode?: number;
-  code?: string;
-  message?: string;
-}
-
-/**
- * Sends and updates Adaptive Cards in conversations the bot has seen, by conversation id. The
- * notifications component uses it for proactive messages.
- */
-export class TeamsConversationSender {
-  constructor(
-    private readonly adapter: CloudAdapter,
-    private readonly appId: string,
-    private readonly store: ConversationStore,
-    private readonly log: Logger,
-  ) {}
-
-  /** Posts `card` into the conversation (a channel id starts a new thread; `;messageid=` replies in one). Returns the activity id. */
-  async sendToConversation(
-    conversationId: string,
-    card: AdaptiveCard,
-    opts: { text?: string } = {},
-  ): Promise<string> {
-    const ref = await this.reference(conversationId);
-    let id = "";
-    await this.run("send", ref, async (ctx) => {
-      const res = await ctx.sendActivity(cardActivity(card, opts.text));
-      id = res?.id ?? "";
-    });
-    return id;
-  }
-
-  /** Replaces the card of activity `activityId` in the conversation. */
-  async updateInConversation(conversationId: string, activityId: string, card: AdaptiveCard): Promise<void> {
-    const ref = await this.reference(conversationId);
-    await this.run("update", ref, async (ctx) => {
-      await ctx.updateActivity({ ...cardActivity(card), id: activityId });
-    });
-  }
-
-  /** Sends a plain activity (typing indicators, text) into a conversation. */
-  async sendActivity(conversationId: string, activity: Partial<Activity>): Promise<string | undefined> {
-    const ref = await this.reference(conversationId);
-    let id: string | undefined;
-    await this.run("send", ref, async (ctx) => {
-      id = (await ctx.sendActivity(activity))?.id;
-    });
-    return id;
-  }
-
-  /** The e-mail (or UPN) of a conversation member, from the Bot Connector's member API. */
-  async memberEmail(conversationId: string, memberId: string): Promise<string | undefined> {
-    const ref = await this.reference(baseConversationId(conversationId));
-    let email: string | undefined;
-    await this.run("get member", ref, async (ctx) => {
-      const m = await TeamsInfo.getMember(ctx, memberId);
-      email = m.email ?? m.userPrincipalName ?? undefined;
-    });
-    return email;
-  }
-
-  private async reference(conversationId: string): Promise<Partial<ConversationReference>> {
-    const stored = await this.store.get(conversationId);
-    if (!stored) {
-      throw new StalledError(
-        `teams: no conversation reference for ${baseConversationId(conversationId)}; add the bot to that team or chat and mention it once`,
-      );
-    }
-    // The stored id is the base id; keep the thread part of the id we were given.
-    return { ...stored, conversation: { ...stored.conversation, id: conversationId } };
-  }
-
-  private async run(
-    what: string,
-    ref: Partial<ConversationReference>,
-    logic: (ctx: TurnContext) => Promise<void>,
-  ): Promise<void> {
-    try {
-      // Errors inside the logic would go to the adapter's onTurnError and be swallowed; carry them out.
-      let failure: { error: unknown } | undefined;
-      await this.adapter.continueConversationAsync(this.appId, ref, async (ctx) => {
-        try {
-          await logic(ctx);
-        } catch (error) {
-          failure = { error };
-        }
-      });
-      if (failure) throw failure.error;
-    } catch (e) {
-      const err = e as ConnectorError;
-      this.log.error(
-        { what, status: err.statusCode, code: err.code, conversation: ref.conversation?.id, err: e },
-        "teams connector call failed",
-      );
-      const status = err.statusCode ?? 0;
-      // Bot Framework's retryable statuses: https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
-      if (status === 0 || [412, 429, 502, 503, 504].includes(status) || status >= 500) {
-        throw new TransientError(`teams ${what} failed (${status || err.code || "network"})`, { cause: e });
-      }
-      throw new StalledError(`teams ${what} failed (${status})`, { cause: e });
-    }
-  }
-}
-
 /**
  * The Teams `ChatPlatform`. Construct with `TeamsPlatform.fromConfig(cfg.teams, { logger, http, store })`,
  * register the engine with `onInvocation`, then `start()` (mounts `/api/messages`).
@@ -241,18 +87,17 @@ export class TeamsPlatform implements ChatPlatform {
   readonly name = "teams" as const;
   /** The botbuilder adapter (exposed for tests and advanced use). */
   readonly adapter: CloudAdapter;
-  /** Proactive sends by conversation id, for notifications. */
-  readonly sender: TeamsConversationSender;
+  /** Proactive sends by conversation id (the one Teams client), for replies and notifications. */
+  readonly sender: TeamsClient;
   private readonly log: Logger;
   private readonly redactor: Redactor;
-  private readonly render: (msg: Message) => AdaptiveCard;
+  /** Outbound cards and keyed messages. */
+  private readonly out: TeamsMessages;
   private readonly clock: Clock;
   private readonly path: string;
   private readonly authenticated: boolean;
   private handler: InvocationHandler | undefined;
   private readonly work: WorkQueue;
-  /** Messages posted with an `updateKey`, so a later invocation (an approval) can edit them. */
-  private readonly keyed: KeyedMessages<{ ref: MessageRef; conversationId: string }>;
   /** Member e-mails by user id; `undefined` remembers a failed lookup for 10 minutes. */
   private readonly emails = new Map<string, { at: number; email: string | undefined }>();
   private started = false;
@@ -265,9 +110,7 @@ export class TeamsPlatform implements ChatPlatform {
     private readonly deps: TeamsPlatformDeps,
   ) {
     this.log = deps.logger.child({ component: "teams" });
-    this.keyed = new KeyedMessages("chat:teams", deps.ledger, this.log);
     this.redactor = (deps.redactor ?? new Redactor()).with([opts.appPassword]);
-    this.render = deps.render ?? renderTeams;
     this.clock = deps.clock ?? systemClock;
     this.path = opts.path ?? "/api/messages";
     this.work = new WorkQueue({
@@ -306,7 +149,12 @@ export class TeamsPlatform implements ChatPlatform {
     this.adapter.onTurnError = async (_ctx, error) => {
       this.log.error({ err: this.redactor.value(error) }, "teams turn failed");
     };
-    this.sender = new TeamsConversationSender(this.adapter, opts.appId ?? "", deps.store, this.log);
+    this.sender = new TeamsClient(this.adapter, opts.appId ?? "", deps.store, this.log);
+    this.out = new TeamsMessages(
+      this.sender,
+      deps.render ?? renderTeams,
+      new KeyedMessages("chat:teams", deps.ledger, this.log),
+    );
     const metrics = deps.http.metrics;
     this.invocations = metrics.counter(
       "gitops_teams_invocations_total",
@@ -378,20 +226,13 @@ export class TeamsPlatform implements ChatPlatform {
   }
 
   /** Posts `msg` to a conversation (a channel id starts a thread; `threadId` replies in that thread). */
-  async send(channel: string, msg: Message, opts: { threadId?: string } = {}): Promise<MessageRef> {
-    const conversationId = opts.threadId ? threadConversationId(channel, opts.threadId) : channel;
-    const id = await this.sender.sendToConversation(conversationId, this.render(msg), {
-      text: msg.fallbackText,
-    });
-    const ref: MessageRef = { platform: "teams", channel: baseConversationId(channel), id };
-    if (opts.threadId) ref.threadId = opts.threadId;
-    return ref;
+  send(channel: string, msg: Message, opts: { threadId?: string } = {}): Promise<MessageRef> {
+    return this.out.send(channel, msg, opts);
   }
 
   /** Replaces the card of an earlier message. */
-  async update(ref: MessageRef, msg: Message): Promise<void> {
-    const conversationId = ref.threadId ? threadConversationId(ref.channel, ref.threadId) : ref.channel;
-    await this.sender.updateInConversation(conversationId, ref.id, this.render(msg));
+  update(ref: MessageRef, msg: Message): Promise<void> {
+    return this.out.update(ref, msg);
   }
 
   private async handle({ req, res, body }: RouteContext): Promise<void> {
@@ -412,6 +253,13 @@ export class TeamsPlatform implements ChatPlatform {
     }
     if (!activity || typeof activity !== "object" || Array.isArray(activity)) {
       sendText(res, 400, "malformed activity\n");
+      return;
+    }
+    const serviceUrl = (activity as { serviceUrl?: unknown }).serviceUrl;
+    if (!this.authenticated && typeof serviceUrl === "string" && !isLoopbackServiceUrl(serviceUrl)) {
+      // Test mode (no app id): no token vouches for the serviceUrl, so only loopback is talked to.
+      this.log.warn({}, "teams test mode: refused an activity whose serviceUrl is not loopback");
+      sendText(res, 403, "forbidden: without teams.appId only a loopback serviceUrl is accepted\n");
       return;
     }
     const reply = new ResponseAdapter(res);
@@ -483,7 +331,7 @@ export class TeamsPlatform implements ChatPlatform {
     this.spawn(
       submit ? "button" : "text",
       inv,
-      new TeamsResponder(this, this.sender, conversationId),
+      new TeamsResponder(this.out, conversationId),
       typing,
       a.from.id,
     );
@@ -532,121 +380,5 @@ export class TeamsPlatform implements ChatPlatform {
         this.log.error({ err: this.redactor.value(e), kind }, "teams invocation handler failed"),
       );
     });
-  }
-
-  /** @internal used by `TeamsResponder`. */
-  renderFor(msg: Message): AdaptiveCard {
-    return this.render(msg);
-  }
-
-  /** @internal The message an earlier invocation (on any replica, with a ledger) posted with `key`. */
-  refForKey(key: string): Promise<{ ref: MessageRef; conversationId: string } | undefined> {
-    return this.keyed.get(key);
-  }
-
-  /** @internal Remembers the first message posted with `key`. */
-  rememberKey(key: string, ref: MessageRef, conversationId: string): Promise<void> {
-    return this.keyed.remember(key, { ref, conversationId });
-  }
-}
-
-/**
- * Answers one invocation in its conversation (in the thread, for channel messages). Teams has no
- * ephemeral messages in channels, so `visibility: "actor"` replies are posted in the same place.
- * A reply with an `updateKey` seen before replaces that card: within this invocation, or one an
- * earlier invocation posted (an approval request edited by the approval).
- */
-class TeamsResponder implements Responder {
-  private readonly byKey = new Map<string, MessageRef>();
-
-  constructor(
-    private readonly platform: TeamsPlatform,
-    private readonly sender: TeamsConversationSender,
-    /** The full conversation id of the invocation (with `;messageid=` in a channel thread). */
-    private readonly conversationId: string,
-  ) {}
-
-  async reply(msg: Message): Promise<MessageRef | undefined> {
-    const card = this.platform.renderFor(msg);
-    const earlier = msg.updateKey ? this.byKey.get(msg.updateKey) : undefined;
-    if (earlier) {
-      await this.sender.updateInConversation(this.conversationId, earlier.id, card);
-      return earlier;
-    }
-    const elsewhere = msg.updateKey ? await this.platform.refForKey(msg.updateKey) : undefined;
-    if (elsewhere) {
-      // An earlier invocation's message (an approval request): edit it; answer here too when it
-      // lives in another conversation.
-      await this.sender.updateInConversation(elsewhere.conversationId, elsewhere.ref.id, card);
-      if (baseConversationId(elsewhere.conversationId) === baseConversationId(this.conversationId)) {
-        if (msg.updateKey) this.byKey.set(msg.updateKey, elsewhere.ref);
-        return elsewhere.ref;
-      }
-    }
-    const id = await this.sender.sendToConversation(this.conversationId, card, { text: msg.fallbackText });
-    const ref: MessageRef = { platform: "teams", channel: baseConversationId(this.conversationId), id };
-    const thread = /;messageid=([^;]+)/.exec(this.conversationId)?.[1];
-    if (thread) ref.threadId = thread;
-    if (msg.updateKey) {
-      this.byKey.set(msg.updateKey, ref);
-      await this.platform.rememberKey(msg.updateKey, ref, this.conversationId);
-    }
-    return ref;
-  }
-}
-
-/** A message activity carrying one Adaptive Card (with a text fallback for notifications). */
-function cardActivity(card: AdaptiveCard, text?: string): Partial<Activity> {
-  const activity: Partial<Activity> = {
-    type: "message",
-    attachments: [CardFactory.adaptiveCard(card)],
-  };
-  // Teams shows `summary` in notifications and the activity feed; `text` would render above the card.
-  const summary = text ?? card.fallbackText;
-  if (summary) activity.summary = summary.slice(0, 250);
-  return activity;
-}
-
-/** botbuilder's `Response` (Express-like) on top of a node:http response. */
-class ResponseAdapter {
-  private code = 200;
-  private body: unknown;
-  private ended = false;
-  constructor(private readonly res: import("node:http").ServerResponse) {}
-  get socket(): unknown {
-    return this.res.socket;
-  }
-  status(code: number): this {
-    this.code = code;
-    return this;
-  }
-  header(name: string, value: unknown): this {
-    this.res.setHeader(name, String(value));
-    return this;
-  }
-  send(body: unknown): this {
-    this.body = body;
-    return this;
-  }
-  end(): this {
-    this.finish();
-    return this;
-  }
-  /** Writes status and body once (botbuilder calls status/send/end in that order). */
-  finish(): void {
-    if (this.ended || this.res.headersSent) return;
-    this.ended = true;
-    if (this.body === undefined || this.body === null) {
-      this.res.writeHead(this.code);
-      this.res.end();
-      return;
-    }
-    const isText = typeof this.body === "string";
-    const payload = isText ? (this.body as string) : JSON.stringify(this.body);
-    this.res.writeHead(this.code, {
-      "content-type": isText ? "text/plain; charset=utf-8" : "application/json; charset=utf-8",
-      "content-length": Buffer.byteLength(payload),
-    });
-    this.res.end(payload);
   }
 }

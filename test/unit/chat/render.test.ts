@@ -1,15 +1,15 @@
 /**
  * Golden tests for the three renderers over one shared set of IR messages, plus the invariants a
  * user depends on (limits, no pings or markup from user text, buttons carry their command).
- * `UPDATE_GOLDEN=1 npx vitest run test/unit/bot/render.test.ts` rewrites the golden files.
+ * `UPDATE_GOLDEN=1 npx vitest run test/unit/chat/render.test.ts` rewrites the golden files.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { renderText } from "../../../src/bot/platforms/shell/render.js";
-import { renderSlack, SLACK_LIMITS, type SlackBlock } from "../../../src/bot/platforms/slack/render.js";
-import { type CardElement, renderTeams } from "../../../src/bot/platforms/teams/render.js";
+import { renderText } from "../../../src/chat/shell/render.js";
+import { renderSlack, SLACK_LIMITS, type SlackBlock } from "../../../src/chat/slack/render.js";
+import { type CardElement, renderTeams } from "../../../src/chat/teams/render.js";
 import type { Block, Span } from "../../../src/core/message.js";
 import { goldenMessages } from "../../golden/messages.js";
 

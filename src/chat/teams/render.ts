@@ -15,7 +15,7 @@ import {
   type RichText,
   type Severity,
   type Span,
-} from "../../../core/message.js";
+} from "../../core/message.js";
 
 /** Limits we enforce. Teams rejects activities above ~28 KB; we leave room for the envelope. */
 export const TEAMS_LIMITS = {

@@ -16,7 +16,7 @@ import {
   type RichText,
   type Severity,
   type Span,
-} from "../../../core/message.js";
+} from "../../core/message.js";
 
 /** Block Kit limits we enforce (https://api.slack.com/reference/block-kit/blocks). */
 export const SLACK_LIMITS = {

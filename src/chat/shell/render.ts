@@ -6,7 +6,7 @@
  * commit subject or error text cannot rewrite the terminal.
  */
 import pc from "picocolors";
-import type { Action, Block, Message, RichText, Severity, Span } from "../../../core/message.js";
+import type { Action, Block, Message, RichText, Severity, Span } from "../../core/message.js";
 
 export interface TextRenderOptions {
   color: boolean;
