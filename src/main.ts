@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ClusterApprovalStore } from "./bot/approval-store-cluster.js";
+import { ClusterApprovalStore } from "./bot/approvals/store.js";
 import { CommandEngine } from "./bot/engine.js";
 import type { ChatPlatform } from "./bot/platform.js";
 import { SlackPlatform } from "./bot/platforms/slack/platform.js";

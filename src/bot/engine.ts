@@ -14,18 +14,19 @@ import { dirname, join, resolve } from "node:path";
 import type { Config } from "../config/schema.js";
 import { correlationId, isUserError, StalledError, TransientError, UserError } from "../core/errors.js";
 import type { CommandCommitEvent, EventSink } from "../core/events.js";
-import { b, code, type Message, mention, type RichText, t } from "../core/message.js";
+import { code, type Message, t } from "../core/message.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
 import type { ReleaseModel } from "../core/release.js";
 import type { Actor, OpOptions, OpResult, ReleaseOperations } from "../gitops/operations.js";
+import { ApprovalFlow } from "./approvals/flow.js";
 import {
   type ApprovalStore,
   FileApprovalStore,
   InMemoryApprovalStore,
   newApprovalId,
   type PendingApproval,
-} from "./approvals.js";
+} from "./approvals/store.js";
 import { Authorizer, type AuthzDecision } from "./authz.js";
 import { commands as builtinCommands } from "./commands/index.js";
 import { IdempotencyCache } from "./idempotency.js";
@@ -147,13 +148,11 @@ export class CommandEngine {
   readonly registry: CommandRegistry;
   readonly authorizer: Authorizer;
   private readonly ops: ReleaseOperations;
-  private readonly store: ApprovalStore;
-  private readonly ttlMs: number;
+  private readonly flow: ApprovalFlow;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly redactor: Redactor;
   private readonly seen: IdempotencyCache<EngineResult>;
-  private readonly approvalLocks = new Map<string, Promise<unknown>>();
   /** The free-text reason a write was made with (lock messages), for its event. */
   private readonly reasons = new WeakMap<OpResult, string>();
 
@@ -161,10 +160,16 @@ export class CommandEngine {
     this.ops = deps.ops;
     this.registry = deps.registry ?? new CommandRegistry(builtinCommands);
     this.authorizer = deps.authorizer ?? new Authorizer();
-    this.store = deps.approvals ?? new InMemoryApprovalStore();
-    this.ttlMs = deps.approvalTtlMs ?? 3_600_000;
     this.logger = deps.logger ?? nullLogger;
     this.clock = deps.clock ?? systemClock;
+    this.flow = new ApprovalFlow({
+      store: deps.approvals ?? new InMemoryApprovalStore(),
+      authorizer: this.authorizer,
+      ttlMs: deps.approvalTtlMs ?? 3_600_000,
+      run: (p) => this.runApproved(p),
+      clock: this.clock,
+      logger: this.logger,
+    });
     this.redactor = new Redactor(deps.secrets ?? []);
     this.seen = new IdempotencyCache<EngineResult>({
       clock: this.clock,
@@ -397,9 +402,9 @@ export class CommandEngine {
     const preview = extra.preview ?? false;
     const ops = this.recordingOps(results, preview);
     const decisions: ApprovalDecisions = {
-      approve: async (id) => this.decide(inv, id ?? (await this.onlyPending()), "approve"),
-      reject: async (id) => this.decide(inv, id ?? (await this.onlyPending()), "reject"),
-      list: () => this.listPending(),
+      approve: (id) => this.flow.decide(inv, id, "approve"),
+      reject: (id) => this.flow.decide(inv, id, "reject"),
+      list: () => this.flow.list(),
     };
     return {
       invocation: inv,
@@ -512,6 +517,7 @@ export class CommandEngine {
 
   // --- Approvals -------------------------------------------------------------------------------
 
+  /** Shows the exact diff (a dry run of the command), then stores the request and returns its message. */
   private async requestApproval(
     cmd: Command<unknown>,
     args: unknown,
@@ -521,178 +527,13 @@ export class CommandEngine {
     model: () => Promise<ReleaseModel>,
     results: OpResult[],
   ): Promise<{ id: string; message: Message }> {
-    // Preview: run the command as a dry run to show the exact diff that will be committed.
     const previewCtx = this.context(inv, model, results, () => {}, { preview: true });
     await cmd.run(args, previewCtx);
-    const now = this.clock.now();
-    const id = newApprovalId();
     const app = (args as { app?: string }).app;
-    const pending: PendingApproval = {
-      id,
-      command: canonicalText(parsed, ["--yes", "-y"]),
-      verb: perm.verb,
-      ...(perm.env ? { env: perm.env } : {}),
-      ...(app ? { app } : {}),
-      requester: {
-        id: inv.user.id,
-        name: inv.user.name,
-        ...(inv.user.email ? { email: inv.user.email } : {}),
-      },
-      platform: inv.platform,
-      channel: inv.channel,
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.ttlMs).toISOString(),
-      required: this.authorizer.requiredApprovals,
-      approvals: [],
-    };
-    // Expired requests are refused anyway; dropping them here keeps the store small without a timer.
-    await this.sweepApprovals().catch((e: unknown) => this.logger.warn({ err: e }, "approval sweep failed"));
-    await this.store.put(pending);
-    return { id, message: this.approvalMessage(pending, results) };
+    return this.flow.request(inv, perm, canonicalText(parsed, ["--yes", "-y"]), app, results);
   }
 
-  private approvalMessage(p: PendingApproval, results: OpResult[]): Message {
-    const diff = results
-      .map((r) => r.commit.diff)
-      .filter(Boolean)
-      .join("\n");
-    const changes = results.flatMap((r) => r.imageChanges.map((c) => `${c.container}: ${c.from} → ${c.to}`));
-    const self = this.authorizer.allowSelfApproval;
-    const blocks: Message["blocks"] = [
-      {
-        kind: "facts",
-        facts: [
-          { label: "Requested by", value: [mention(p.requester.id, p.requester.name)] },
-          { label: "Command", value: [code(p.command)] },
-          ...(changes.length ? [{ label: "Changes", value: [t(changes.join(", "))] }] : []),
-          {
-            label: "Approvals needed",
-            value: [t(`${p.required} (${self ? "the requester may approve" : "not the requester"})`)],
-          },
-          { label: "Expires", value: [t(p.expiresAt)] },
-        ],
-      },
-    ];
-    if (diff) blocks.push({ kind: "code", text: diff, language: "diff" });
-    else blocks.push({ kind: "text", text: [t("The change would not modify any file.")] });
-    blocks.push({
-      kind: "actions",
-      actions: [
-        { label: "Approve", command: `approve ${p.id}`, style: "primary", value: `approve:${p.id}` },
-        { label: "Reject", command: `reject ${p.id}`, style: "danger", value: `reject:${p.id}` },
-      ],
-    });
-    blocks.push({
-      kind: "context",
-      text: [t("Or type "), code(`approve ${p.id}`), t(" / "), code(`reject ${p.id}`)],
-    });
-    return {
-      title: [t("Approval needed: "), b(p.command)],
-      severity: "warning",
-      blocks,
-      fallbackText: `Approval needed for "${p.command}" requested by ${p.requester.name}: approve ${p.id} / reject ${p.id}`,
-      visibility: "channel",
-      updateKey: `approval:${p.id}`,
-    };
-  }
-
-  /** Serializes decisions on one approval so two clicks cannot both reach the quorum. */
-  private async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.approvalLocks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.approvalLocks.set(id, tail);
-    try {
-      return await next;
-    } finally {
-      if (this.approvalLocks.get(id) === tail) this.approvalLocks.delete(id);
-    }
-  }
-
-  /** The id of the one open request, for `approve` without an id (handy in the shell). */
-  private async onlyPending(): Promise<string> {
-    const now = this.clock.now().getTime();
-    const open = (await this.store.list()).filter((p) => new Date(p.expiresAt).getTime() > now);
-    if (open.length === 1) return (open[0] as PendingApproval).id;
-    throw new UserError(
-      open.length === 0 ? "there is no pending approval" : `there are ${open.length} pending approvals`,
-      {
-        code: open.length === 0 ? "no-approval" : "ambiguous-approval",
-        hint:
-          open.length === 0
-            ? "Changes to protected environments create one."
-            : `Say which: ${open.map((p) => `${p.id} (${p.command})`).join(", ")}.`,
-      },
-    );
-  }
-
-  private async pendingOrThrow(id: string): Promise<PendingApproval> {
-    const p = await this.store.get(id);
-    if (!p) {
-      throw new UserError(`there is no pending approval ${id}`, {
-        code: "no-approval",
-        hint: "It was already approved or rejected, or it expired. Type `pending` to list open requests.",
-      });
-    }
-    if (new Date(p.expiresAt).getTime() <= this.clock.now().getTime()) {
-      await this.store.delete(id);
-      throw new UserError(`the approval request ${id} expired at ${p.expiresAt}`, {
-        code: "approval-expired",
-        hint: `Run the command again to ask anew: ${p.command}`,
-      });
-    }
-    return p;
-  }
-
-  private decide(inv: Invocation, id: string, decision: "approve" | "reject"): Promise<Message> {
-    return this.locked(id, async () => {
-      const p = await this.pendingOrThrow(id);
-      const perm: Permission = { verb: p.verb, ...(p.env ? { env: p.env } : {}) };
-      const who = { user: inv.user, channel: inv.channel };
-      const by = [mention(inv.user.id, inv.user.name)];
-      if (decision === "reject") {
-        const ok = inv.user.id === p.requester.id || this.authorizer.canApprove(perm, who, "").ok;
-        if (!ok) throw new UserError("you may not reject this request", { code: "forbidden" });
-        if (!(await this.store.delete(id))) throw alreadyDecided(id);
-        return {
-          title: [t("Rejected: "), b(p.command)],
-          severity: "info",
-          blocks: [{ kind: "text", text: [t("Rejected by "), ...by, t(". Nothing was changed.")] }],
-          fallbackText: `Rejected: ${p.command} (by ${inv.user.name})`,
-          visibility: "channel",
-          updateKey: `approval:${id}`,
-        };
-      }
-      const can = this.authorizer.canApprove(perm, who, p.requester.id);
-      if (!can.ok)
-        throw new UserError(can.reason, { code: "forbidden", hint: "Ask another person to approve it." });
-      if (p.approvals.some((a) => a.id === inv.user.id)) {
-        throw new UserError("you already approved this request", { code: "already-approved" });
-      }
-      p.approvals.push({
-        id: inv.user.id,
-        name: inv.user.name,
-        ...(inv.user.email ? { email: inv.user.email } : {}),
-        at: this.clock.now().toISOString(),
-      });
-      if (p.approvals.length < p.required) {
-        await this.store.put(p);
-        const left = p.required - p.approvals.length;
-        return {
-          title: [t("Approved by "), ...by, t(`: ${left} more approval${left > 1 ? "s" : ""} needed`)],
-          severity: "info",
-          blocks: [{ kind: "context", text: [code(p.command)] }],
-          fallbackText: `${inv.user.name} approved ${p.command}; ${left} more needed`,
-          visibility: "channel",
-        };
-      }
-      // Quorum reached: remove the request first so a crash mid-run cannot commit it twice. Only the
-      // caller whose delete took effect runs it (another replica may have reached quorum too).
-      if (!(await this.store.delete(id))) throw alreadyDecided(id);
-      return this.runApproved(p);
-    });
-  }
-
+  /** The `ApprovedRunner` of the flow: re-validates the stored command, re-authorizes the requester and runs it. */
   private async runApproved(p: PendingApproval): Promise<Message> {
     const requester: ChatUser = {
       id: p.requester.id,
@@ -725,64 +566,11 @@ export class CommandEngine {
     const ctx = this.context(inv, model, results, () => {}, { actor: actorFor(requester), approvers });
     const msg = await cmd.run(args, ctx);
     this.emitCommits(results, ctx.actor, approvers);
-    const names: RichText = [t("Approved by ")];
-    p.approvals.forEach((a, i) => {
-      if (i > 0) names.push(t(", "));
-      names.push(mention(a.id, a.name));
-    });
-    return {
-      ...msg,
-      blocks: [...msg.blocks, { kind: "context", text: [...names, t(`; requested by ${p.requester.name}`)] }],
-      visibility: "channel",
-      updateKey: `approval:${p.id}`,
-    };
-  }
-
-  private async listPending(): Promise<Message> {
-    const now = this.clock.now().getTime();
-    const all = (await this.store.list()).filter((p) => new Date(p.expiresAt).getTime() > now);
-    if (all.length === 0) {
-      return {
-        title: [t("No pending approvals")],
-        severity: "info",
-        blocks: [],
-        fallbackText: "No pending approvals",
-      };
-    }
-    return {
-      title: [t(`${all.length} pending approval${all.length > 1 ? "s" : ""}`)],
-      severity: "info",
-      blocks: [
-        {
-          kind: "table",
-          columns: ["id", "command", "requested by", "approvals", "expires"],
-          rows: all.map((p) => [
-            [code(p.id)],
-            [code(p.command)],
-            [t(p.requester.name)],
-            [t(`${p.approvals.length}/${p.required}`)],
-            [t(p.expiresAt)],
-          ]),
-        },
-      ],
-      fallbackText: all.map((p) => `${p.id}: ${p.command} (${p.requester.name})`).join("\n"),
-    };
+    return msg;
   }
 
   /** Removes expired approval requests; returns how many. Runs on every new request, too. */
-  async sweepApprovals(): Promise<number> {
-    const now = this.clock.now().getTime();
-    let n = 0;
-    for (const p of await this.store.list()) {
-      if (new Date(p.expiresAt).getTime() <= now && (await this.store.delete(p.id))) n++;
-    }
-    return n;
+  sweepApprovals(): Promise<number> {
+    return this.flow.sweep();
   }
-}
-
-function alreadyDecided(id: string): UserError {
-  return new UserError(`the approval request ${id} was already decided`, {
-    code: "no-approval",
-    hint: "Somebody approved or rejected it at the same moment. Type `pending` to list open requests.",
-  });
 }

@@ -6,8 +6,8 @@
  * edits the message another replica posted.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ClusterApprovalStore } from "../../src/bot/approval-store-cluster.js";
-import type { PendingApproval } from "../../src/bot/approvals.js";
+import type { PendingApproval } from "../../src/bot/approvals/store.js";
+import { ClusterApprovalStore } from "../../src/bot/approvals/store.js";
 import { ClusterConversationStore, toStored } from "../../src/bot/platforms/teams/conversation-store.js";
 import { UserError } from "../../src/core/errors.js";
 import type { SyncEvent } from "../../src/core/events.js";

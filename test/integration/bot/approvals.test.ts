@@ -1,7 +1,7 @@
 /** Approvals for protected envs through the engine, against a real config repo served over HTTP. */
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FileApprovalStore } from "../../../src/bot/approvals.js";
+import { FileApprovalStore } from "../../../src/bot/approvals/store.js";
 import { defaultExamplesDir } from "../../../src/bot/platforms/shell/demo.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";

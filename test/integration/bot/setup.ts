@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ApprovalStore, InMemoryApprovalStore } from "../../../src/bot/approvals.js";
+import { type ApprovalStore, InMemoryApprovalStore } from "../../../src/bot/approvals/store.js";
 import { Authorizer } from "../../../src/bot/authz.js";
 import { CommandEngine, type EngineDeps } from "../../../src/bot/engine.js";
 import type { ChatUser, Invocation } from "../../../src/bot/platform.js";

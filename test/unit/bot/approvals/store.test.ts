@@ -2,7 +2,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FileApprovalStore, newApprovalId, type PendingApproval } from "../../../src/bot/approvals.js";
+import {
+  FileApprovalStore,
+  newApprovalId,
+  type PendingApproval,
+} from "../../../../src/bot/approvals/store.js";
 
 const dirs: string[] = [];
 afterEach(async () => {
