@@ -1,0 +1,495 @@
+/**
+ * `RegistryClient` over the OCI distribution API on Node's `fetch` (no npm client handles
+ * pagination, token scopes and rate limits well enough: ../shared/research/image-automation.md §4).
+ *
+ * - Tags: `GET /v2/<name>/tags/list?n=…`, following `Link: <…>; rel="next"` (same origin only; a next
+ *   link that lost its port is put back on ours), every page, never a partial list.
+ * - Digests: `HEAD` (Docker Hub does not count HEADs as pulls); `GET` only when HEAD gives no digest.
+ * - Config: manifest `GET` by digest (bytes verified against the digest), the platform's child of an
+ *   index (attestations `unknown/unknown` skipped), then the config blob.
+ * - Auth: anonymous first; a `Bearer` challenge gets a token from its realm (with Basic credentials
+ *   or an identity token when configured), cached per realm/service/scope; a `Basic` challenge gets
+ *   the configured credentials. Credentials never appear in errors.
+ * - Budget: per host concurrency and requests per minute, `Retry-After` and `ratelimit-*` honoured,
+ *   429/503 retried after the wait (at most 3 tries).
+ */
+import { createHash } from "node:crypto";
+import { StalledError, TransientError } from "../core/errors.js";
+import { RequestBudget } from "./budget.js";
+import { parseChallenge, TokenCache } from "./challenge.js";
+import {
+  apiHost,
+  type ImageConfig,
+  isLoopbackHost,
+  type Platform,
+  type RegistryClient,
+  type RegistryStats,
+  type RepositoryRef,
+} from "./client.js";
+import type { RegistryCredentials } from "./docker-config.js";
+
+/** Per-host settings (the `images.registries[]` config). */
+export interface RegistryHostOptions {
+  host: string;
+  insecure?: boolean;
+  credentials?: RegistryCredentials;
+  maxConcurrency?: number;
+  requestsPerMinute?: number;
+}
+
+export interface DistributionClientOptions {
+  hosts?: RegistryHostOptions[];
+  /** Credentials for hosts without their own (from a Docker config.json). */
+  credentials?: (host: string) => RegistryCredentials | undefined;
+  fetch?: typeof fetch;
+  /** Per request (default 30 s). */
+  timeoutMs?: number;
+  /** Tags asked per page (default 1000: ECR's maximum). */
+  pageSize?: number;
+  /** A listing longer than this many pages is refused (default 200). */
+  maxPages?: number;
+}
+
+export const MANIFEST_TYPES = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+const CREATED_LABELS = ["org.opencontainers.image.created", "org.label-schema.build-date"];
+
+type Kind = "tagPages" | "manifestHead" | "manifestGet" | "blobGet" | "ping";
+
+interface Host {
+  opts: RegistryHostOptions;
+  base: string;
+  budget: RequestBudget;
+  /** `basic` once a Basic challenge was seen: send credentials on every call. */
+  basic: boolean;
+  /** The bearer challenge's realm/service, once seen. */
+  bearer?: { realm: string; service?: string };
+}
+
+export class DistributionClient implements RegistryClient {
+  private readonly hosts = new Map<string, Host>();
+  private readonly tokens = new TokenCache();
+  private readonly counters: RegistryStats = {
+    ping: 0,
+    token: 0,
+    tagPages: 0,
+    manifestHead: 0,
+    manifestGet: 0,
+    blobGet: 0,
+    throttled: 0,
+    waitedMs: 0,
+  };
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly opts: DistributionClientOptions = {}) {
+    this.fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** Requests made so far, by kind. */
+  stats(): RegistryStats {
+    let waited = 0;
+    for (const h of this.hosts.values()) waited += h.budget.waitedMs;
+    return { ...this.counters, waitedMs: waited };
+  }
+
+  /** `GET /v2/`: whether the registry answers (401 counts: it is there and wants credentials). */
+  async ping(host: string): Promise<void> {
+    const h = this.host(host);
+    const res = await this.send(h, undefined, "GET", `${h.base}/v2/`, "ping");
+    await res.body?.cancel();
+  }
+
+  async tags(repo: RepositoryRef): Promise<string[]> {
+    const h = this.host(repo.host);
+    const pageSize = this.opts.pageSize ?? 1000;
+    const maxPages = this.opts.maxPages ?? 200;
+    const seen = new Set<string>();
+    let url: string | undefined = `${h.base}/v2/${repo.path}/tags/list?n=${pageSize}`;
+    for (let page = 1; url; page++) {
+      if (page > maxPages) {
+        throw new TransientError(
+          `${name(repo)}: more than ${maxPages} pages of tags; the listing was not used`,
+        );
+      }
+      const res = await this.send(h, repo, "GET", url, "tagPages");
+      if (res.status === 404) {
+        await res.body?.cancel();
+        throw new StalledError(`${name(repo)}: repository not found in the registry (check the image name)`);
+      }
+      await expectOk(res, repo, "list tags");
+      const body = await json(res, repo, "tag list");
+      const tags = (body as { tags?: unknown }).tags;
+      if (
+        tags !== null &&
+        tags !== undefined &&
+        (!Array.isArray(tags) || tags.some((t) => typeof t !== "string"))
+      ) {
+        throw new TransientError(`${name(repo)}: the registry sent a tag list that is not a list of strings`);
+      }
+      for (const t of (tags as string[] | null | undefined) ?? []) seen.add(t);
+      url = nextLink(res.headers.get("link"), h.base, repo);
+    }
+    return [...seen];
+  }
+
+  async digest(repo: RepositoryRef, tag: string): Promise<string> {
+    const h = this.host(repo.host);
+    const url = `${h.base}/v2/${repo.path}/manifests/${encodeURIComponent(tag)}`;
+    const head = await this.send(h, repo, "HEAD", url, "manifestHead", MANIFEST_TYPES.join(", "));
+    if (head.status === 404) throw new StalledError(`${name(repo)}:${tag}: tag not found in the registry`);
+    await expectOk(head, repo, `HEAD ${tag}`);
+    const d = head.headers.get("docker-content-digest");
+    if (d && /^sha256:[a-f0-9]{64}$/.test(d)) return d;
+    const get = await this.send(h, repo, "GET", url, "manifestGet", MANIFEST_TYPES.join(", "));
+    await expectOk(get, repo, `GET ${tag}`);
+    return `sha256:${createHash("sha256")
+      .update(Buffer.from(await get.arrayBuffer()))
+      .digest("hex")}`;
+  }
+
+  async config(repo: RepositoryRef, digest: string, platform?: Platform): Promise<ImageConfig> {
+    const h = this.host(repo.host);
+    let manifest = await this.manifest(h, repo, digest);
+    let annotations = manifest.annotations ?? {};
+    if (Array.isArray(manifest.manifests)) {
+      const child = pickPlatform(manifest.manifests, platform ?? { os: "linux", architecture: "amd64" });
+      if (!child) {
+        throw new StalledError(
+          `${name(repo)}@${digest}: the image index has no ${fmt(platform ?? { os: "linux", architecture: "amd64" })} image (set images.platform)`,
+        );
+      }
+      manifest = await this.manifest(h, repo, child);
+      annotations = { ...annotations, ...(manifest.annotations ?? {}) };
+    }
+    const cfgDigest = manifest.config?.digest;
+    if (!cfgDigest) throw new TransientError(`${name(repo)}@${digest}: the manifest has no config`);
+    const res = await this.send(h, repo, "GET", `${h.base}/v2/${repo.path}/blobs/${cfgDigest}`, "blobGet");
+    await expectOk(res, repo, "get the image config");
+    const cfg = (await json(res, repo, "image config")) as {
+      created?: unknown;
+      config?: { Labels?: Record<string, unknown> | null };
+    };
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...annotations, ...(cfg.config?.Labels ?? {}) })) {
+      if (typeof v === "string") labels[k] = v;
+    }
+    const out: ImageConfig = { labels };
+    for (const l of CREATED_LABELS) {
+      const t = parseTime(labels[l]);
+      if (t) {
+        out.created = t;
+        out.createdFrom = "label";
+        return out;
+      }
+    }
+    const t = parseTime(typeof cfg.created === "string" ? cfg.created : undefined);
+    if (t) {
+      out.created = t;
+      out.createdFrom = "config";
+    }
+    return out;
+  }
+
+  private async manifest(h: Host, repo: RepositoryRef, digest: string): Promise<Manifest> {
+    const url = `${h.base}/v2/${repo.path}/manifests/${digest}`;
+    const res = await this.send(h, repo, "GET", url, "manifestGet", MANIFEST_TYPES.join(", "));
+    await expectOk(res, repo, `get manifest ${digest.slice(0, 19)}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    if (digest.startsWith("sha256:") && actual !== digest) {
+      throw new TransientError(
+        `${name(repo)}: the manifest ${digest.slice(0, 19)}… does not match its digest`,
+      );
+    }
+    try {
+      return JSON.parse(bytes.toString("utf8")) as Manifest;
+    } catch {
+      throw new TransientError(`${name(repo)}: the registry sent a manifest that is not JSON`);
+    }
+  }
+
+  private host(host: string): Host {
+    let h = this.hosts.get(host);
+    if (h) return h;
+    const opts = this.opts.hosts?.find((x) => x.host === host) ?? { host };
+    const scheme = isLoopbackHost(host) || opts.insecure ? "http" : "https";
+    h = {
+      opts,
+      base: `${scheme}://${apiHost(host)}`,
+      budget: new RequestBudget({
+        ...(opts.maxConcurrency ? { maxConcurrency: opts.maxConcurrency } : {}),
+        ...(opts.requestsPerMinute ? { requestsPerMinute: opts.requestsPerMinute } : {}),
+      }),
+      basic: false,
+    };
+    this.hosts.set(host, h);
+    return h;
+  }
+
+  private credentials(h: Host): RegistryCredentials | undefined {
+    return h.opts.credentials ?? this.opts.credentials?.(h.opts.host);
+  }
+
+  /** One request within the host's budget: auth challenges answered, 429/503 waited out and retried. */
+  private async send(
+    h: Host,
+    repo: RepositoryRef | undefined,
+    method: string,
+    url: string,
+    kind: Kind,
+    accept?: string,
+  ): Promise<Response> {
+    const scope = repo ? `repository:${repo.path}:pull` : "";
+    for (let attempt = 1; ; attempt++) {
+      let res = await this.once(h, scope, method, url, kind, accept);
+      if (res.status === 401) {
+        await res.body?.cancel();
+        const retried = await this.answerChallenge(h, scope, res);
+        res = retried ? await this.once(h, scope, method, url, kind, accept) : res;
+        if (res.status === 401) {
+          await res.body?.cancel();
+          if (kind === "ping") return res;
+          throw new StalledError(
+            `${h.opts.host}: the registry refused ${this.credentials(h) ? "the configured credentials" : "anonymous access"} (401); configure credentials for it under images.registries`,
+          );
+        }
+      }
+      const throttled = res.status === 429 || res.status === 503;
+      const wait = h.budget.observe(res.status, res.headers);
+      if (!throttled) return res;
+      this.counters.throttled++;
+      await res.body?.cancel();
+      if (attempt >= 3) {
+        throw new TransientError(
+          `${h.opts.host}: the registry is rate limiting or unavailable (HTTP ${res.status})`,
+          {
+            ...(wait !== undefined ? { retryAfterMs: wait } : {}),
+          },
+        );
+      }
+      // The budget's pause makes the next try wait.
+    }
+  }
+
+  private async once(h: Host, scope: string, method: string, url: string, kind: Kind, accept?: string) {
+    return h.budget.run(async () => {
+      this.counters[kind]++;
+      const headers: Record<string, string> = {};
+      if (accept) headers.accept = accept;
+      const auth = this.authorization(h, scope);
+      if (auth) headers.authorization = auth;
+      try {
+        return await this.fetch(url, {
+          method,
+          headers,
+          redirect: "follow",
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+        });
+      } catch (err) {
+        throw new TransientError(`${h.opts.host}: the registry did not answer (${reason(err)})`, {
+          cause: err,
+        });
+      }
+    });
+  }
+
+  private authorization(h: Host, scope: string): string | undefined {
+    const creds = this.credentials(h);
+    if (h.bearer) {
+      const t = this.tokens.get(TokenCache.key(h.bearer.realm, h.bearer.service, scope));
+      if (t) return `Bearer ${t}`;
+    }
+    if (creds?.token && !h.bearer) return `Bearer ${creds.token}`;
+    if (h.basic && creds?.username !== undefined && creds.password !== undefined) {
+      return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+    }
+    return undefined;
+  }
+
+  /** Handles a 401's challenge; true when the request should be tried again. */
+  private async answerChallenge(h: Host, scope: string, res: Response): Promise<boolean> {
+    const ch = parseChallenge(res.headers.get("www-authenticate"));
+    const creds = this.credentials(h);
+    if (!ch) return false;
+    if (ch.scheme === "basic") {
+      if (h.basic || creds?.username === undefined || creds.password === undefined) return false;
+      h.basic = true;
+      return true;
+    }
+    const realm = ch.params.realm;
+    if (!realm) return false;
+    h.bearer = { realm, ...(ch.params.service ? { service: ch.params.service } : {}) };
+    const want = ch.params.scope ?? scope;
+    const key = TokenCache.key(realm, ch.params.service, scope);
+    const token = await this.fetchToken(h, realm, ch.params.service, want, creds);
+    this.tokens.set(key, token.token, token.expiresIn);
+    return true;
+  }
+
+  private async fetchToken(
+    h: Host,
+    realm: string,
+    service: string | undefined,
+    scope: string,
+    creds: RegistryCredentials | undefined,
+  ): Promise<{ token: string; expiresIn?: number }> {
+    const u = new URL(realm);
+    if (u.protocol !== "https:" && !(u.protocol === "http:" && (isLoopbackHost(u.host) || h.opts.insecure))) {
+      throw new StalledError(
+        `${h.opts.host}: the token realm ${u.origin} is not HTTPS; credentials are not sent there`,
+      );
+    }
+    this.counters.token++;
+    let res: Response;
+    try {
+      if (creds?.identityToken) {
+        const form = new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: creds.identityToken,
+          client_id: "gitops-bot",
+          ...(service ? { service } : {}),
+          ...(scope ? { scope } : {}),
+        });
+        res = await this.fetch(u, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: form,
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+        });
+      } else {
+        if (service) u.searchParams.set("service", service);
+        if (scope) u.searchParams.set("scope", scope);
+        const headers: Record<string, string> = {};
+        if (creds?.username !== undefined && creds.password !== undefined) {
+          headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+        }
+        res = await this.fetch(u, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+      }
+    } catch (err) {
+      throw new TransientError(
+        `${h.opts.host}: the token service ${u.origin} did not answer (${reason(err)})`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new StalledError(
+        `${h.opts.host}: the token service refused the credentials (HTTP ${res.status})`,
+      );
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new TransientError(`${h.opts.host}: the token service answered HTTP ${res.status}`);
+    }
+    const body = (await res.json().catch(() => ({}))) as {
+      token?: unknown;
+      access_token?: unknown;
+      expires_in?: unknown;
+    };
+    const token = typeof body.token === "string" ? body.token : body.access_token;
+    if (typeof token !== "string" || token.length === 0) {
+      throw new TransientError(`${h.opts.host}: the token service sent no token`);
+    }
+    return { token, ...(typeof body.expires_in === "number" ? { expiresIn: body.expires_in } : {}) };
+  }
+}
+
+interface Descriptor {
+  digest?: string;
+  mediaType?: string;
+  platform?: { os?: string; architecture?: string; variant?: string };
+}
+interface Manifest {
+  mediaType?: string;
+  manifests?: Descriptor[];
+  config?: { digest?: string };
+  annotations?: Record<string, string>;
+}
+
+function pickPlatform(list: Descriptor[], want: Platform): string | undefined {
+  const real = list.filter(
+    (d) => d.digest && d.platform?.os !== "unknown" && d.platform?.architecture !== "unknown",
+  );
+  const exact = real.find(
+    (d) =>
+      d.platform?.os === want.os &&
+      d.platform.architecture === want.architecture &&
+      (want.variant === undefined || d.platform.variant === want.variant),
+  );
+  return exact?.digest;
+}
+
+function fmt(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+function name(repo: RepositoryRef): string {
+  return `${repo.host}/${repo.path}`;
+}
+
+function reason(err: unknown): string {
+  const e = err as { name?: string; cause?: { code?: string }; message?: string };
+  if (e?.name === "TimeoutError") return "timed out";
+  return e?.cause?.code ?? e?.message ?? String(err);
+}
+
+async function expectOk(res: Response, repo: RepositoryRef, what: string): Promise<void> {
+  if (res.ok) return;
+  await res.body?.cancel();
+  if (res.status === 403)
+    throw new StalledError(
+      `${name(repo)}: the registry forbids ${what} (403); check the credentials' access`,
+    );
+  if (res.status >= 500)
+    throw new TransientError(`${name(repo)}: the registry failed to ${what} (HTTP ${res.status})`);
+  throw new StalledError(`${name(repo)}: could not ${what} (HTTP ${res.status})`);
+}
+
+async function json(res: Response, repo: RepositoryRef, what: string): Promise<unknown> {
+  const text = await res.text();
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!v || typeof v !== "object") throw new Error("not an object");
+    return v;
+  } catch {
+    throw new TransientError(
+      `${name(repo)}: the registry sent a ${what} that is not valid JSON (truncated?)`,
+    );
+  }
+}
+
+/** The next page from a `Link` header: same origin only; a link that lost its port gets ours back. */
+export function nextLink(link: string | null, base: string, repo: RepositoryRef): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(/,(?=\s*<)/)) {
+    const m = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
+    if (!m || !/\brel="?next"?/i.test(m[2] ?? "")) continue;
+    const next = new URL(m[1] ?? "", base);
+    const ours = new URL(base);
+    if (next.origin === ours.origin) return next.toString();
+    if (next.hostname === ours.hostname && next.port === "" && ours.port !== "") {
+      next.protocol = ours.protocol;
+      next.port = ours.port;
+      return next.toString();
+    }
+    throw new TransientError(
+      `${name(repo)}: the registry's next page is on another host (${next.origin}); not followed`,
+    );
+  }
+  return undefined;
+}
+
+/** An RFC 3339 time that can order images: not zero, not 1970 (reproducible builds), else undefined. */
+export function parseTime(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const t = Date.parse(text);
+  if (Number.isNaN(t) || t <= 86_400_000) return undefined;
+  return new Date(t);
+}
