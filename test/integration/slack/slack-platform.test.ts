@@ -190,6 +190,46 @@ describe("SlackPlatform (HTTP mode)", () => {
     expect(fake.callsOf("chat.postMessage")[0]?.args.thread_ts).toBe("1699999999.000009");
   });
 
+  it("a different button in the same place within the window is its own click", async () => {
+    onInv = async ({ responder }) => {
+      await responder.reply(hello("done"));
+    };
+    const payload = (actionTs: string, command: string, value: string) => ({
+      form: {
+        payload: JSON.stringify({
+          type: "block_actions",
+          user: { id: "U42", username: "alice" },
+          trigger_id: `trig-${actionTs}`,
+          container: { type: "message", message_ts: "1700000000.000002", channel_id: "C1" },
+          channel: { id: "C1" },
+          message: { type: "message", ts: "1700000000.000002", text: "approval" },
+          response_url: fake.responseUrl(`b-${actionTs}`),
+          actions: [
+            {
+              type: "button",
+              action_id: "gitops:0",
+              value: JSON.stringify({ command, value }),
+              action_ts: actionTs,
+            },
+          ],
+        }),
+      },
+    });
+    // The approval message was edited after the first decision: position 0 now holds another button.
+    await postSignedSlack(url, payload("1700000002.000100", "approve abc", "approve:abc"), {
+      signingSecret: SECRET,
+    });
+    await postSignedSlack(url, payload("1700000002.500100", "reject def", "reject:def"), {
+      signingSecret: SECRET,
+    });
+    await waitUntil(() => seen.length === 2);
+    await slack.idle();
+    const [first, second] = seen.map((s) => s.inv);
+    expect(first?.button?.value).toBe("approve:abc");
+    expect(second?.button?.value).toBe("reject:def");
+    expect(second?.id).not.toBe(first?.id);
+  });
+
   it("ignores buttons whose value is not ours", async () => {
     const res = await postSignedSlack(
       url,

@@ -379,6 +379,7 @@ export class SlackPlatform implements ChatPlatform {
       userId: b.user.id,
       actionId: action.action_id,
       actionTs: action.action_ts,
+      value: action.value ?? "",
     });
     this.spawn("button", async () => {
       const user = await this.users.resolve(b.user.id, b.user.username ?? b.user.name);
@@ -401,10 +402,20 @@ export class SlackPlatform implements ChatPlatform {
     });
   }
 
-  /** The id of a click; a second click of the same button by the same user within the window reuses it. */
-  private clickId(args: { messageTs: string; userId: string; actionId: string; actionTs: string }): string {
+  /**
+   * The id of a click; a second click of the same button by the same user within the window reuses
+   * it. "The same button" includes its value: action ids are positions, and an edited message (an
+   * approval request after a decision) puts a different button in the same place.
+   */
+  private clickId(args: {
+    messageTs: string;
+    userId: string;
+    actionId: string;
+    actionTs: string;
+    value: string;
+  }): string {
     const now = this.clock.now().getTime();
-    const prefix = buttonClickPrefix(args);
+    const prefix = `${buttonClickPrefix(args)}\u0000${args.value}`;
     for (const [k, v] of this.clicks) {
       if (now - v.at <= this.doubleClickWindowMs) break;
       this.clicks.delete(k);
