@@ -8,13 +8,12 @@
  * message and a hint (visible to the actor only); anything else becomes "internal error (ref …)"
  * with the full error in the log.
  */
-import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Config } from "../config/schema.js";
-import { correlationId, isUserError, StalledError, TransientError, UserError } from "../core/errors.js";
-import type { CommandCommitEvent, EventSink } from "../core/events.js";
-import { code, type Message, t } from "../core/message.js";
+import { UserError } from "../core/errors.js";
+import type { EventSink } from "../core/events.js";
+import type { Message } from "../core/message.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
 import type { ReleaseModel } from "../core/release.js";
@@ -24,7 +23,6 @@ import {
   type ApprovalStore,
   FileApprovalStore,
   InMemoryApprovalStore,
-  newApprovalId,
   type PendingApproval,
 } from "./approvals/store.js";
 import { Authorizer, type AuthzDecision } from "./authz.js";
@@ -33,7 +31,6 @@ import { IdempotencyCache } from "./idempotency.js";
 import { bindArgs, didYouMean, type ParsedLine, parseLine, quote } from "./parse.js";
 import type { ChatUser, Invocation, Responder } from "./platform.js";
 import {
-  ActionableUserError,
   type ApprovalDecisions,
   type Command,
   type CommandContext,
@@ -42,6 +39,8 @@ import {
   type Permission,
   type SyncTrigger,
 } from "./registry.js";
+import { confirmationMessage, errorMessage, failureResult } from "./replies.js";
+import { WriteRecorder } from "./writes.js";
 
 /** How an execution ended. */
 export type Outcome =
@@ -98,17 +97,6 @@ export interface EngineDeps {
   idempotencyTtlMs?: number;
 }
 
-const WRITE_METHODS = [
-  "release",
-  "promote",
-  "rollback",
-  "lock",
-  "unlock",
-  "automate",
-  "deautomate",
-  "policy",
-] as const;
-
 /** The identity a chat user commits as. */
 export function actorFor(user: ChatUser): Actor {
   const local = user.id.replace(/[^A-Za-z0-9._-]+/g, ".").replace(/^\.+|\.+$/g, "") || "user";
@@ -128,21 +116,6 @@ export function canonicalText(p: ParsedLine, drop: string[] = []): string {
   return [p.verb, ...quoted, ...flags].join(" ");
 }
 
-function errorMessage(
-  text: string,
-  hint: string | undefined,
-  severity: Message["severity"] = "error",
-): Message {
-  const blocks: Message["blocks"] = hint ? [{ kind: "context", text: [t(hint)] }] : [];
-  return {
-    title: [t(text)],
-    severity,
-    blocks,
-    fallbackText: hint ? `${text}\n${hint}` : text,
-    visibility: "actor",
-  };
-}
-
 /** The command engine. One per process; safe for concurrent invocations. */
 export class CommandEngine {
   readonly registry: CommandRegistry;
@@ -153,8 +126,7 @@ export class CommandEngine {
   private readonly clock: Clock;
   private readonly redactor: Redactor;
   private readonly seen: IdempotencyCache<EngineResult>;
-  /** The free-text reason a write was made with (lock messages), for its event. */
-  private readonly reasons = new WeakMap<OpResult, string>();
+  private readonly writes: WriteRecorder;
 
   constructor(private readonly deps: EngineDeps) {
     this.ops = deps.ops;
@@ -171,6 +143,13 @@ export class CommandEngine {
       logger: this.logger,
     });
     this.redactor = new Redactor(deps.secrets ?? []);
+    this.writes = new WriteRecorder({
+      ops: deps.ops,
+      events: deps.events,
+      cluster: deps.cluster,
+      clock: this.clock,
+      logger: this.logger,
+    });
     this.seen = new IdempotencyCache<EngineResult>({
       clock: this.clock,
       ...(deps.idempotencyTtlMs ? { ttlMs: deps.idempotencyTtlMs } : {}),
@@ -284,7 +263,7 @@ export class CommandEngine {
           }
           return {
             outcome: "confirmation-needed",
-            message: this.confirmation(why, parsed),
+            message: confirmationMessage(why, canonicalText(parsed)),
             command,
             results,
           };
@@ -292,7 +271,7 @@ export class CommandEngine {
       }
 
       const message = await cmd.run(args, ctx);
-      this.emitCommits(results, ctx.actor, []);
+      this.writes.emit(results, ctx.actor, []);
       return { outcome: "ok", message, command, results, data };
     } catch (e) {
       return this.failure(e, log, command, results);
@@ -311,36 +290,7 @@ export class CommandEngine {
   }
 
   private failure(e: unknown, log: Logger, command: string | undefined, results: OpResult[]): EngineResult {
-    const base = { results, ...(command ? { command } : {}) };
-    if (isUserError(e)) {
-      log.info({ code: e.code, error: e.message }, "user error");
-      const message = errorMessage(e.message, e.hint || undefined);
-      if (e instanceof ActionableUserError && e.actions.length)
-        message.blocks.push({ kind: "actions", actions: e.actions });
-      return {
-        ...base,
-        outcome: "user-error",
-        message,
-        error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) },
-      };
-    }
-    const ref = correlationId();
-    log.error({ err: e, ref, command }, "command failed");
-    // Transient and stalled errors carry a message meant for people (redacted anyway); others do not.
-    const known = e instanceof TransientError || e instanceof StalledError;
-    const text = known
-      ? `${e instanceof TransientError ? "temporary failure" : "configuration problem"}: ${this.redactor.text(e.message)} (ref ${ref})`
-      : `internal error (ref ${ref})`;
-    const hint =
-      e instanceof TransientError
-        ? "Try again in a minute."
-        : "The bot's log has the details under this ref.";
-    return {
-      ...base,
-      outcome: "internal-error",
-      message: errorMessage(text, hint),
-      error: { code: "internal", message: text, hint, ref },
-    };
+    return failureResult(e, log, this.redactor, command, results);
   }
 
   private memoModel(): () => Promise<ReleaseModel> {
@@ -400,7 +350,7 @@ export class CommandEngine {
     const actor = extra.actor ?? actorFor(inv.user);
     const approvers = extra.approvers ?? [];
     const preview = extra.preview ?? false;
-    const ops = this.recordingOps(results, preview);
+    const ops = this.writes.ops(results, preview);
     const decisions: ApprovalDecisions = {
       approve: (id) => this.flow.decide(inv, id, "approve"),
       reject: (id) => this.flow.decide(inv, id, "reject"),
@@ -425,93 +375,6 @@ export class CommandEngine {
       clock: this.clock,
       logger: this.logger,
       output,
-    };
-  }
-
-  private recordingOps(results: OpResult[], preview: boolean): ReleaseOperations {
-    const inner = this.ops;
-    const wrapped: ReleaseOperations = {
-      model: () => inner.model(),
-      plan: (a) => inner.plan(a),
-      history: (a) => inner.history(a),
-    } as ReleaseOperations;
-    for (const m of WRITE_METHODS) {
-      (wrapped as unknown as Record<string, (a: OpOptions) => Promise<OpResult>>)[m] = async (
-        a: OpOptions,
-      ) => {
-        // A preview must never commit, whatever the command passes.
-        const r = await (inner[m] as (a: OpOptions) => Promise<OpResult>).call(
-          inner,
-          preview ? { ...a, dryRun: true } : a,
-        );
-        if (a.message) this.reasons.set(r, a.message);
-        results.push(r);
-        return r;
-      };
-    }
-    return wrapped;
-  }
-
-  private emitCommits(results: OpResult[], actor: Actor, approvers: Actor[]): void {
-    const sink = this.deps.events;
-    if (!sink) return;
-    for (const r of results) {
-      if (!r.commit.sha) continue;
-      const ev: CommandCommitEvent = {
-        kind: "command-commit",
-        id: randomUUID(),
-        time: this.clock.now().toISOString(),
-        cluster: this.deps.cluster ?? "default",
-        env: r.env,
-        app: r.app,
-        correlationId: r.commit.sha,
-        action: r.action,
-        actor: actor.name,
-        approvers: approvers.map((a) => a.name),
-        commit: { sha: r.commit.sha, subject: r.subject, author: actor.name },
-        changes: r.imageChanges.map((c) => ({
-          container: c.container,
-          image: c.repository,
-          from: c.from,
-          to: c.to,
-        })),
-        ...(this.reasons.has(r) ? { message: this.reasons.get(r) } : {}),
-        ...(r.locked
-          ? {
-              locked: {
-                user: actor.name,
-                ...(r.action === "lock" && this.reasons.has(r) ? { message: this.reasons.get(r) } : {}),
-              },
-            }
-          : {}),
-      };
-      try {
-        sink.emit(ev);
-      } catch (e) {
-        this.logger.warn({ err: e }, "event sink failed");
-      }
-    }
-  }
-
-  private confirmation(why: string, parsed: ParsedLine): Message {
-    const text = canonicalText(parsed);
-    const nonce = newApprovalId();
-    return {
-      title: [t("Please confirm: "), code(text)],
-      severity: "warning",
-      blocks: [
-        { kind: "text", text: [t(`${why}.`)] },
-        {
-          kind: "actions",
-          actions: [
-            { label: "Confirm", command: `${text} --yes`, style: "danger", value: `confirm:${nonce}` },
-            { label: "Cancel", command: "help", style: "default", value: `cancel:${nonce}` },
-          ],
-        },
-        { kind: "context", text: [t("Or type "), code(`${text} --yes`)] },
-      ],
-      fallbackText: `Please confirm: ${text}. ${why}. Type "${text} --yes" to go ahead.`,
-      visibility: "actor",
     };
   }
 
@@ -565,7 +428,7 @@ export class CommandEngine {
     const results: OpResult[] = [];
     const ctx = this.context(inv, model, results, () => {}, { actor: actorFor(requester), approvers });
     const msg = await cmd.run(args, ctx);
-    this.emitCommits(results, ctx.actor, approvers);
+    this.writes.emit(results, ctx.actor, approvers);
     return msg;
   }
 
