@@ -139,6 +139,7 @@ export class CommandEngine {
       authorizer: this.authorizer,
       ttlMs: deps.approvalTtlMs ?? 3_600_000,
       run: (p) => this.runApproved(p),
+      preview: (p) => this.previewApproved(p),
       clock: this.clock,
       logger: this.logger,
     });
@@ -398,6 +399,28 @@ export class CommandEngine {
 
   /** The `ApprovedRunner` of the flow: re-validates the stored command, re-authorizes the requester and runs it. */
   private async runApproved(p: PendingApproval): Promise<Message> {
+    const { inv, cmd, args, model, requester } = await this.revalidate(p);
+    const approvers = p.approvals.map((a) =>
+      actorFor({ id: a.id, name: a.name, ...(a.email ? { email: a.email } : {}) }),
+    );
+    const results: OpResult[] = [];
+    const ctx = this.context(inv, model, results, () => {}, { actor: actorFor(requester), approvers });
+    const msg = await cmd.run(args, ctx);
+    this.writes.emit(results, ctx.actor, approvers);
+    return msg;
+  }
+
+  /** The `ApprovalPreview` of the flow: what the stored command would write now (a dry run). */
+  private async previewApproved(p: PendingApproval): Promise<OpResult[]> {
+    const { inv, cmd, args, model, requester } = await this.revalidate(p);
+    const results: OpResult[] = [];
+    const ctx = this.context(inv, model, results, () => {}, { actor: actorFor(requester), preview: true });
+    await cmd.run(args, ctx);
+    return results;
+  }
+
+  /** Parses and validates a stored request again and checks that its requester may still run it. */
+  private async revalidate(p: PendingApproval) {
     const requester: ChatUser = {
       id: p.requester.id,
       name: p.requester.name,
@@ -422,14 +445,7 @@ export class CommandEngine {
     });
     if (decision.kind === "deny")
       throw new UserError(`the requester may no longer run this: ${decision.reason}`, { code: "forbidden" });
-    const approvers = p.approvals.map((a) =>
-      actorFor({ id: a.id, name: a.name, ...(a.email ? { email: a.email } : {}) }),
-    );
-    const results: OpResult[] = [];
-    const ctx = this.context(inv, model, results, () => {}, { actor: actorFor(requester), approvers });
-    const msg = await cmd.run(args, ctx);
-    this.writes.emit(results, ctx.actor, approvers);
-    return msg;
+    return { inv, cmd, args, model, requester };
   }
 
   /** Removes expired approval requests; returns how many. Runs on every new request, too. */

@@ -7,16 +7,18 @@
  * is removed first and then handed to the `ApprovedRunner` (the engine), which re-runs the stored
  * command as the requester with the approvers as `Approved-By:` trailers.
  */
-import { UserError } from "../../core/errors.js";
+import { isUserError, StalledError, TransientError, UserError } from "../../core/errors.js";
 import type { Message } from "../../core/message.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../../core/ports.js";
 import type { OpResult } from "../../gitops/operations.js";
 import type { Authorizer } from "../authz.js";
 import type { Invocation } from "../platform.js";
 import type { Permission } from "../registry.js";
+import { changeFingerprint } from "../writes.js";
 import {
   approvalRequestMessage,
   approvedMessage,
+  changedMessage,
   partiallyApprovedMessage,
   pendingListMessage,
   rejectedMessage,
@@ -26,6 +28,9 @@ import { type ApprovalStore, newApprovalId, type PendingApproval } from "./store
 /** Runs an approved request (the engine): re-validates, re-authorizes and runs it as the requester. */
 export type ApprovedRunner = (p: PendingApproval) => Promise<Message>;
 
+/** Dry-runs a stored request as it would run now (the engine), for comparing with what was reviewed. */
+export type ApprovalPreview = (p: PendingApproval) => Promise<OpResult[]>;
+
 /** What `ApprovalFlow` needs. */
 export interface ApprovalFlowDeps {
   store: ApprovalStore;
@@ -33,6 +38,8 @@ export interface ApprovalFlowDeps {
   /** How long requests stay valid. */
   ttlMs: number;
   run: ApprovedRunner;
+  /** When given, an approval applies only if the command would still make the change it showed. */
+  preview?: ApprovalPreview;
   clock?: Clock;
   logger?: Logger;
 }
@@ -80,6 +87,7 @@ export class ApprovalFlow {
       expiresAt: new Date(now.getTime() + this.deps.ttlMs).toISOString(),
       required: this.deps.authorizer.requiredApprovals,
       approvals: [],
+      change: changeFingerprint(results),
     };
     // Expired requests are refused anyway; dropping them here keeps the store small without a timer.
     await this.sweep().catch((e: unknown) => this.logger.warn({ err: e }, "approval sweep failed"));
@@ -134,14 +142,54 @@ export class ApprovalFlow {
       ...(inv.user.email ? { email: inv.user.email } : {}),
       at: this.clock.now().toISOString(),
     });
+    // The config may have asked for more approvals since the request was made: the stricter wins.
+    p.required = Math.max(p.required, this.deps.authorizer.requiredApprovals);
     if (p.approvals.length < p.required) {
       await this.store.put(p);
       return partiallyApprovedMessage(p, inv.user);
     }
+    const changed = await this.changedSince(p);
+    if (changed) {
+      if (!(await this.store.delete(id))) throw alreadyDecided(id);
+      const fresh = await this.request(
+        requesterInvocation(p, this.clock.now()),
+        permOf(p),
+        p.command,
+        p.app,
+        changed,
+      );
+      this.logger.info(
+        { approval: id, replacedBy: fresh.id },
+        "approval refused: the change differs from what was reviewed",
+      );
+      return changedMessage(p, fresh.message);
+    }
     // Quorum reached: remove the request first so a crash mid-run cannot commit it twice. Only the
     // caller whose delete took effect runs it (another replica may have reached quorum too).
     if (!(await this.store.delete(id))) throw alreadyDecided(id);
-    return approvedMessage(p, await this.deps.run(p));
+    try {
+      return approvedMessage(p, await this.deps.run(p));
+    } catch (e) {
+      if (isUserError(e)) throw e;
+      // Nothing was committed (git down, push refused): the request stays pending for a retry,
+      // without this approval so that the same approver can click again.
+      p.approvals.pop();
+      await this.store.put(p);
+      const why = e instanceof TransientError || e instanceof StalledError ? e.message : "the commit failed";
+      throw new TransientError(
+        `${why}; the approval request ${id} is still pending: approve it again to retry`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  /** The dry-run results of `p` now, when they differ from what the approvers were shown. */
+  private async changedSince(p: PendingApproval): Promise<OpResult[] | undefined> {
+    if (!this.deps.preview || p.change === undefined) return undefined;
+    const now = await this.deps.preview(p);
+    return changeFingerprint(now) === p.change ? undefined : now;
   }
 
   private async open(): Promise<PendingApproval[]> {
@@ -195,6 +243,22 @@ export class ApprovalFlow {
       if (this.locks.get(id) === tail) this.locks.delete(id);
     }
   }
+}
+
+/** The invocation that asked for `p`, for re-issuing it as a new request. */
+function requesterInvocation(p: PendingApproval, now: Date): Invocation {
+  return {
+    id: `approval:${p.id}:renew`,
+    platform: p.platform,
+    text: p.command,
+    user: {
+      id: p.requester.id,
+      name: p.requester.name,
+      ...(p.requester.email ? { email: p.requester.email } : {}),
+    },
+    channel: p.channel,
+    receivedAt: now,
+  };
 }
 
 function permOf(p: PendingApproval): Permission {

@@ -111,6 +111,21 @@ export function approvedMessage(p: PendingApproval, result: Message): Message {
   };
 }
 
+/**
+ * The reply to an approval of a request whose command would now make another change than the one
+ * reviewed (someone released to the source env meanwhile): nothing was committed, and the card
+ * becomes the new request `fresh` with the new diff.
+ */
+export function changedMessage(p: PendingApproval, fresh: Message): Message {
+  const why = `Not approved: "${p.command}" would now make a different change than the one reviewed. Nothing was changed; here is the new change to review.`;
+  return {
+    ...fresh,
+    blocks: [{ kind: "text", text: [t(why)] }, ...fresh.blocks],
+    fallbackText: `${why}\n${fresh.fallbackText}`,
+    updateKey: approvalKey(p.id),
+  };
+}
+
 /** The `pending` reply: a table of the open requests. */
 export function pendingListMessage(open: PendingApproval[]): Message {
   if (open.length === 0) {

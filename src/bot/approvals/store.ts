@@ -38,6 +38,8 @@ export interface PendingApproval {
   expiresAt: string;
   required: number;
   approvals: (ApprovalUser & { at: string })[];
+  /** Fingerprint of the change the approvers were shown (`changeFingerprint` of its dry run). */
+  change?: string;
 }
 
 /** Persistence of pending approvals. Implementations must be safe for one process. */
