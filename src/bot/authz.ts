@@ -37,11 +37,56 @@ const DEFAULT_APPROVALS: Pick<ApprovalsConfig, "required" | "allowSelfApproval" 
   approvers: { users: [], groups: [], channels: [] },
 };
 
-/** Matches an id from config against a platform-qualified id: `U123` and `slack:U123` both match `slack:U123`. */
+const PLATFORM_PREFIXES = ["slack", "teams", "cli", "shell"] as const;
+const TEAMS_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|29:.+)$/i;
+const SLACK_ID = /^[UWBS][A-Z0-9]{2,}$/;
+
+/**
+ * The platform an id from config without a prefix belongs to: Teams when it has the shape of a
+ * Teams id (an AAD object id, or a `29:` Bot Framework id), Slack otherwise. An unprefixed id
+ * never matches on two platforms: Teams user `U0BOB` is not Slack's `U0BOB`.
+ */
+export function platformOfUnprefixed(id: string): "slack" | "teams" {
+  return TEAMS_ID.test(id) ? "teams" : "slack";
+}
+
+function prefixOf(id: string): string | undefined {
+  const colon = id.indexOf(":");
+  const p = colon > 0 ? id.slice(0, colon) : undefined;
+  return p && (PLATFORM_PREFIXES as readonly string[]).includes(p) ? p : undefined;
+}
+
+/**
+ * Matches an id from config against a platform-qualified id: `U123` and `slack:U123` both match
+ * `slack:U123`; `U123` does not match `teams:U123` (see `platformOfUnprefixed`).
+ */
 function idMatches(configured: string, actual: string): boolean {
   if (configured === actual) return true;
-  const colon = actual.indexOf(":");
-  return colon > 0 && actual.slice(colon + 1) === configured;
+  if (prefixOf(configured)) return false;
+  const platform = prefixOf(actual);
+  if (!platform) return false;
+  return actual.slice(platform.length + 1) === configured && platform === platformOfUnprefixed(configured);
+}
+
+/**
+ * Ids in `authz` and `approvals` that have no platform prefix and do not look like an id of the
+ * platform they are taken for (a Slack `U…`/`W…` id or a Teams AAD object id): probably a name,
+ * or an id of the other platform. `check` warns about each.
+ */
+export function ambiguousIds(
+  authz: Pick<AuthzConfig, "rules"> | undefined,
+  approvals: Pick<ApprovalsConfig, "approvers"> | undefined,
+): { path: string; id: string }[] {
+  const out: { path: string; id: string }[] = [];
+  const scan = (path: string, ids: string[]) => {
+    ids.forEach((id, i) => {
+      if (id === "*" || prefixOf(id) || TEAMS_ID.test(id) || SLACK_ID.test(id)) return;
+      out.push({ path: `${path}[${i}]`, id });
+    });
+  };
+  for (const [i, r] of (authz?.rules ?? []).entries()) scan(`authz.rules[${i}].users`, r.users);
+  if (approvals?.approvers) scan("approvals.approvers.users", approvals.approvers.users);
+  return out;
 }
 
 function principalMatches(p: Pick<Rule, "users" | "groups" | "channels">, who: Principal): boolean {

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { ambiguousIds } from "../bot/authz.js";
 import { isUserError, UserError } from "../core/errors.js";
 import { nullLogger } from "../core/ports.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
@@ -32,6 +33,11 @@ function configWarnings(cfg: Config): CheckFinding[] {
     out.push({
       path: "teams.appId",
       message: "Teams requests are NOT authenticated without appId (local testing only)",
+    });
+  for (const a of ambiguousIds(cfg.authz, cfg.approvals))
+    out.push({
+      path: a.path,
+      message: `"${a.id}" has no platform prefix and does not look like a Slack (U…) or Teams (AAD object id) user id; it is taken as a Slack id. Write slack:${a.id}, teams:${a.id}, cli:${a.id} or shell:${a.id}`,
     });
   return out;
 }

@@ -221,7 +221,7 @@ const principals = {
     .array(z.string())
     .default([])
     .describe(
-      "User ids: Slack `U123` (or `slack:U123`), Teams AAD object ids (or `teams:<id>`), `cli:<name>`, `shell:<name>`.",
+      "User ids: Slack `U123` (or `slack:U123`), Teams AAD object ids (or `teams:<id>`), `cli:<name>`, `shell:<name>`. An id without a prefix belongs to one platform: Teams when it is an AAD object id, Slack otherwise (`check` warns about ids that look like neither).",
     ),
   groups: z
     .array(z.string())

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Authorizer } from "../../../src/bot/authz.js";
+import { Authorizer, ambiguousIds } from "../../../src/bot/authz.js";
 import { approvalsSchema, authzSchema } from "../../../src/config/schema.js";
 
 const alice = { user: { id: "slack:UALICE", name: "alice", groups: ["SREL"] }, channel: "C1" };
@@ -52,5 +52,41 @@ describe("Authorizer", () => {
   it("self-approval only when configured", () => {
     const a = new Authorizer({}, { allowSelfApproval: true });
     expect(a.canApprove({ verb: "promote", env: "prod" }, bob, "slack:UBOB").ok).toBe(true);
+  });
+});
+
+describe("ids without a platform prefix", () => {
+  const rules = (users: string[]) =>
+    authzSchema.parse({ protectedEnvs: [], rules: [{ envs: ["prod"], verbs: ["write"], users }] });
+  const teamsBob = { user: { id: "teams:U0BOB", name: "bob" }, channel: "19:ops" };
+  const slackBob = { user: { id: "slack:U0BOB", name: "bob" }, channel: "C1" };
+  const aad = "8f0c2a52-6b1e-4c3d-9a7f-0123456789ab";
+
+  it("belong to one platform: Slack's U0BOB is not Teams' U0BOB", () => {
+    const a = new Authorizer(rules(["U0BOB"]));
+    expect(a.check({ verb: "promote", env: "prod" }, true, slackBob).kind).toBe("allow");
+    expect(a.check({ verb: "promote", env: "prod" }, true, teamsBob).kind).toBe("deny");
+  });
+  it("an AAD object id is a Teams id; a prefix says exactly which platform", () => {
+    const a = new Authorizer(rules([aad, "teams:U0BOB"]));
+    expect(
+      a.check({ verb: "lock", env: "prod" }, true, { user: { id: `teams:${aad}`, name: "t" }, channel: "x" })
+        .kind,
+    ).toBe("allow");
+    expect(
+      a.check({ verb: "lock", env: "prod" }, true, { user: { id: `slack:${aad}`, name: "s" }, channel: "x" })
+        .kind,
+    ).toBe("deny");
+    expect(a.check({ verb: "lock", env: "prod" }, true, teamsBob).kind).toBe("allow");
+    expect(a.check({ verb: "lock", env: "prod" }, true, slackBob).kind).toBe("deny");
+  });
+  it("check names the ids that look like neither platform's", () => {
+    const found = ambiguousIds(rules(["U0BOB", aad, "alice", "cli:ci", "*"]), {
+      approvers: { users: ["bob"], groups: [], channels: [] },
+    } as never);
+    expect(found).toEqual([
+      { path: "authz.rules[0].users[2]", id: "alice" },
+      { path: "approvals.approvers.users[0]", id: "bob" },
+    ]);
   });
 });
