@@ -371,11 +371,21 @@ describe("ReleaseService on GitConfigRepo (smart HTTP, rejected pushes)", () => 
       message: "bad build",
       user: "Bob <bob@example.com>",
     });
-    // By tag.
-    const r3 = await svc.rollback({ app: "podinfo", env: "prod", to: "0.4.9", actor: bob });
-    expect(r3.imageChanges[0]).toMatchObject({ from: "0.4.10", to: "0.4.9" });
+    // By tag: only a version that ran in this env; anything else is refused with what did run.
+    const never = await rejects(
+      svc.rollback({ app: "podinfo", env: "prod", to: "0.4.9", actor: bob }),
+      "never-ran",
+    );
+    expect(never.message).toBe(
+      "0.4.9 never ran in prod/podinfo (per the history of releases/prod/podinfo.yaml)",
+    );
+    expect(never.hint).toMatch(/^Versions that ran: 0\.4\.10, 0\.4\.11, 0\.4\.12\. /);
+    for (const ref of ["HEAD", "main"])
+      await rejects(svc.rollback({ app: "podinfo", env: "prod", to: ref, actor: bob }), "never-ran");
+    const r3 = await svc.rollback({ app: "podinfo", env: "prod", to: "0.4.12", actor: bob });
+    expect(r3.imageChanges[0]).toMatchObject({ from: "0.4.10", to: "0.4.12" });
     const [c] = await repo.log({ limit: 1 });
-    expect(readTrailers(c!.trailers)).toMatchObject({ action: "rollback", from: "0.4.10", to: "0.4.9" });
+    expect(readTrailers(c!.trailers)).toMatchObject({ action: "rollback", from: "0.4.10", to: "0.4.12" });
     await repo.close();
   });
 

@@ -1,7 +1,8 @@
 /**
  * `rollback <app> <env> [to <tag|commit>]`: goes back to the version deployed before the current
  * one (per the history), or to a commit of the file's history, or to a tag; always locks (pins),
- * replacing an existing lock: it is the emergency operation.
+ * replacing an existing lock: it is the emergency operation. A named target must have run in that
+ * env (a commit of the file's history, or a tag one of its commits deployed).
  */
 import { UserError } from "../../core/errors.js";
 import { printable } from "../../core/names.js";
@@ -127,19 +128,22 @@ async function namedTarget(
       code: "bad-tag",
     });
   }
-  // Which container: the one whose history shows that tag, else the usual pick.
+  // Only a version that ran in this env: a tag nobody deployed here (a typo, `HEAD`, a build that
+  // never passed the lower envs) is a release, not a rollback.
   const seen = history.flatMap((h) => [...h.images, ...h.previous]).find((i) => i.tag === to);
-  if (!seen && /^[0-9a-f]{7,40}$/.test(to)) {
-    // Looks like a commit, yet is neither a commit of this file's history nor a tag it ran: guessing
-    // either way could deploy something nobody meant.
+  if (!seen) {
+    const ran = [...new Set(history.flatMap((h) => h.images.map((i) => i.tag)))].slice(0, 10);
+    const looksLikeCommit = /^[0-9a-f]{7,40}$/.test(to);
     throw new UserError(
-      `"${to}" is neither a commit in the history of ${inst.workload.file} nor a tag it ran`,
+      looksLikeCommit
+        ? `"${to}" is neither a commit in the history of ${inst.workload.file} nor a tag it ran`
+        : `${printable(to)} never ran in ${inst.env}/${inst.app} (per the history of ${inst.workload.file})`,
       {
-        code: "unknown-revision",
-        hint: `See the history command for ${inst.app} in ${inst.env}; to deploy a new tag use release.`,
+        code: looksLikeCommit ? "unknown-revision" : "never-ran",
+        hint: `${ran.length ? `Versions that ran: ${ran.join(", ")}. ` : ""}See the history command for ${inst.app} in ${inst.env}; to deploy a new tag use release.`,
       },
     );
   }
-  const img = seen ? pickImage(inst, seen.container) : pickImage(inst, undefined);
+  const img = pickImage(inst, seen.container);
   return { label: to, tags: [{ container: img.container, tag: to }] };
 }
