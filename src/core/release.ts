@@ -30,6 +30,9 @@ export interface ContainerImage {
   location: ImageLocation;
   /** The tag filter that applies to this container, if any. */
   filter?: TagFilter;
+  /** Set when the container's filter annotation is invalid (the message says why); `filter` is then
+   * absent, and automation must stall this container instead of reading it as the default `glob:*`. */
+  filterError?: string;
 }
 
 export type WorkloadKind = "HelmRelease" | "Deployment" | "StatefulSet" | "DaemonSet" | "CronJob";

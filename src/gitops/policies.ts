@@ -61,6 +61,8 @@ export interface ReadPolicies {
   policies: Policies;
   /** Tag filter by container name. */
   filters: Map<string, TagFilter>;
+  /** Containers whose filter annotation is invalid, with the message (also in `problems`). */
+  invalidFilters: Map<string, string>;
   problems: PolicyProblem[];
 }
 
@@ -110,6 +112,7 @@ export function readPolicies(annotations: Record<string, unknown>): ReadPolicies
     if (since !== undefined && since !== null) locked.since = String(since);
   }
   const filters = new Map<string, TagFilter>();
+  const invalidFilters = new Map<string, string>();
   for (const [key, value] of Object.entries(annotations)) {
     const m =
       /^(?:filter\.(?:fluxcd\.io|flux\.weave\.works)\/|(?:fluxcd\.io|flux\.weave\.works)\/tag\.)(.+)$/.exec(
@@ -125,9 +128,11 @@ export function readPolicies(annotations: Record<string, unknown>): ReadPolicies
     if (filters.has(container) && filterKeysOf(container).indexOf(key) > 0) continue;
     try {
       filters.set(container, parseTagFilter(value));
+      invalidFilters.delete(container);
     } catch (e) {
       problems.push({ message: `${key}: ${(e as Error).message}`, hint: (e as { hint?: string }).hint });
+      if (!filters.has(container)) invalidFilters.set(container, `${key}: ${(e as Error).message}`);
     }
   }
-  return { policies: { automated, locked, prefix }, filters, problems };
+  return { policies: { automated, locked, prefix }, filters, invalidFilters, problems };
 }

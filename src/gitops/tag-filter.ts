@@ -1,16 +1,23 @@
 /**
  * Tag filters, the one grammar for annotations (REFERENCE §2), chat commands and image automation:
  * `glob:dev-*` (the default kind; `*` is the only wildcard and the pattern is anchored),
- * `semver:~0.4` (highest satisfying version wins, non-semver tags are ignored), `regex:`/`regexp:`
+ * `semver:~0.4` (Masterminds v3 constraints as Flux reads them, src/core/semver.ts; highest satisfying
+ * version wins, non-semver tags are ignored), `regex:`/`regexp:`
  * (anchor it yourself). Regular expressions use RE2 syntax and are matched by RE2JS in time linear
  * in the tag, so a hostile pattern such as `^(a+)+b$` cannot block the event loop; globs are matched
  * without any regular expression.
  */
 import { RE2JS } from "re2js";
-import semver from "semver";
 import { UserError } from "../core/errors.js";
 import { printable } from "../core/names.js";
 import type { TagFilter } from "../core/release.js";
+import {
+  compareSemverTags,
+  parseConstraint,
+  parseVersion,
+  type SemVersion,
+  type SemverConstraint,
+} from "../core/semver.js";
 
 /** The kinds a filter may name (`regexp` is an alias of `regex`). */
 export const TAG_FILTER_KINDS = ["glob", "semver", "regex", "regexp"] as const;
@@ -75,10 +82,11 @@ export function tryParseTagFilter(text: string, opts: ParseTagFilterOptions = {}
  * a regular expression RE2 cannot compile (backreferences, lookaround) or longer than `MAX_REGEX_LENGTH`. */
 export function validateTagFilter(f: TagFilter): void {
   if (f.kind === "semver") {
-    if (f.expr === "" || semver.validRange(f.expr) === null) {
-      throw new UserError(`"${printable(f.expr)}" is not a valid semver range`, {
+    const r = f.expr === "" ? { ok: false as const, error: "empty" } : constraintOf(f.expr);
+    if (!r.ok) {
+      throw new UserError(`"${printable(f.expr)}" is not a valid semver range (${r.error})`, {
         code: "bad-filter",
-        hint: "Use a constraint such as semver:~0.4, semver:^1.2 or semver:>=1.0.0 <2.0.0.",
+        hint: "Use a constraint such as semver:~0.4, semver:^1.2 or semver:>= 1.0, < 2.0.",
       });
     }
   } else if (f.kind === "regex") {
@@ -110,6 +118,26 @@ export function validateTagFilter(f: TagFilter): void {
  * equals `f` for every valid filter. */
 export function formatTagFilter(f: TagFilter): string {
   return `${f.kind}:${f.expr}`;
+}
+
+const constraintCache = new Map<string, ReturnType<typeof parseConstraint>>();
+
+/** The parsed constraint of `expr` (cached like regexes). */
+function constraintOf(expr: string): ReturnType<typeof parseConstraint> {
+  let c = constraintCache.get(expr);
+  if (!c) {
+    c = parseConstraint(expr);
+    if (constraintCache.size > 500) constraintCache.clear();
+    constraintCache.set(expr, c);
+  }
+  return c;
+}
+
+/** The constraint of a semver filter, or undefined when it is invalid. */
+export function semverConstraintOf(f: TagFilter): SemverConstraint | undefined {
+  if (f.kind !== "semver" || f.expr === "") return undefined;
+  const r = constraintOf(f.expr);
+  return r.ok ? r.constraint : undefined;
 }
 
 const regexCache = new Map<string, RE2JS>();
@@ -148,7 +176,8 @@ export function globMatches(pattern: string, s: string): boolean {
   return p === pattern.length;
 }
 
-/** True when `tag` passes the filter. Semver accepts a leading `v` (`v1.2.3`), as Flux did. A regex
+/** True when `tag` passes the filter. Semver reads tags leniently (`v1.2.3`, `1.3`), as Flux did; an
+ * invalid filter matches nothing. A regex
  * is searched, not anchored (like `RegExp.test`), in linear time. */
 export function matchesTagFilter(f: TagFilter, tag: string): boolean {
   switch (f.kind) {
@@ -161,30 +190,26 @@ export function matchesTagFilter(f: TagFilter, tag: string): boolean {
         return false;
       }
     case "semver": {
-      const v = semver.valid(tag);
-      if (v === null) return false;
-      try {
-        return semver.satisfies(v, f.expr);
-      } catch {
-        return false;
-      }
+      const c = semverConstraintOf(f);
+      const v = parseVersion(tag);
+      return c !== undefined && v !== undefined && c.check(v);
     }
   }
 }
 
 /** Picks the tag automation would move to among `tags`: for semver the highest satisfying version
- * (non-semver tags ignored); for glob/regex the last matching tag in the order given (callers pass
+ * (non-semver tags ignored; between equal versions the more explicit tag); for glob/regex the last matching tag in the order given (callers pass
  * candidates ordered oldest to newest by image creation time, as Flux v1 did). Undefined when none. */
 export function pickLatest(f: TagFilter, tags: readonly string[]): string | undefined {
   const candidates = tags.filter((t) => matchesTagFilter(f, t));
   if (candidates.length === 0) return undefined;
   if (f.kind === "semver") {
     let best: string | undefined;
-    let bestV: string | undefined;
+    let bestV: SemVersion | undefined;
     for (const t of candidates) {
-      const v = semver.valid(t);
-      if (v === null) continue;
-      if (bestV === undefined || semver.gt(v, bestV)) {
+      const v = parseVersion(t);
+      if (v === undefined) continue;
+      if (best === undefined || bestV === undefined || compareSemverTags(t, v, best, bestV) > 0) {
         best = t;
         bestV = v;
       }

@@ -63,6 +63,8 @@ export function readWorkload(
   for (const img of images) {
     const f = pol.filters.get(img.container);
     if (f) img.filter = f;
+    const bad = pol.invalidFilters.get(img.container);
+    if (!f && bad) img.filterError = bad;
   }
   const w: Workload = {
     kind,

@@ -1,13 +1,20 @@
 /**
  * One registry host's request budget: at most `maxConcurrency` requests in flight, at most
  * `requestsPerMinute` started per rolling minute, and a pause when the registry says so
- * (`Retry-After` on a 429/503, or `ratelimit-remaining: 0` with its window). Waiting is the budget's
- * job, so a rate-limited registry slows the scan instead of failing it or being hammered.
+ * (`Retry-After` on a 429/503, or `ratelimit-remaining: 0` with its window). A 429 without
+ * `Retry-After` backs off exponentially (1 s, 2 s, 4 s … 5 min), reset by the next success. Short waits
+ * are the budget's job, so a rate-limited registry slows the scan instead of being hammered; a wait
+ * longer than `maxWaitMs` is not slept through: `run` fails at once with `BudgetExhausted` (the
+ * pause stays, so every request to that host fails fast until it is over).
  */
 
 export interface BudgetOptions {
+  /** Requests in flight at once (default 4). */
   maxConcurrency?: number;
+  /** Requests started per rolling minute (default: no limit). */
   requestsPerMinute?: number;
+  /** Longest pause `run` waits out (default 30 s); longer ones fail fast. */
+  maxWaitMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -18,11 +25,21 @@ const realSleep = (ms: number) =>
     t.unref?.();
   });
 
+/** Thrown by `RequestBudget.run` when the host is paused for longer than `maxWaitMs`. */
+export class BudgetExhausted extends Error {
+  override readonly name = "BudgetExhausted";
+  constructor(readonly retryAfterMs: number) {
+    super(`rate limited for another ${Math.ceil(retryAfterMs / 1000)} s`);
+  }
+}
+
 export class RequestBudget {
   private inFlight = 0;
   private readonly waiters: (() => void)[] = [];
   private readonly started: number[] = [];
   private pausedUntil = 0;
+  /** Consecutive 429s without `Retry-After` (exponential backoff). */
+  private strikes = 0;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   /** Total ms callers waited (budget, pauses). */
@@ -48,10 +65,16 @@ export class RequestBudget {
 
   /** Stops starting requests until `ms` from now (a `Retry-After` or an exhausted rate-limit window). */
   pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, this.now() + Math.min(ms, 15 * 60_000));
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + Math.min(ms, 6 * 3600_000));
   }
 
-  /** Reads `Retry-After` and `ratelimit-remaining`/`ratelimit-reset`-style headers of a response. */
+  /** Ms until requests may start again (0 when not paused). */
+  pausedForMs(): number {
+    return Math.max(0, this.pausedUntil - this.now());
+  }
+
+  /** Reads `Retry-After` and `ratelimit-remaining`/`ratelimit-reset`-style headers of a response;
+   * returns the pause it imposed, if any. */
   observe(status: number, headers: Headers): number | undefined {
     const retry = retryAfterMs(headers.get("retry-after"), this.now());
     if ((status === 429 || status === 503) && retry !== undefined) {
@@ -59,9 +82,12 @@ export class RequestBudget {
       return retry;
     }
     if (status === 429) {
-      this.pause(1000);
-      return 1000;
+      const ms = Math.min(1000 * 2 ** this.strikes, 5 * 60_000);
+      this.strikes++;
+      this.pause(ms);
+      return ms;
     }
+    if (status < 400) this.strikes = 0;
     const remaining = headers.get("ratelimit-remaining");
     if (remaining !== null && Number.parseInt(remaining, 10) === 0) {
       // `ratelimit-remaining: 0;w=21600` (Docker Hub) or a bare 0 with `ratelimit-reset` seconds.
@@ -92,7 +118,9 @@ export class RequestBudget {
     for (;;) {
       const now = this.now();
       if (this.pausedUntil > now) {
-        await this.sleep(this.pausedUntil - now);
+        const ms = this.pausedUntil - now;
+        if (ms > (this.opts.maxWaitMs ?? 30_000)) throw new BudgetExhausted(ms);
+        await this.sleep(ms);
         continue;
       }
       const rpm = this.opts.requestsPerMinute;

@@ -18,6 +18,8 @@ export interface RepositoryRef {
 
 /** What an image's config says about when it was built. */
 export interface ImageConfig {
+  /** The manifest digest of the reference asked for (the index's, for a multi-arch image). */
+  digest?: string;
   /** The config's `created`, overridden by the `org.opencontainers.image.created` / `org.label-schema.build-date` label. */
   created?: Date;
   /** Where `created` came from. */
@@ -37,8 +39,10 @@ export interface RegistryClient {
   tags(repo: RepositoryRef): Promise<string[]>;
   /** The manifest digest of a tag (one HEAD; GET only when the registry gives no digest on HEAD). */
   digest(repo: RepositoryRef, tag: string): Promise<string>;
-  /** The image config of a manifest digest, for `platform` when it is an index. */
-  config(repo: RepositoryRef, digest: string, platform?: Platform): Promise<ImageConfig>;
+  /** The image config of a tag or manifest digest (for `platform`, default linux/amd64, when it is
+   * an index; attestations `unknown/unknown` skipped): one manifest GET (two for an index) and one
+   * config blob GET. Throws an error naming the registry and repository. */
+  config(repo: RepositoryRef, reference: string, platform?: Platform): Promise<ImageConfig>;
 }
 
 /** Request counters per kind, for metrics and the benchmark. */

@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { StalledError, TransientError } from "../core/errors.js";
-import { RequestBudget } from "./budget.js";
+import { BudgetExhausted, RequestBudget } from "./budget.js";
 import { parseChallenge, TokenCache } from "./challenge.js";
 import {
   apiHost,
@@ -106,7 +106,7 @@ export class DistributionClient implements RegistryClient {
 
   async tags(repo: RepositoryRef): Promise<string[]> {
     const h = this.host(repo.host);
-    const pageSize = this.opts.pageSize ?? 1000;
+    let pageSize = this.opts.pageSize ?? 1000;
     const maxPages = this.opts.maxPages ?? 200;
     const seen = new Set<string>();
     let url: string | undefined = `${h.base}/v2/${repo.path}/tags/list?n=${pageSize}`;
@@ -116,7 +116,14 @@ export class DistributionClient implements RegistryClient {
           `${name(repo)}: more than ${maxPages} pages of tags; the listing was not used`,
         );
       }
-      const res = await this.send(h, repo, "GET", url, "tagPages");
+      let res = await this.send(h, repo, "GET", url, "tagPages");
+      if (res.status === 400 && page === 1 && pageSize > 100) {
+        // Quay refuses n above 100 ("max is 100"); ask again with what it takes.
+        await res.body?.cancel();
+        pageSize = 100;
+        url = `${h.base}/v2/${repo.path}/tags/list?n=${pageSize}`;
+        res = await this.send(h, repo, "GET", url, "tagPages");
+      }
       if (res.status === 404) {
         await res.body?.cancel();
         throw new StalledError(`${name(repo)}: repository not found in the registry (check the image name)`);
@@ -152,9 +159,11 @@ export class DistributionClient implements RegistryClient {
       .digest("hex")}`;
   }
 
-  async config(repo: RepositoryRef, digest: string, platform?: Platform): Promise<ImageConfig> {
+  async config(repo: RepositoryRef, reference: string, platform?: Platform): Promise<ImageConfig> {
     const h = this.host(repo.host);
-    let manifest = await this.manifest(h, repo, digest);
+    const top = await this.manifest(h, repo, reference);
+    const digest = top.digest;
+    let manifest = top.manifest;
     let annotations = manifest.annotations ?? {};
     if (Array.isArray(manifest.manifests)) {
       const child = pickPlatform(manifest.manifests, platform ?? { os: "linux", architecture: "amd64" });
@@ -163,7 +172,7 @@ export class DistributionClient implements RegistryClient {
           `${name(repo)}@${digest}: the image index has no ${fmt(platform ?? { os: "linux", architecture: "amd64" })} image (set images.platform)`,
         );
       }
-      manifest = await this.manifest(h, repo, child);
+      manifest = (await this.manifest(h, repo, child)).manifest;
       annotations = { ...annotations, ...(manifest.annotations ?? {}) };
     }
     const cfgDigest = manifest.config?.digest;
@@ -178,7 +187,7 @@ export class DistributionClient implements RegistryClient {
     for (const [k, v] of Object.entries({ ...annotations, ...(cfg.config?.Labels ?? {}) })) {
       if (typeof v === "string") labels[k] = v;
     }
-    const out: ImageConfig = { labels };
+    const out: ImageConfig = { digest, labels };
     for (const l of CREATED_LABELS) {
       const t = parseTime(labels[l]);
       if (t) {
@@ -195,22 +204,39 @@ export class DistributionClient implements RegistryClient {
     return out;
   }
 
-  private async manifest(h: Host, repo: RepositoryRef, digest: string): Promise<Manifest> {
-    const url = `${h.base}/v2/${repo.path}/manifests/${digest}`;
+  /** GET of a manifest by tag or digest; its bytes must hash to the digest asked for (or, by tag,
+   * to the `Docker-Content-Digest` the registry names). */
+  private async manifest(
+    h: Host,
+    repo: RepositoryRef,
+    reference: string,
+  ): Promise<{ digest: string; manifest: Manifest }> {
+    const byDigest = reference.includes(":");
+    const url = `${h.base}/v2/${repo.path}/manifests/${byDigest ? reference : encodeURIComponent(reference)}`;
+    const what = byDigest ? `manifest ${reference.slice(0, 19)}…` : `manifest of ${reference}`;
     const res = await this.send(h, repo, "GET", url, "manifestGet", MANIFEST_TYPES.join(", "));
-    await expectOk(res, repo, `get manifest ${digest.slice(0, 19)}`);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new StalledError(`${name(repo)}: ${what} not found in the registry`);
+    }
+    await expectOk(res, repo, `get the ${what}`);
     const bytes = Buffer.from(await res.arrayBuffer());
     const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    if (digest.startsWith("sha256:") && actual !== digest) {
-      throw new TransientError(
-        `${name(repo)}: the manifest ${digest.slice(0, 19)}… does not match its digest`,
-      );
+    const header = res.headers.get("docker-content-digest") ?? undefined;
+    const expected = byDigest ? reference : header;
+    if (expected?.startsWith("sha256:") && actual !== expected) {
+      throw new TransientError(`${name(repo)}: the ${what} does not match its digest (truncated?)`);
     }
+    let manifest: Manifest;
     try {
-      return JSON.parse(bytes.toString("utf8")) as Manifest;
+      manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
     } catch {
-      throw new TransientError(`${name(repo)}: the registry sent a manifest that is not JSON`);
+      throw new TransientError(`${name(repo)}: the registry sent a ${what} that is not JSON`);
     }
+    if (!manifest || typeof manifest !== "object") {
+      throw new TransientError(`${name(repo)}: the registry sent a ${what} that is not a JSON object`);
+    }
+    return { digest: byDigest ? reference : (header ?? actual), manifest };
   }
 
   private host(host: string): Host {
@@ -245,17 +271,23 @@ export class DistributionClient implements RegistryClient {
     accept?: string,
   ): Promise<Response> {
     const scope = repo ? `repository:${repo.path}:pull` : "";
+    const where = repo ? name(repo) : h.opts.host;
+    if (h.bearer && scope && !this.tokens.get(TokenCache.key(h.bearer.realm, h.bearer.service, scope))) {
+      // The host wants bearer tokens: get this scope's token first instead of a 401 round trip.
+      const token = await this.fetchToken(h, h.bearer.realm, h.bearer.service, scope, this.credentials(h));
+      this.tokens.set(TokenCache.key(h.bearer.realm, h.bearer.service, scope), token.token, token.expiresIn);
+    }
     for (let attempt = 1; ; attempt++) {
-      let res = await this.once(h, scope, method, url, kind, accept);
+      let res = await this.once(h, scope, method, url, kind, where, accept);
       if (res.status === 401) {
         await res.body?.cancel();
         const retried = await this.answerChallenge(h, scope, res);
-        res = retried ? await this.once(h, scope, method, url, kind, accept) : res;
+        res = retried ? await this.once(h, scope, method, url, kind, where, accept) : res;
         if (res.status === 401) {
           await res.body?.cancel();
           if (kind === "ping") return res;
           throw new StalledError(
-            `${h.opts.host}: the registry refused ${this.credentials(h) ? "the configured credentials" : "anonymous access"} (401); configure credentials for it under images.registries`,
+            `${where}: the registry refused ${this.credentials(h) ? "the configured credentials" : "anonymous access"} (401); configure credentials for ${h.opts.host} under images.registries`,
           );
         }
       }
@@ -266,7 +298,7 @@ export class DistributionClient implements RegistryClient {
       await res.body?.cancel();
       if (attempt >= 3) {
         throw new TransientError(
-          `${h.opts.host}: the registry is rate limiting or unavailable (HTTP ${res.status})`,
+          `${where}: the registry is rate limiting or unavailable (HTTP ${res.status})`,
           {
             ...(wait !== undefined ? { retryAfterMs: wait } : {}),
           },
@@ -276,7 +308,34 @@ export class DistributionClient implements RegistryClient {
     }
   }
 
-  private async once(h: Host, scope: string, method: string, url: string, kind: Kind, accept?: string) {
+  private async once(
+    h: Host,
+    scope: string,
+    method: string,
+    url: string,
+    kind: Kind,
+    where: string,
+    accept?: string,
+  ): Promise<Response> {
+    try {
+      return await this.budgeted(h, scope, method, url, kind, where, accept);
+    } catch (err) {
+      if (!(err instanceof BudgetExhausted)) throw err;
+      throw new TransientError(`${where}: the registry asked to wait; ${err.message}`, {
+        retryAfterMs: err.retryAfterMs,
+      });
+    }
+  }
+
+  private async budgeted(
+    h: Host,
+    scope: string,
+    method: string,
+    url: string,
+    kind: Kind,
+    where: string,
+    accept?: string,
+  ): Promise<Response> {
     return h.budget.run(async () => {
       this.counters[kind]++;
       const headers: Record<string, string> = {};
@@ -291,7 +350,7 @@ export class DistributionClient implements RegistryClient {
           signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
         });
       } catch (err) {
-        throw new TransientError(`${h.opts.host}: the registry did not answer (${reason(err)})`, {
+        throw new TransientError(`${where}: the registry did not answer (${reason(err)})`, {
           cause: err,
         });
       }

@@ -208,6 +208,8 @@ export interface PushedImage {
   layerDigest: string;
   /** The `created` time written in the config blob. */
   created: string;
+  /** Bytes of the manifest (for an index's descriptor). */
+  size: number;
 }
 
 /**
@@ -219,17 +221,23 @@ export async function pushImage(
   reg: RegistryRef,
   repo: string,
   tag: string,
-  opts: { labels?: Record<string, string>; created?: Date; layerContent?: string } = {},
+  opts: {
+    labels?: Record<string, string>;
+    /** `null`: no `created` field at all. */
+    created?: Date | null;
+    layerContent?: string;
+    platform?: { os: string; architecture: string };
+  } = {},
 ): Promise<PushedImage> {
   const raw = tarOneFile("hello.txt", Buffer.from(opts.layerContent ?? `${repo}:${tag}\n`));
   // level 9 and no timestamps in the gzip header: identical content gives identical digests.
   const layer = gzipSync(raw, { level: 9 });
-  const created = (opts.created ?? new Date()).toISOString();
+  const created = opts.created === null ? "" : (opts.created ?? new Date()).toISOString();
   const config = Buffer.from(
     JSON.stringify({
-      architecture: "amd64",
-      os: "linux",
-      created,
+      architecture: opts.platform?.architecture ?? "amd64",
+      os: opts.platform?.os ?? "linux",
+      ...(created ? { created } : {}),
       config: { Labels: opts.labels ?? {}, Cmd: ["/bin/true"] },
       rootfs: { type: "layers", diff_ids: [digestOf(raw)] },
       history: [{ created, created_by: "gitops-bot test harness" }],
@@ -255,7 +263,35 @@ export async function pushImage(
   });
   const digest = res.headers.get("docker-content-digest") ?? digestOf(manifest);
   await expectStatus(res, [201], `put manifest ${repo}:${tag}`);
-  return { digest, configDigest, layerDigest, created };
+  return { digest, configDigest, layerDigest, created, size: Buffer.byteLength(manifest) };
+}
+
+/** Pushes an OCI image index as `repo:tag` over images already pushed (by digest), each with its
+ * platform; `unknown/unknown` children stand for build attestations. Returns the index digest. */
+export async function pushIndex(
+  reg: RegistryRef,
+  repo: string,
+  tag: string,
+  children: { image: PushedImage; os: string; architecture: string }[],
+): Promise<string> {
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: children.map((c) => ({
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest: c.image.digest,
+      size: c.image.size,
+      platform: { os: c.os, architecture: c.architecture },
+    })),
+  });
+  const res = await registryFetch(reg, `/v2/${repo}/manifests/${encodeURIComponent(tag)}`, {
+    method: "PUT",
+    headers: { "content-type": "application/vnd.oci.image.index.v1+json" },
+    body: index,
+  });
+  const digest = res.headers.get("docker-content-digest") ?? digestOf(index);
+  await expectStatus(res, [201], `put index ${repo}:${tag}`);
+  return digest;
 }
 
 /** All tags of `repo` (follows `Link` pagination; docker-registry 2.8 returns them unsorted). */

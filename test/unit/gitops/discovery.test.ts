@@ -255,3 +255,35 @@ describe("app names of HelmReleases", () => {
     expect(m.apps).toEqual(["redis"]);
   });
 });
+
+describe("invalid tag filters", () => {
+  it("mark the container (filterError) instead of leaving it as the default glob:*", () => {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: a
+  namespace: dev
+  annotations:
+    fluxcd.io/automated: "true"
+    filter.fluxcd.io/app: "semver:>=1.0 <="
+    filter.fluxcd.io/side: "glob:dev-*"
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/team/app:1.0.0
+        - name: side
+          image: ghcr.io/team/side:dev-1
+`;
+    const found = discoverFile("releases/dev/a.yaml", text);
+    const images = found.instances[0]?.workload.images ?? [];
+    const app = images.find((i) => i.container === "app");
+    expect(app?.filter).toBeUndefined();
+    expect(app?.filterError).toMatch(/filter\.fluxcd\.io\/app: .*not a valid semver range/);
+    expect(images.find((i) => i.container === "side")).toMatchObject({
+      filter: { kind: "glob", expr: "dev-*" },
+    });
+    expect(found.problems.map((p) => p.message).join("\n")).toMatch(/semver/);
+  });
+});

@@ -156,3 +156,65 @@ describe("regex: RE2 semantics in linear time", () => {
     }
   });
 });
+
+/** A line-by-line translation of ryanuber/go-glob's `Glob`, the matcher Flux v1 used, as the oracle. */
+function goGlob(pattern: string, subj: string): boolean {
+  if (pattern === "") return subj === pattern;
+  if (pattern === "*") return true;
+  const parts = pattern.split("*");
+  if (parts.length === 1) return subj === pattern;
+  const leading = pattern.startsWith("*");
+  const trailing = pattern.endsWith("*");
+  const end = parts.length - 1;
+  let s = subj;
+  for (let i = 0; i < end; i++) {
+    const part = parts[i] ?? "";
+    const idx = s.indexOf(part);
+    if (i === 0 ? !leading && idx !== 0 : idx < 0) return false;
+    s = s.slice(idx + part.length);
+  }
+  return trailing || s.endsWith(parts[end] ?? "");
+}
+
+describe("Flux semantics", () => {
+  it("glob agrees with go-glob on any pattern and tag (property), `*` crossing `/`", () => {
+    const chars = fc.constantFrom(..."ab*/?[]{}!.".split(""));
+    const str = fc.array(chars, { maxLength: 10 }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(str, str, (p, s) => {
+        expect(matchesTagFilter(glob(p), s.replaceAll("*", "x"))).toBe(goGlob(p, s.replaceAll("*", "x")));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(matchesTagFilter(glob("team/*"), "team/a/b")).toBe(true);
+    expect(matchesTagFilter(glob("v1.?"), "v1.2")).toBe(false);
+    expect(matchesTagFilter(glob("{a,b}"), "{a,b}")).toBe(true);
+  });
+
+  it("semver: comma is AND, prereleases only when asked, lenient tags, `!=`, `~0.0.0`", () => {
+    const f = (e: string) => parseTagFilter(`semver:${e}`);
+    expect(matchesTagFilter(f(">= 1.0, < 2.0"), "0.4.0")).toBe(false);
+    expect(matchesTagFilter(f(">= 1.0, < 2.0"), "1.3")).toBe(true);
+    expect(matchesTagFilter(f(">= 1.0, < 2.0"), "v1.3.0")).toBe(true);
+    expect(matchesTagFilter(f("^1.2"), "1.5.0-beta.1")).toBe(false);
+    expect(matchesTagFilter(f(">=1.0.0-0 <2.0.0"), "1.5.0-beta.1")).toBe(true);
+    expect(matchesTagFilter(f("!=1.2.3"), "1.2.3")).toBe(false);
+    expect(matchesTagFilter(f("!=1.2.3"), "1.2.4")).toBe(true);
+    expect(matchesTagFilter(f("~0.0.0"), "5.1.2")).toBe(true);
+    expect(pickLatest(f("^1.x-0"), ["1.2.3", "1.5.0-beta.1", "2.0.0"])).toBe("1.5.0-beta.1");
+    expect(pickLatest(f(">=1.0"), ["1.3", "1.3.0", "v1.3.0"])).toBe("v1.3.0");
+  });
+
+  it("an invalid semver filter is an error with the reason, and matches nothing", () => {
+    expect(() => parseTagFilter("semver:>=1.0 <=")).toThrow(/not a valid semver range.*improper constraint/);
+    expect(matchesTagFilter({ kind: "semver", expr: "not-a-range" }, "1.0.0")).toBe(false);
+    expect(pickLatest({ kind: "semver", expr: "~" }, ["1.0.0"])).toBeUndefined();
+  });
+
+  it("regex: RE2 named groups and flags, unanchored unless anchored", () => {
+    expect(matchesTagFilter(parseTagFilter("regex:(?P<v>\\d+)"), "build-12")).toBe(true);
+    expect(matchesTagFilter(parseTagFilter("regexp:(?i)^DEV-"), "dev-1")).toBe(true);
+    expect(matchesTagFilter(parseTagFilter("regex:^dev-\\z"), "dev-")).toBe(true);
+    expect(matchesTagFilter(parseTagFilter("regex:^dev-$"), "dev-1")).toBe(false);
+  });
+});
