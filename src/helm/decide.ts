@@ -14,7 +14,7 @@
  */
 import type { HelmStatusName } from "./cli.js";
 import type { Remediation } from "./spec.js";
-import { type StoredRevision, TEST_LABEL } from "./storage.js";
+import { type StoredRevision, TEST_LABEL, UNLOCKED_LABEL } from "./storage.js";
 
 export const OWNER_LABEL = "gitops-bot.dev/owner";
 export const CHART_LABEL = "gitops-bot.dev/chart";
@@ -60,7 +60,8 @@ export type ReleaseState =
       failures: number;
       /** The newest earlier revision that was deployed (a rollback target), if any. */
       rollbackTarget: number | undefined;
-      cause: "release" | "test";
+      /** "interrupted": unlocked from a stale pending-* (a killed helm), not a failure of the config. */
+      cause: "release" | "test" | "interrupted";
     }
   /** Deployed, but git holds a different chart, values or spec. */
   | { kind: "out-of-sync"; revision: number; changed: ConfigChange[]; failures: number }
@@ -127,6 +128,7 @@ export function classifyRelease(revisions: readonly StoredRevision[], input: Cla
           r.version > (input.retryAfter ?? 0) &&
           changes(r.labels, d).length === 0 &&
           r.labels[OWNER_LABEL] === input.owner &&
+          r.labels[UNLOCKED_LABEL] === undefined &&
           (r.status === "failed" || r.status === "uninstalled" || testFailed(r, d)),
       ).length
     : 0;
@@ -150,7 +152,12 @@ export function classifyRelease(revisions: readonly StoredRevision[], input: Cla
       changed,
       failures,
       rollbackTarget: target?.version,
-      cause: latest.status === "deployed" ? "test" : "release",
+      cause:
+        latest.status === "deployed"
+          ? "test"
+          : latest.labels[UNLOCKED_LABEL] !== undefined
+            ? "interrupted"
+            : "release",
     };
   }
   if (changed.length > 0) return { kind: "out-of-sync", revision: latest.version, changed, failures };
@@ -219,6 +226,10 @@ export function nextAction(state: ReleaseState, desired: DesiredRelease | undefi
           type: "upgrade",
           reason: `${state.changed.join(", ")} changed since the failed revision ${state.revision}`,
         };
+      }
+      if (state.cause === "interrupted") {
+        // helm-controller after an unlock: the interrupted operation is run again.
+        return { type: "upgrade", reason: `resume the operation interrupted at revision ${state.revision}` };
       }
       const isInstall = state.rollbackTarget === undefined;
       const rem = isInstall ? desired.install : desired.upgrade;

@@ -52,6 +52,10 @@ export const HELM_SYSTEM_LABELS = ["name", "owner", "status", "version", "create
 /** Our label holding the result of `helm test` for that revision: `passed` | `failed`. */
 export const TEST_LABEL = "gitops-bot.dev/test";
 
+/** Our label on a revision we unlocked from a stale `pending-*`: it failed by interruption, not
+ * by its chart or values, so it does not count as a failure of that config. */
+export const UNLOCKED_LABEL = "gitops-bot.dev/unlocked";
+
 function decodeRelease(data: string): Record<string, unknown> {
   // Through the API, `data.release` is base64 of helm's own base64(gzip(JSON)).
   const inner = Buffer.from(Buffer.from(data, "base64").toString("utf8"), "base64");
@@ -112,7 +116,10 @@ export class HelmStorage {
     await this.kube.replace(
       {
         ...latest,
-        metadata: { ...latest.metadata, labels: { ...latest.metadata.labels, status: "failed" } },
+        metadata: {
+          ...latest.metadata,
+          labels: { ...latest.metadata.labels, status: "failed", [UNLOCKED_LABEL]: "true" },
+        },
         data: { ...latest.data, release: encodeRelease(rel) },
       },
       signal ? { signal } : {},

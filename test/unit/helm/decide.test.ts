@@ -407,3 +407,17 @@ describe("labels", () => {
     expect(m).toMatch(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/);
   });
 });
+
+describe("unlocked revisions", () => {
+  const unlocked = (r: StoredRevision): StoredRevision => ({
+    ...r,
+    labels: { ...r.labels, "gitops-bot.dev/unlocked": "true" },
+  });
+  it("are interrupted operations, not failures of the config, and are run again", () => {
+    const state = classify([unlocked(rev(2, "failed")), rev(1, "superseded", { values: "v0" })]);
+    expect(state).toMatchObject({ kind: "failed", cause: "interrupted", failures: 0 });
+    expect(nextAction(state, D)).toMatchObject({ type: "upgrade" });
+    const installState = classify([unlocked(rev(1, "failed"))]);
+    expect(nextAction(installState, D)).toMatchObject({ type: "upgrade" });
+  });
+});
