@@ -92,14 +92,17 @@ export function ownerMarker(namespace: string, name: string): string {
   return `${namespace}.${name}`.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
 }
 
-/** The labels to write with an install or upgrade (and `null` clears a stale test result). */
+/**
+ * The labels to write with an install or upgrade. For an upgrade, add `[TEST_LABEL]: "null"`: helm
+ * merges the previous revision's labels, and `null` unsets a stale test result (on install helm
+ * would store the string "null").
+ */
 export function releaseLabels(owner: string, d: DesiredRelease): Record<string, string> {
   return {
     [OWNER_LABEL]: owner,
     [CHART_LABEL]: d.chartDigest,
     [VALUES_LABEL]: d.valuesDigest,
     [SPEC_LABEL]: d.specDigest,
-    [TEST_LABEL]: "null",
   };
 }
 
@@ -112,6 +115,10 @@ function changes(labels: Record<string, string>, d: DesiredRelease): ConfigChang
 }
 
 const DEPLOYED: ReadonlySet<string> = new Set(["deployed", "superseded"]);
+
+function tested(r: StoredRevision): boolean {
+  return r.labels[TEST_LABEL] === "passed" || r.labels[TEST_LABEL] === "failed";
+}
 
 function testFailed(r: StoredRevision, d: DesiredRelease): boolean {
   return r.labels[TEST_LABEL] === "failed" && !d.ignoreTestFailures;
@@ -132,7 +139,7 @@ export function classifyRelease(revisions: readonly StoredRevision[], input: Cla
           (r.status === "failed" || r.status === "uninstalled" || testFailed(r, d)),
       ).length
     : 0;
-  const everDeployed = revs.some((r) => DEPLOYED.has(r.status) || r.labels[TEST_LABEL] !== undefined);
+  const everDeployed = revs.some((r) => DEPLOYED.has(r.status) || tested(r));
   if (!latest || latest.status === "uninstalled") {
     return { kind: "absent", failures, keptHistory: latest !== undefined, everDeployed };
   }

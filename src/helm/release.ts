@@ -23,7 +23,7 @@ import {
 } from "./decide.js";
 import { labelDigest } from "./digest.js";
 import type { HelmReleaseSpec } from "./spec.js";
-import type { HelmStorage } from "./storage.js";
+import { type HelmStorage, TEST_LABEL } from "./storage.js";
 import { type Values, valuesDigest } from "./values.js";
 
 /** What git wants for one release (already resolved: chart fetched, values composed). */
@@ -155,6 +155,7 @@ async function run(
       } else {
         await deps.helm.upgrade({
           ...common,
+          labels: { ...common.labels, [TEST_LABEL]: "null" },
           maxHistory: s.maxHistory,
           resetValues: s.resetValues,
           force: s.forceUpgrade,

@@ -277,6 +277,61 @@ describe("Helm release reconcile (real helm, real API server)", () => {
     });
   });
 
+  it("runs tests after an install (a ConfigMap hook passes); a failing test hook rolls the upgrade back", async () => {
+    const ns = await newNamespace("helm-test");
+    const rel = `${ns}-demo`;
+    const r = commit({
+      ...CHART,
+      "charts/demo/templates/tests/ok.yaml":
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations: {"helm.sh/hook": test, "helm.sh/hook-delete-policy": before-hook-creation}\n',
+      "charts/demo/templates/tests/pod.yaml":
+        '{{- if .Values.podTest }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-pod-test\n  annotations: {"helm.sh/hook": test}\nspec:\n  restartPolicy: Never\n  containers: [{name: t, image: example.invalid/t:1}]\n{{- end }}\n',
+    });
+    const spec = (values: Record<string, unknown>) =>
+      hr(ns, { values, wait: false, test: { enable: true, timeout: 3 }, rollback: { enable: true } });
+    let res = await reconcile(spec({ message: "a" }), r);
+    expect(res.actions.map((a) => [a.action.type, a.ok])).toEqual([
+      ["install", true],
+      ["test", true],
+    ]);
+    expect(res).toMatchObject({ outcome: "ready", revision: 1 });
+    expect((await reconcile(spec({ message: "a" }), r)).actions).toEqual([]);
+
+    res = await reconcile(spec({ message: "b", podTest: true }), r);
+    expect(res.actions.map((a) => [a.action.type, a.ok])).toEqual([
+      ["upgrade", true],
+      ["test", false],
+      ["rollback", true],
+    ]);
+    expect(res.actions[1]?.error?.kind).toBe("test-failed");
+    expect(res.outcome).toBe("stalled");
+    expect(await history(ns, rel)).toEqual([
+      [1, "superseded"],
+      [2, "superseded"],
+      [3, "deployed"],
+    ]);
+    expect((await reconcile(spec({ message: "b", podTest: true }), r)).actions).toEqual([]);
+  });
+
+  it("values from a Secret reach the release but never a result message (canary)", async () => {
+    const ns = await newNamespace("helm-canary");
+    const r = commit(CHART);
+    const canary = "canary-Zq7hunter2-secret";
+    const spec = hr(ns, { valuesFrom: [{ secretKeyRef: { name: "app-secrets" } }] });
+    const source: ValuesSourceReader = {
+      ...noSources,
+      secret: async (_ns, name) =>
+        name === "app-secrets" ? { "values.yaml": `message: ${canary}\nport: 99999\n` } : undefined,
+    };
+    const chart = await gitChart(tree, r, "charts/demo", join(home, "charts"), spec.file);
+    const composed = await composeValues(spec, source);
+    const res = await reconcileRelease({ spec, chart, values: composed.values }, { helm, storage });
+    expect(res.outcome).toBe("failed");
+    expect(JSON.stringify(res)).not.toContain(canary);
+    const status = await helm.status({ release: `${ns}-demo`, namespace: ns });
+    expect(status?.config).toMatchObject({ message: canary });
+  });
+
   it("reports a release it did not make and never touches it, not even on removal", async () => {
     const ns = await newNamespace("helm-own");
     const rel = `${ns}-demo`;

@@ -398,7 +398,6 @@ describe("labels", () => {
       [CHART_LABEL]: "c1",
       [VALUES_LABEL]: "v1",
       [SPEC_LABEL]: "s1",
-      [TEST_LABEL]: "null",
     });
   });
   it("keeps the owner marker a valid label value", () => {
