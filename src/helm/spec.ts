@@ -513,3 +513,41 @@ function checkRelPath(r: Reader, p: string, field: string): void {
 function normPath(p: string): string {
   return p.replace(/^\.\//, "").replace(/\/+$/, "") || ".";
 }
+
+/** A Flux source object (HelmRepository / GitRepository / OCIRepository) found in the same revision. */
+export interface FluxSource {
+  kind: SourceRef["kind"];
+  name: string;
+  namespace: string;
+  /** `spec.url` as written. */
+  url: string;
+  /** GitRepository `spec.ref.{branch,tag,commit}`, if any. */
+  ref?: string;
+}
+
+/**
+ * Turns a v2 `chart.spec.sourceRef` into a concrete chart source, using the Flux source objects
+ * of the same git revision. Throws a `HelmSpecError` naming the file when the source is missing.
+ * A HelmRepository with `type: oci` (an `oci://` URL) becomes an OCI source.
+ */
+export function resolveSourceRef(spec: HelmReleaseSpec, sources: readonly FluxSource[]): ChartSourceSpec {
+  const c = spec.chart;
+  if (c.type !== "ref") return c;
+  const src = sources.find(
+    (s) => s.kind === c.ref.kind && s.name === c.ref.name && s.namespace === c.ref.namespace,
+  );
+  if (!src) {
+    throw new HelmSpecError(
+      spec.file,
+      "spec.chart.spec.sourceRef",
+      `${c.ref.kind} ${c.ref.namespace}/${c.ref.name} is not defined in this revision`,
+    );
+  }
+  if (src.kind === "GitRepository") {
+    return { type: "git", url: src.url, path: c.chart, ...(src.ref ? { ref: src.ref } : {}) };
+  }
+  if (src.url.startsWith("oci://")) {
+    return { type: "oci", url: src.url.replace(/\/+$/, ""), name: c.chart, version: c.version };
+  }
+  return { type: "repo", url: src.url, name: c.chart, version: c.version };
+}

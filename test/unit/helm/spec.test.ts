@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { HelmSpecError, parseGoDuration, parseHelmRelease } from "../../../src/helm/spec.js";
+import {
+  HelmSpecError,
+  parseGoDuration,
+  parseHelmRelease,
+  resolveSourceRef,
+} from "../../../src/helm/spec.js";
 
 const v1 = (spec: string, meta = "  name: podinfo-dev\n  namespace: dev\n") =>
   parse(`apiVersion: helm.fluxcd.io/v1\nkind: HelmRelease\nmetadata:\n${meta}spec:\n${spec}`);
@@ -225,4 +230,44 @@ describe("parseGoDuration", () => {
     ["0.5m", 30],
   ])("%s = %i s", (s, n) => expect(parseGoDuration(s)).toBe(n));
   it.each(["", "5", "5x", "m5"])("%j is invalid", (s) => expect(parseGoDuration(s)).toBeUndefined());
+});
+
+describe("resolveSourceRef", () => {
+  const spec = (kind: string) =>
+    parseHelmRelease(
+      v2(
+        `  chart:\n    spec:\n      chart: podinfo\n      version: 6.x\n      sourceRef: {kind: ${kind}, name: src}\n`,
+      ),
+      FILE,
+    );
+  it("maps HelmRepository (https and oci) and GitRepository sources of the same revision", () => {
+    expect(
+      resolveSourceRef(spec("HelmRepository"), [
+        { kind: "HelmRepository", name: "src", namespace: "dev", url: "https://c.example.com" },
+      ]),
+    ).toEqual({
+      type: "repo",
+      url: "https://c.example.com",
+      name: "podinfo",
+      version: "6.x",
+    });
+    expect(
+      resolveSourceRef(spec("HelmRepository"), [
+        { kind: "HelmRepository", name: "src", namespace: "dev", url: "oci://ghcr.io/org/charts/" },
+      ]),
+    ).toMatchObject({
+      type: "oci",
+      url: "oci://ghcr.io/org/charts",
+    });
+    expect(
+      resolveSourceRef(spec("GitRepository"), [
+        { kind: "GitRepository", name: "src", namespace: "dev", url: "https://g/r", ref: "main" },
+      ]),
+    ).toEqual({ type: "git", url: "https://g/r", path: "podinfo", ref: "main" });
+  });
+  it("names the file when the source is not in the revision", () => {
+    expect(() => resolveSourceRef(spec("HelmRepository"), [])).toThrow(
+      `${FILE}: spec.chart.spec.sourceRef: HelmRepository dev/src is not defined in this revision`,
+    );
+  });
 });
