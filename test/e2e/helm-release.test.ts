@@ -277,6 +277,55 @@ describe("Helm release reconcile (real helm, real API server)", () => {
     });
   });
 
+  it("recovers a release left pending-install by a killed helm: unlock, then upgrade over the failed first revision", async () => {
+    const ns = await newNamespace("helm-pendi");
+    const rel = `${ns}-demo`;
+    const r = commit(CHART);
+    const chartDir = (await gitChart(tree, r, "charts/demo", join(home, "charts"), "x")).path;
+    const child = spawn(
+      e2eEnv().tools.helm,
+      [
+        "install",
+        rel,
+        chartDir,
+        "-n",
+        ns,
+        "--set",
+        "deployment=true",
+        "--wait",
+        "--timeout",
+        "120s",
+        "--labels",
+        `gitops-bot.dev/owner=${ns}.demo`,
+        "--kubeconfig",
+        e2eEnv().kubeconfigPath,
+      ],
+      {
+        env: {
+          ...process.env,
+          HELM_CACHE_HOME: join(home, "cache"),
+          HELM_CONFIG_HOME: join(home, "config"),
+          HELM_DATA_HOME: join(home, "data"),
+        },
+        stdio: "ignore",
+      },
+    );
+    for (let i = 0; i < 600; i++) {
+      if ((await storage.revisions(ns, rel))[0]?.status === "pending-install") break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    child.kill("SIGKILL");
+    await new Promise((res) => child.once("exit", res));
+    expect((await storage.revisions(ns, rel))[0]?.status).toBe("pending-install");
+
+    const res = await reconcile(hr(ns, { values: { port: 80 } }), r);
+    expect(res.actions.map((a) => [a.action.type, a.ok])).toEqual([
+      ["unlock", true],
+      ["upgrade", true],
+    ]);
+    expect(res).toMatchObject({ outcome: "ready", revision: 2 });
+  });
+
   it("runs tests after an install (a ConfigMap hook passes); a failing test hook rolls the upgrade back", async () => {
     const ns = await newNamespace("helm-test");
     const rel = `${ns}-demo`;

@@ -11,6 +11,7 @@ import {
   HelmRepositoryClient,
   isConfigRepo,
   normaliseGitUrl,
+  resolveChart,
   sameGitRepo,
 } from "../../../src/helm/chart-source.js";
 
@@ -100,6 +101,43 @@ describe("git charts", () => {
       "releases/dev/x.yaml: spec.chart.path: charts/nope does not exist at a",
     );
     await expect(gitChart(tree, "a", "releases", cache, "f.yaml")).rejects.toThrow(ChartSourceError);
+  });
+
+  it("resolveChart reads a chart named by the config repo's SSH form from our own clone", async () => {
+    const deps = {
+      configRepo: {
+        url: "https://github.com/me/config.git",
+        aliases: ["git@github.com:fluxcd/helm-operator-get-started"],
+        tree,
+        revision: "b",
+      },
+      repositories: new HelmRepositoryClient({ cacheDir: cache }),
+      helm: undefined as never,
+      cacheDir: cache,
+    };
+    const viaSsh = await resolveChart(
+      { type: "git", url: "git@github.com:me/config", path: "charts/podinfo", ref: "main" },
+      "f.yaml",
+      deps,
+    );
+    const viaAlias = await resolveChart(
+      {
+        type: "git",
+        url: "ssh://git@github.com/fluxcd/helm-operator-get-started.git",
+        path: "charts/podinfo",
+      },
+      "f.yaml",
+      deps,
+    );
+    expect(viaSsh.digest).toBe(viaAlias.digest);
+    expect(viaSsh.description).toContain("charts/podinfo@b");
+    await expect(
+      resolveChart(
+        { type: "git", url: "git@github.com:someone/else", path: "charts/podinfo" },
+        "f.yaml",
+        deps,
+      ),
+    ).rejects.toThrow("f.yaml: spec.chart.git: git@github.com:someone/else is not the config repo");
   });
 
   it("directoryDigest depends on names and contents only", () => {
