@@ -1,6 +1,6 @@
 import { correlationId, TransientError } from "../../core/errors.js";
 import type { CommitRef, SyncEvent, SyncObjectResult } from "../../core/events.js";
-import { type Clock, systemClock } from "../../core/ports.js";
+import { type Clock, type SyncTriggerOptions, systemClock } from "../../core/ports.js";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
 import type { ReconcileContext, ReconcileResult, Reconciler } from "../controller.js";
 import type { SyncEngine } from "./engine.js";
@@ -8,7 +8,7 @@ import type { InventoryEntry, SyncState, SyncStateStore } from "./state.js";
 
 /** Why a sync runs. */
 export interface SyncRequest {
-  reason: "start" | "interval" | "webhook" | "command" | "retry";
+  reason: NonNullable<SyncTriggerOptions["reason"]>;
   /** Who asked (chat user, webhook sender), for logs. */
   actor?: string;
 }

@@ -1,6 +1,14 @@
 import type { Config } from "../../config/schema.js";
 import type { EventSink } from "../../core/events.js";
-import { type Clock, type Logger, nullLogger, systemClock } from "../../core/ports.js";
+import {
+  type Clock,
+  type SyncTriggerResult as CoreSyncTriggerResult,
+  type Logger,
+  nullLogger,
+  type SyncTrigger,
+  type SyncTriggerOptions,
+  systemClock,
+} from "../../core/ports.js";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
 import type { KubeClient } from "../../kube/client.js";
 import { Controller, type ReconcileResult } from "../controller.js";
@@ -12,28 +20,8 @@ import { SyncStateStore, type SyncStatusReader } from "./state.js";
 /** The field manager of every server-side apply the bot makes. */
 export const FIELD_MANAGER = "gitops-bot";
 
-/** What the `sync` chat command and the git webhook call. */
-export interface SyncTrigger {
-  /** Runs a sync now (or joins the one running) and resolves when it is done. `env` is informational:
-   * a sync always covers every path. On a replica that is not the leader nothing runs. */
-  trigger(opts?: SyncTriggerOptions): Promise<SyncTriggerResult>;
-}
-
-export interface SyncTriggerOptions {
-  env?: string;
-  actor?: string;
-  reason?: SyncRequest["reason"];
-  /** false: resolve as soon as the sync is queued (chat replies that must not wait); default true. */
-  wait?: boolean;
-}
-
-export interface SyncTriggerResult {
-  /** False when this replica is not the leader (or the service is stopped). */
-  accepted: boolean;
-  /** One line for the chat reply. */
-  message: string;
-  /** The revision the sync ran at (when it got that far). */
-  revision?: string;
+/** What a trigger resolves with: the core contract plus the full reconcile result. */
+export interface SyncTriggerResult extends CoreSyncTriggerResult {
   result?: ReconcileResult;
 }
 
