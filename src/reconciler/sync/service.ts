@@ -14,7 +14,7 @@ import type { KubeClient } from "../../kube/client.js";
 import { Controller, type ReconcileResult } from "../controller.js";
 import { SyncEngine } from "./engine.js";
 import type { SyncPath } from "./manifests.js";
-import { SyncReconciler, type SyncRequest } from "./reconciler.js";
+import { type SyncPayload, SyncReconciler, type SyncRequest } from "./reconciler.js";
 import { SyncStateStore, type SyncStatusReader } from "./state.js";
 
 /** The field manager of every server-side apply the bot makes. */
@@ -22,7 +22,7 @@ export const FIELD_MANAGER = "gitops-bot";
 
 /** What a trigger resolves with: the core contract plus the full reconcile result. */
 export interface SyncTriggerResult extends CoreSyncTriggerResult {
-  result?: ReconcileResult;
+  result?: ReconcileResult<SyncPayload>;
 }
 
 export interface SyncServiceOptions {
@@ -56,7 +56,7 @@ export interface SyncServiceDeps {
  * election); aborting the signal stops all writes and the timer.
  */
 export class SyncService implements SyncTrigger {
-  readonly controller: Controller<SyncRequest>;
+  readonly controller: Controller<SyncRequest, SyncPayload>;
   readonly reconciler: SyncReconciler;
   /** Read side for `status` and the cron reports. */
   readonly status: SyncStatusReader;

@@ -31,6 +31,8 @@ export interface SyncState {
   /** When the recorded outcome last changed. */
   lastChangeTime?: string;
   result: "never" | "success" | "partial" | "failed";
+  /** The condition reason of the last attempt (`SyncReasons`); absent in records of older versions. */
+  reason?: string;
   /** Why the last attempt failed as a whole, or a summary of the per-object errors. */
   message?: string;
   /** Per-object errors of the last sync (at most 50). */
