@@ -170,4 +170,39 @@ describe("Controller", () => {
     expect((await c.enqueue({ key: "a", input: "1" })).message).toMatch(/not running/);
     expect(events).toEqual([]);
   });
+
+  it("requeues every key after requeueAfterMs (the interval), with the object requeueObject gives", async () => {
+    const r = new ScriptedReconciler([]);
+    const c = new Controller(r, {
+      sink: { emit: () => {} },
+      clusterName: "c1",
+      requeueAfterMs: 20,
+      requeueObject: (o) => ({ ...o, input: "interval" }),
+    });
+    c.start();
+    await c.enqueue({ key: "a", input: "1" });
+    await until(() => r.runs.length >= 3);
+    expect(r.runs.slice(1).every((x) => x.obj.input === "interval")).toBe(true);
+    c.stop();
+    const n = r.runs.length;
+    await new Promise((res) => setTimeout(res, 60));
+    expect(r.runs.length).toBe(n); // stop() leaves no timer behind
+  });
+
+  it("announces a new set of findings under the same failed condition once, and not again", async () => {
+    const failed = (items: string[]) => ({
+      status: "failed" as const,
+      reason: "BadValues",
+      message: "2 objects failed",
+      findings: { failed: items },
+    });
+    const r = new ScriptedReconciler([
+      failed(["a|x", "b|y"]),
+      failed(["b|y", "a|x"]),
+      failed(["a|x", "c|z"]),
+    ]);
+    const { c, states } = make(r);
+    for (let i = 0; i < 3; i++) await c.enqueue({ key: "k", input: "1" });
+    expect(states()).toEqual(["failed", "failed"]); // first and third; the order of items does not matter
+  });
 });
