@@ -14,11 +14,10 @@ import type { ChatPlatform } from "./bot/platform.js";
 import { SlackPlatform } from "./bot/platforms/slack/platform.js";
 import { ClusterConversationStore, FileConversationStore } from "./bot/platforms/teams/conversation-store.js";
 import { TeamsPlatform } from "./bot/platforms/teams/platform.js";
-import type { SyncTrigger as CommandSyncTrigger } from "./bot/registry.js";
 import { configSecrets, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import type { EventSink, GitopsEvent } from "./core/events.js";
-import type { Logger } from "./core/ports.js";
+import type { Logger, SyncCommands } from "./core/ports.js";
 import { Redactor } from "./core/redact.js";
 import type { Lock } from "./core/release.js";
 import { GitConfigRepo } from "./gitops/git-config-repo.js";
@@ -173,7 +172,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
     const sink = new FanOutSink([router, ...(deps.extraSinks ?? [])], logger);
 
     let sync: SyncService | undefined;
-    let commandSync: CommandSyncTrigger | undefined;
+    let commandSync: SyncCommands | undefined;
     let elector: LeaderElector | undefined;
     if (cfg.sync.enabled && kube) {
       sync = SyncService.fromConfig(cfg, {
@@ -199,9 +198,9 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       // Pauses the sync, then releases the lease so a peer takes over at once.
       stops.push({ name: "sync", stop: runWhileLeading(elector, [service]) });
       commandSync = {
-        trigger: async (env) => {
-          const r = await service.trigger({ reason: "command", ...(env ? { env } : {}) });
-          return { message: r.message };
+        trigger: async (opts) => {
+          const r = await service.trigger({ ...opts, reason: "command" });
+          return { accepted: r.accepted, message: r.message };
         },
         status: async () => {
           const s = await service.status.read();

@@ -37,7 +37,7 @@ import {
   CommandRegistry,
   type ImageCatalog,
   type Permission,
-  type SyncTrigger,
+  type SyncCommands,
 } from "./registry.js";
 import { confirmationMessage, errorMessage, failureResult } from "./replies.js";
 import { WriteRecorder } from "./writes.js";
@@ -85,7 +85,7 @@ export interface EngineDeps {
   approvalTtlMs?: number;
   /** Receives a `command-commit` event for every commit a command makes. */
   events?: EventSink;
-  sync?: SyncTrigger;
+  sync?: SyncCommands;
   images?: ImageCatalog;
   /** Web link to a commit (e.g. `https://github.com/org/repo/commit/<sha>`), when there is one. */
   commitUrl?: (sha: string) => string | undefined;

@@ -6,12 +6,15 @@
 import type { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { Action, Message } from "../core/message.js";
-import type { Clock, Logger } from "../core/ports.js";
+import type { Clock, Logger, SyncCommands } from "../core/ports.js";
 import type { ReleaseModel } from "../core/release.js";
 import { didYouMean } from "../core/suggest.js";
 import type { Actor, OpOptions, ReleaseOperations } from "../gitops/operations.js";
 import { type FlagName, type Param, usageLine } from "./parse.js";
 import type { Invocation } from "./platform.js";
+
+/** The sync contract lives in core (the reconciler implements it); re-exported for the commands. */
+export type { SyncCommands, SyncSummary } from "../core/ports.js";
 
 /** A `UserError` that offers buttons (e.g. "pin it with --force"); the engine adds them to the reply. */
 export class ActionableUserError extends UserError {
@@ -26,28 +29,6 @@ export class ActionableUserError extends UserError {
 export interface Permission {
   verb: string;
   env?: string;
-}
-
-/** Asks the git -> cluster sync reconciler to run now (injected; absent until a reconciler runs). */
-export interface SyncTrigger {
-  /** Starts a sync of `env` (all envs when undefined); resolves when it was accepted (not finished). */
-  trigger(env?: string): Promise<{ revision?: string; message?: string }>;
-  /** The outcome of the last sync, as recorded in the cluster (for `status`). */
-  status?(): Promise<SyncSummary>;
-}
-
-/** What `status` shows of the sync reconciler: the recorded outcome of its last run. */
-export interface SyncSummary {
-  result: "never" | "success" | "partial" | "failed";
-  /** The revision the last completed sync applied. */
-  revision?: string;
-  /** When the last sync ran in this process, else when the recorded outcome last changed. */
-  time?: string;
-  message?: string;
-  /** Objects that failed to apply in the last sync. */
-  errors: number;
-  /** Objects changed in the cluster behind git's back, as last seen. */
-  drift: number;
 }
 
 /** One candidate image tag for `images`. */
@@ -90,7 +71,7 @@ export interface CommandContext {
   preview: boolean;
   registry: CommandRegistry;
   approvals: ApprovalDecisions;
-  sync?: SyncTrigger;
+  sync?: SyncCommands;
   images?: ImageCatalog;
   /** Web link to a commit, when the repo has a web URL. */
   commitUrl(sha: string): string | undefined;

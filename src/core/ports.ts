@@ -29,3 +29,54 @@ export const nullLogger: Logger = {
     return nullLogger;
   },
 };
+
+/**
+ * Asks the git -> cluster sync reconciler to run now: the contract between the sync reconciler
+ * (which implements it) and the git webhook and the `sync` chat command (which call it).
+ * Lives here so that neither side imports the other.
+ */
+export interface SyncTrigger {
+  /** Runs a sync now (or joins the one running) and resolves when it is done (or queued, with
+   * `wait: false`). `env` is informational: a sync always covers every path. On a replica that is
+   * not the leader nothing runs. */
+  trigger(opts?: SyncTriggerOptions): Promise<SyncTriggerResult>;
+}
+
+/** What the chat commands get of the sync (injected; absent until a reconciler runs). */
+export interface SyncCommands extends SyncTrigger {
+  /** The outcome of the last sync, as recorded in the cluster (for `status`). */
+  status?(): Promise<SyncSummary>;
+}
+
+export interface SyncTriggerOptions {
+  env?: string;
+  actor?: string;
+  reason?: "start" | "interval" | "webhook" | "command" | "retry";
+  /** false: resolve as soon as the sync is queued (chat replies that must not wait); default true. */
+  wait?: boolean;
+}
+
+export interface SyncTriggerResult {
+  /** False when this replica is not the leader (or the service is stopped). */
+  accepted: boolean;
+  /** One line for the chat reply. */
+  message: string;
+  /** The revision the sync ran at (when it got that far). */
+  revision?: string;
+  /** The outcome of the run, when the caller waited for it. */
+  result?: { status: "ready" | "progressing" | "stalled" | "failed"; message?: string };
+}
+
+/** What `status` shows of the sync reconciler: the recorded outcome of its last run. */
+export interface SyncSummary {
+  result: "never" | "success" | "partial" | "failed";
+  /** The revision the last completed sync applied. */
+  revision?: string;
+  /** When the last sync ran in this process, else when the recorded outcome last changed. */
+  time?: string;
+  message?: string;
+  /** Objects that failed to apply in the last sync. */
+  errors: number;
+  /** Objects changed in the cluster behind git's back, as last seen. */
+  drift: number;
+}

@@ -2,22 +2,42 @@ import { setMaxListeners } from "node:events";
 import { correlationId, StalledError, TransientError } from "../core/errors.js";
 import type { EventSink, GitopsEvent, ReconcilerEvent } from "../core/events.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
+import { type Condition, newFindings, sameCondition, transitionOf } from "./conditions.js";
 
-/** The outcome of one reconcile. Expected failures are returned like this, not thrown. */
-export interface ReconcileResult {
-  status: "ready" | "progressing" | "stalled" | "failed";
-  /** What happened, or why it failed (shown in events and status). */
-  message?: string;
-  /** Reconcile again after this long (e.g. `progressing` waiting on something). */
+/**
+ * The outcome of one reconcile: a condition (status, reason, message, findings) plus what the run
+ * changed. Expected failures are returned like this, not thrown. The reconciler does not decide
+ * whether anything is announced: the controller compares this condition with the previous one.
+ */
+export interface ReconcileResult<P = unknown> extends Condition {
+  /** Reconcile again after this long (e.g. `progressing` waiting on something); default: the interval. */
   requeueAfterMs?: number;
-  /** A `failed` result is retried with backoff unless this is false. */
-  retry?: boolean;
-  /** Events describing a new change; the controller emits them as they are. */
-  events?: GitopsEvent[];
-  /** The events already tell the failure or recovery: the controller adds no transition event. */
-  reported?: boolean;
+  /** The run changed something (objects applied, a tag committed): always announced. */
+  changed?: boolean;
+  /** Extra transition payload for the reconciler's `describe` (e.g. the changed objects, the drift list). */
+  payload?: P;
   /** Correlation id for the controller's transition events (e.g. the revision). */
   correlationId?: string;
+}
+
+/** What the controller hands to `Reconciler.describe` when it decided to announce a run. */
+export interface Notice<T, P = unknown> {
+  key: string;
+  obj: T;
+  /** The condition before this run (in memory, or restored from the status record). */
+  previous?: Condition;
+  result: ReconcileResult<P>;
+  /** The transition, when the condition crossed into or out of failure. */
+  transition?: ReconcilerEvent["state"];
+  /** Finding kinds that are new (see `newFindings`). */
+  newFindings: ReadonlySet<string>;
+}
+
+/** How a reconciler tells a notice: its own events, and whether they already tell the transition. */
+export interface Description {
+  events: GitopsEvent[];
+  /** True: the events tell the transition too, so the controller adds no generic `reconciler` event. */
+  coversTransition: boolean;
 }
 
 /** What a reconcile gets from the controller. */
@@ -30,16 +50,27 @@ export interface ReconcileContext {
 }
 
 /** A reconciler (DESIGN.md `Reconciler<T>`): sync, image automation and Helm implement it. */
-export interface Reconciler<T> {
+export interface Reconciler<T, P = unknown> {
   readonly name: ReconcilerEvent["reconciler"];
   /** Objects with the same key are reconciled one at a time, latest request wins. */
   key(obj: T): string;
-  reconcile(obj: T, ctx: ReconcileContext): Promise<ReconcileResult>;
+  reconcile(obj: T, ctx: ReconcileContext): Promise<ReconcileResult<P>>;
   /** Identifies the input; a stalled key is not retried until a request with a different fingerprint. */
   fingerprint?(obj: T): string;
+  /** `failed` reasons that wait for new input or the interval instead of a backoff retry
+   * (a bad manifest needs a new commit: retrying it sooner changes nothing). */
+  readonly noBackoff?: ReadonlySet<string>;
+  /** The condition recorded before this process took over (the status record), so a restarted
+   * replica does not announce again what was announced already. Called at a key's first run after `start()`. */
+  restore?(obj: T, ctx: ReconcileContext): Promise<Condition | undefined>;
+  /** Forget cached state (a peer may have written it meanwhile); called when this replica starts leading. */
+  reset?(): void;
+  /** Turns a notice the controller decided on into events. Without it (or when it returns undefined)
+   * the controller emits its generic `reconciler` event for a transition, and nothing for a change. */
+  describe?(notice: Notice<T, P>): Promise<Description | undefined>;
 }
 
-export interface ControllerOptions {
+export interface ControllerOptions<T = unknown> {
   sink: EventSink;
   clusterName: string;
   logger?: Logger;
@@ -47,15 +78,21 @@ export interface ControllerOptions {
   /** First backoff delay (default 1 s), doubled per failure up to `maxBackoffMs` (default 5 min). */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Reconcile every key again this long after its last run (the interval); none when undefined. */
+  requeueAfterMs?: number;
+  /** The object a timer re-enqueues (default: the last one as it is), e.g. to mark it an interval run. */
+  requeueObject?: (obj: T, why: "interval" | "retry") => T;
 }
 
-interface KeyState<T> {
+interface KeyState<T, P> {
   running: boolean;
   /** The newest request that arrived while running. */
-  next?: { obj: T; waiters: ((r: ReconcileResult) => void)[] };
+  next?: { obj: T; waiters: ((r: ReconcileResult<P>) => void)[] };
   timer?: NodeJS.Timeout;
   failures: number;
-  last?: ReconcileResult;
+  last?: Condition;
+  /** Ask the reconciler for the recorded condition before the next run (set by `start()`). */
+  restore: boolean;
   stalledFingerprint?: string;
   since?: string;
 }
@@ -63,6 +100,7 @@ interface KeyState<T> {
 /** A key's current condition, for status pages. */
 export interface KeyStatus {
   status: ReconcileResult["status"] | "unknown";
+  reason?: string;
   message?: string;
   since?: string;
   failures: number;
@@ -72,18 +110,20 @@ export interface KeyStatus {
  * The generic controller loop: a serial queue per key (requests arriving during a reconcile
  * collapse into one follow-up run with the newest object), exponential backoff with jitter for
  * failures (TransientError's `retryAfterMs` is honoured), no retry for stalled keys until the input
- * changes, and events only on a transition (failed / stalled / recovered) or a new change.
+ * changes, a requeue of every key after `requeueAfterMs` (the interval), and events only on a
+ * transition (failed / stalled / recovered), new findings or a new change: the controller is the one
+ * place that compares the previous condition with the new one (Flux's `notify(old, new)`).
  */
-export class Controller<T> {
-  private readonly keys = new Map<string, KeyState<T>>();
+export class Controller<T, P = unknown> {
+  private readonly keys = new Map<string, KeyState<T, P>>();
   private abort = new AbortController();
   private stopped = true;
   private readonly logger: Logger;
   private readonly clock: Clock;
 
   constructor(
-    private readonly reconciler: Reconciler<T>,
-    private readonly opts: ControllerOptions,
+    private readonly reconciler: Reconciler<T, P>,
+    private readonly opts: ControllerOptions<T>,
   ) {
     this.logger = (opts.logger ?? nullLogger).child({ reconciler: reconciler.name });
     this.clock = opts.clock ?? systemClock;
@@ -95,6 +135,7 @@ export class Controller<T> {
     // Every in-flight API request listens on this signal.
     setMaxListeners(0, this.abort.signal);
     this.stopped = false;
+    for (const st of this.keys.values()) st.restore = true;
     signal?.addEventListener("abort", () => this.stop(), { once: true });
   }
 
@@ -106,8 +147,7 @@ export class Controller<T> {
     for (const st of this.keys.values()) {
       if (st.timer) clearTimeout(st.timer);
       st.timer = undefined;
-      for (const w of st.next?.waiters ?? [])
-        w({ status: "failed", message: "controller stopped", retry: false });
+      for (const w of st.next?.waiters ?? []) w({ status: "failed", message: "controller stopped" });
       st.next = undefined;
       st.failures = 0;
     }
@@ -122,6 +162,7 @@ export class Controller<T> {
     const st = this.keys.get(key);
     return {
       status: st?.last?.status ?? "unknown",
+      reason: st?.last?.reason,
       message: st?.last?.message,
       since: st?.since,
       failures: st?.failures ?? 0,
@@ -129,13 +170,12 @@ export class Controller<T> {
   }
 
   /** Requests a reconcile; resolves with the result of the run that covered this request. */
-  enqueue(obj: T): Promise<ReconcileResult> {
-    if (this.stopped)
-      return Promise.resolve({ status: "failed", message: "controller is not running", retry: false });
+  enqueue(obj: T): Promise<ReconcileResult<P>> {
+    if (this.stopped) return Promise.resolve({ status: "failed", message: "controller is not running" });
     const key = this.reconciler.key(obj);
     let st = this.keys.get(key);
     if (!st) {
-      st = { running: false, failures: 0 };
+      st = { running: false, failures: 0, restore: true };
       this.keys.set(key, st);
     }
     const fp = this.reconciler.fingerprint?.(obj);
@@ -159,7 +199,7 @@ export class Controller<T> {
     });
   }
 
-  private async drain(key: string, st: KeyState<T>): Promise<void> {
+  private async drain(key: string, st: KeyState<T, P>): Promise<void> {
     st.running = true;
     try {
       while (st.next && !this.stopped) {
@@ -175,16 +215,27 @@ export class Controller<T> {
     }
   }
 
-  private async runOnce(key: string, obj: T, st: KeyState<T>): Promise<ReconcileResult> {
+  private async runOnce(key: string, obj: T, st: KeyState<T, P>): Promise<ReconcileResult<P>> {
     const ctx: ReconcileContext = {
       signal: this.abort.signal,
       attempt: st.failures + 1,
       logger: this.logger,
     };
-    let result: ReconcileResult;
+    let prev: Condition | undefined = st.last;
+    if (st.restore && this.reconciler.restore) {
+      prev = await this.reconciler.restore(obj, ctx).then(
+        (c) => c ?? st.last,
+        (err) => {
+          this.logger.debug({ err, key }, "could not restore the recorded condition");
+          return st.last;
+        },
+      );
+    }
+    let result: ReconcileResult<P>;
     let retryAfter: number | undefined;
     try {
       result = await this.reconciler.reconcile(obj, ctx);
+      st.restore = false;
     } catch (err) {
       if (err instanceof StalledError) {
         result = { status: "stalled", message: err.message };
@@ -198,31 +249,45 @@ export class Controller<T> {
       }
     }
     if (this.stopped && result.status === "failed") return result;
-    this.transition(key, obj, st, result);
+    await this.notify(key, obj, st, prev, result);
     if (retryAfter !== undefined) result.requeueAfterMs = Math.max(result.requeueAfterMs ?? 0, retryAfter);
     return result;
   }
 
-  private transition(key: string, obj: T, st: KeyState<T>, result: ReconcileResult): void {
-    const prev = st.last;
-    const failedish = (r?: ReconcileResult) => r?.status === "failed" || r?.status === "stalled";
-    let state: ReconcilerEvent["state"] | undefined;
-    if (result.status === "failed" && (prev?.status !== "failed" || prev.message !== result.message))
-      state = "failed";
-    if (result.status === "stalled" && (prev?.status !== "stalled" || prev.message !== result.message))
-      state = "stalled";
-    if ((result.status === "ready" || result.status === "progressing") && failedish(prev))
-      state = "recovered";
-    if (prev?.status !== result.status) st.since = this.clock.now().toISOString();
+  /** Flux's `notify(old, new)`: the one place that compares conditions and decides what is announced. */
+  private async notify(
+    key: string,
+    obj: T,
+    st: KeyState<T, P>,
+    prev: Condition | undefined,
+    result: ReconcileResult<P>,
+  ): Promise<void> {
+    // A run that could not look (git unreachable) keeps what the previous one saw.
+    if (result.findings === undefined && prev?.findings) result.findings = prev.findings;
+    const state = transitionOf(prev, result);
+    const now = this.clock.now().toISOString();
+    if (prev?.status !== result.status) st.since = now;
+    result.lastTransitionTime = st.since ?? now;
     st.failures = result.status === "failed" ? st.failures + 1 : 0;
     st.stalledFingerprint = result.status === "stalled" ? this.reconciler.fingerprint?.(obj) : undefined;
     st.last = result;
-    for (const ev of result.events ?? []) this.opts.sink.emit(ev);
-    if (state && !result.reported) {
+    const fresh = newFindings(prev, result);
+    let described: Description | undefined;
+    if (result.changed || state || fresh.size > 0 || !sameCondition(prev, result)) {
+      const notice: Notice<T, P> = { key, obj, result, newFindings: fresh };
+      if (prev) notice.previous = prev;
+      if (state) notice.transition = state;
+      described = await this.reconciler.describe?.(notice).catch((err) => {
+        this.logger.warn({ err, key }, "could not describe the reconcile");
+        return undefined;
+      });
+    }
+    for (const ev of described?.events ?? []) this.opts.sink.emit(ev);
+    if (state && !described?.coversTransition) {
       this.opts.sink.emit({
         kind: "reconciler",
         id: correlationId(),
-        time: this.clock.now().toISOString(),
+        time: now,
         cluster: this.opts.clusterName,
         correlationId: result.correlationId ?? key,
         reconciler: this.reconciler.name,
@@ -234,25 +299,32 @@ export class Controller<T> {
       });
     }
     const level = result.status === "failed" ? "warn" : "debug";
-    this.logger[level]({ key, status: result.status, message: result.message }, "reconciled");
+    this.logger[level](
+      { key, status: result.status, reason: result.reason, message: result.message },
+      "reconciled",
+    );
   }
 
-  private schedule(key: string, obj: T, st: KeyState<T>, result: ReconcileResult): void {
+  private schedule(key: string, obj: T, st: KeyState<T, P>, result: ReconcileResult<P>): void {
     let delay: number | undefined;
-    if (result.status === "failed" && result.retry !== false) {
+    let why: "interval" | "retry" = "interval";
+    if (result.status === "failed" && !this.reconciler.noBackoff?.has(result.reason ?? "")) {
       const base = this.opts.baseBackoffMs ?? 1_000;
       const max = this.opts.maxBackoffMs ?? 300_000;
       const exp = Math.min(max, base * 2 ** Math.min(st.failures - 1, 20));
       // Full jitter in the upper half: replicas and keys do not retry in lockstep.
       delay = Math.max(result.requeueAfterMs ?? 0, exp / 2 + Math.random() * (exp / 2));
-    } else if (result.requeueAfterMs !== undefined && result.status !== "stalled") {
-      delay = result.requeueAfterMs;
+      why = "retry";
+    } else if (result.status !== "stalled") {
+      // The interval is a requeue like any other: an explicit request in between resets it.
+      delay = result.requeueAfterMs ?? this.opts.requeueAfterMs;
     }
     if (delay === undefined) return;
+    const next = this.opts.requeueObject?.(obj, why) ?? obj;
     st.timer = setTimeout(() => {
       st.timer = undefined;
       if (this.stopped || st.next) return;
-      st.next = { obj, waiters: [] };
+      st.next = { obj: next, waiters: [] };
       if (!st.running) void this.drain(key, st);
     }, delay);
     st.timer.unref?.();

@@ -19,8 +19,9 @@ export const sync = defineCommand({
         hint: "Run the service (`gitops-bot serve`) with a cluster configured; it syncs on its own schedule and on `sync`.",
       });
     }
-    const r = await ctx.sync.trigger(a.env);
-    ctx.output(r);
+    const r = await ctx.sync.trigger(a.env ? { env: a.env } : {});
+    // What it printed before the trigger contract moved to core: the reply, not `accepted`.
+    ctx.output({ ...(r.revision ? { revision: r.revision } : {}), message: r.message });
     const what = a.env ? `environment ${a.env}` : "all environments";
     return {
       title: [t(`Sync of ${what} started`)],

@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { type Logger, nullLogger } from "../../core/ports.js";
+import { type Logger, nullLogger, type SyncTrigger } from "../../core/ports.js";
 import { type HttpServer, sendText } from "../../http/server.js";
-import type { SyncTrigger } from "./service.js";
 
 /** Request headers, lower-cased names (Node's `IncomingMessage.headers`). */
 export type Headers = Record<string, string | string[] | undefined>;

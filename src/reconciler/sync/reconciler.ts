@@ -1,14 +1,16 @@
 import { correlationId, TransientError } from "../../core/errors.js";
 import type { CommitRef, SyncEvent, SyncObjectResult } from "../../core/events.js";
-import { type Clock, systemClock } from "../../core/ports.js";
+import { type Clock, type SyncTriggerOptions, systemClock } from "../../core/ports.js";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
-import type { ReconcileContext, ReconcileResult, Reconciler } from "../controller.js";
+import type { Condition } from "../conditions.js";
+import type { Description, Notice, ReconcileContext, ReconcileResult, Reconciler } from "../controller.js";
+import { recordedCondition, type SyncReason, SyncReasons, syncFindings } from "./conditions.js";
 import type { SyncEngine } from "./engine.js";
 import type { InventoryEntry, SyncState, SyncStateStore } from "./state.js";
 
 /** Why a sync runs. */
 export interface SyncRequest {
-  reason: "start" | "interval" | "webhook" | "command" | "retry";
+  reason: NonNullable<SyncTriggerOptions["reason"]>;
   /** Who asked (chat user, webhook sender), for logs. */
   actor?: string;
 }
@@ -27,18 +29,32 @@ export interface SyncReconcilerDeps {
 
 const CHANGED = new Set(["created", "configured", "pruned"]);
 
+/** What a sync run hands to `describe` (the transition payload). */
+export interface SyncPayload {
+  /** The last applied revision before this run. */
+  from?: string;
+  to: string;
+  /** Objects created, configured or pruned. */
+  changes: SyncObjectResult[];
+  failures: SyncObjectResult[];
+  /** Drift left in place (correction off). */
+  leftAlone: SyncObjectResult[];
+}
+
 /**
  * `Reconciler` for git -> cluster sync: fetches the branch, runs the `SyncEngine` at its head,
- * persists the state and emits a `SyncEvent` only when objects changed, drift was seen, the set of
- * failures is new, or the sync recovered. Whole-sync failures (git unreachable, API server down)
- * are returned as `failed` so the controller retries with backoff and emits one transition event.
+ * persists the state and returns a condition (reason from `SyncReasons`) whose findings are the
+ * failed objects and the drift left alone. It remembers nothing of what was announced: the
+ * controller compares conditions and calls `describe` when there is something to tell, which
+ * turns it into one `SyncEvent` (changes, new failures, new drift, a recovery from object
+ * failures). Whole-sync failures (git unreachable, API server down) are `failed` results that the
+ * controller retries with backoff and announces with its own transition event.
  */
-export class SyncReconciler implements Reconciler<SyncRequest> {
+export class SyncReconciler implements Reconciler<SyncRequest, SyncPayload> {
   readonly name = "sync" as const;
+  /** A bad manifest needs a new commit: the interval retries it, not a backoff. */
+  readonly noBackoff: ReadonlySet<string> = new Set([SyncReasons.ObjectsFailed]);
   private loaded: { state: SyncState; inventory: InventoryEntry[] } | undefined;
-  private failureSignature = "";
-  /** Drift left alone (correction off) that was already announced. */
-  private driftSignature = "";
   private readonly clock: Clock;
 
   constructor(private readonly deps: SyncReconcilerDeps) {
@@ -59,17 +75,15 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
     this.loaded = undefined;
   }
 
-  async reconcile(req: SyncRequest, ctx: ReconcileContext): Promise<ReconcileResult> {
+  /** The condition of the state record, so a restart does not announce again what was announced. */
+  async restore(): Promise<Condition | undefined> {
+    this.loaded ??= await this.deps.store.load();
+    return recordedCondition(this.loaded.state);
+  }
+
+  async reconcile(req: SyncRequest, ctx: ReconcileContext): Promise<ReconcileResult<SyncPayload>> {
     const { repo, engine, store } = this.deps;
-    if (!this.loaded) {
-      this.loaded = await store.load();
-      this.failureSignature = signature(this.loaded.state.errors);
-      this.driftSignature = signature(
-        this.loaded.state.drift
-          .filter((d) => !d.corrected)
-          .map((d) => ({ id: d.id, error: d.fields.join(",") })),
-      );
-    }
+    this.loaded ??= await store.load();
     const { state, inventory } = this.loaded;
     const now = () => this.clock.now().toISOString();
     let head: string;
@@ -77,39 +91,27 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
       head = await repo.sync();
     } catch (err) {
       const message = `cannot fetch the config repo: ${(err as Error).message}`;
-      await this.saveFailure(state, message, undefined, ctx);
-      return { status: "failed", message };
+      await this.saveFailure(state, SyncReasons.FetchFailed, message, undefined, ctx);
+      return { status: "failed", reason: SyncReasons.FetchFailed, message };
     }
     ctx.logger.debug({ head, reason: req.reason, actor: req.actor }, "sync starting");
     let report: Awaited<ReturnType<SyncEngine["run"]>>;
     try {
       report = await engine.run(repo, head, inventory, ctx.signal);
     } catch (err) {
-      const message =
-        err instanceof TransientError
-          ? `cluster unavailable: ${err.message}`
-          : `sync of ${head.slice(0, 7)} failed: ${(err as Error).message}`;
-      await this.saveFailure(state, message, head, ctx);
-      return { status: "failed", message, correlationId: head };
+      const transient = err instanceof TransientError;
+      const reason = transient ? SyncReasons.ClusterUnavailable : SyncReasons.SyncFailed;
+      const message = transient
+        ? `cluster unavailable: ${err.message}`
+        : `sync of ${head.slice(0, 7)} failed: ${(err as Error).message}`;
+      await this.saveFailure(state, reason, message, head, ctx);
+      return { status: "failed", reason, message, correlationId: head, observedRevision: head };
     }
     store.touch(now());
 
     const failures = report.objects.filter((o) => o.action === "failed");
-    // Drift left in place (correction off) is announced once, not on every sync while it lasts.
     const leftAlone = report.objects.filter((o) => o.drift && o.action === "unchanged");
-    const driftSig = signature(leftAlone.map((o) => ({ id: o.id, error: (o.drift ?? []).join(",") })));
-    const newDrift = leftAlone.length > 0 && driftSig !== this.driftSignature;
-    const changes = [...report.objects.filter((o) => CHANGED.has(o.action)), ...(newDrift ? leftAlone : [])];
-    const sig = signature(failures.map((f) => ({ id: f.id, error: f.error ?? "" })));
-    const wasBad = state.result === "failed" || state.result === "partial";
-    const recovered = wasBad && failures.length === 0 && !report.transient;
-    const newFailures = failures.length > 0 && sig !== this.failureSignature;
-
-    const events: SyncEvent[] = [];
-    // A recovery from a whole-sync failure with nothing to report is the controller's event to emit.
-    if (changes.length > 0 || newFailures || (recovered && state.result === "partial")) {
-      events.push(await this.event(state.lastAppliedRevision, head, [...changes, ...failures], recovered));
-    }
+    const changes = report.objects.filter((o) => CHANGED.has(o.action));
 
     const next: SyncState = {
       ...state,
@@ -122,6 +124,8 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
           : undefined,
       errors: failures.slice(0, 50).map((f) => ({ id: f.id, file: f.file, error: f.error ?? "" })),
     };
+    delete next.reason;
+    if (report.transient) next.reason = SyncReasons.ClusterUnavailable;
     if (!report.transient) next.lastAppliedRevision = head;
     // The drift record changes (and is written) only when different drift is seen.
     if (
@@ -138,43 +142,56 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
       });
     }
     this.loaded = { state: next, inventory: report.inventory };
-    if (!report.transient) {
-      this.failureSignature = sig;
-      this.driftSignature = driftSig;
-    }
 
+    const result = {
+      findings: syncFindings(failures, leftAlone),
+      payload: { to: head, changes, failures, leftAlone } as SyncPayload,
+      changed: changes.length > 0,
+      correlationId: head,
+      observedRevision: head,
+    };
+    if (state.lastAppliedRevision) result.payload.from = state.lastAppliedRevision;
     if (report.transient) {
-      // The changes that did happen are reported; the controller reports the failure and retries.
-      return {
-        status: "failed",
-        message: `cluster unavailable: ${report.transient.message}`,
-        events,
-        correlationId: head,
-      };
+      // The changes that did happen are described; the controller reports the failure and retries.
+      const message = `cluster unavailable: ${report.transient.message}`;
+      return { ...result, status: "failed", reason: SyncReasons.ClusterUnavailable, message };
+    }
+    if (failures.length > 0) {
+      return { ...result, status: "failed", reason: SyncReasons.ObjectsFailed, message: next.message };
     }
     const summary = `${head.slice(0, 7)}: ${count(report.objects, "created")} created, ${count(report.objects, "configured")} configured, ${count(report.objects, "pruned")} pruned`;
-    if (failures.length > 0) {
-      return {
-        status: "failed",
-        // Not retried with backoff: a bad manifest needs a new commit; the interval runs anyway.
-        retry: false,
-        message: next.message,
-        events,
-        reported: events.length > 0,
-        correlationId: head,
-      };
-    }
-    return { status: "ready", message: summary, events, reported: events.length > 0, correlationId: head };
+    return { ...result, status: "ready", reason: SyncReasons.Synced, message: summary };
+  }
+
+  /**
+   * One `SyncEvent` for a run the controller announces, when there is something object-level to
+   * tell: changes, new failures, new drift left alone, or the recovery from object failures.
+   * Otherwise (a whole-sync failure or its recovery) the controller's own event tells it.
+   */
+  async describe(n: Notice<SyncRequest, SyncPayload>): Promise<Description | undefined> {
+    const p = n.result.payload;
+    if (!p) return undefined;
+    const newDrift = n.newFindings.has("drift");
+    const newFailures = n.newFindings.has("failed");
+    const recovered = n.transition === "recovered";
+    const fromObjectFailures = recovered && n.previous?.reason === SyncReasons.ObjectsFailed;
+    if (p.changes.length === 0 && !newDrift && !newFailures && !fromObjectFailures) return undefined;
+    // Drift left in place is listed once, when it is new, not on every sync while it lasts.
+    const objects = [...p.changes, ...(newDrift ? p.leftAlone : []), ...p.failures];
+    const ev = await this.event(p.from, p.to, objects, recovered);
+    // An outage mid-sync is not told by the changes that did happen: the controller adds its event.
+    return { events: [ev], coversTransition: n.result.reason !== SyncReasons.ClusterUnavailable };
   }
 
   private async saveFailure(
     state: SyncState,
+    reason: SyncReason,
     message: string,
     head: string | undefined,
     ctx: ReconcileContext,
   ): Promise<void> {
     if (!this.loaded) return;
-    const next: SyncState = { ...state, result: "failed", message };
+    const next: SyncState = { ...state, result: "failed", reason, message };
     if (head) next.lastAttemptedRevision = head;
     if (!sameOutcome(state, next)) next.lastChangeTime = this.clock.now().toISOString();
     this.loaded = { ...this.loaded, state: next };
@@ -239,13 +256,6 @@ export class SyncReconciler implements Reconciler<SyncRequest> {
       return { commits: [], warnings: [] };
     }
   }
-}
-
-function signature(errors: { id: string; error: string }[]): string {
-  return errors
-    .map((e) => `${e.id}|${e.error}`)
-    .sort()
-    .join("\n");
 }
 
 function sameOutcome(a: SyncState, b: SyncState): boolean {

@@ -1,40 +1,29 @@
 import type { Config } from "../../config/schema.js";
 import type { EventSink } from "../../core/events.js";
-import { type Clock, type Logger, nullLogger, systemClock } from "../../core/ports.js";
+import {
+  type Clock,
+  type SyncTriggerResult as CoreSyncTriggerResult,
+  type Logger,
+  nullLogger,
+  type SyncTrigger,
+  type SyncTriggerOptions,
+  systemClock,
+} from "../../core/ports.js";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
 import type { KubeClient } from "../../kube/client.js";
-import { Controller, type ReconcileResult } from "../controller.js";
+import type { Controller, ReconcileResult } from "../controller.js";
+import { ReconcilerService, type ReconcilerServiceOptions } from "../service.js";
 import { SyncEngine } from "./engine.js";
 import type { SyncPath } from "./manifests.js";
-import { SyncReconciler, type SyncRequest } from "./reconciler.js";
+import { type SyncPayload, SyncReconciler, type SyncRequest } from "./reconciler.js";
 import { SyncStateStore, type SyncStatusReader } from "./state.js";
 
 /** The field manager of every server-side apply the bot makes. */
 export const FIELD_MANAGER = "gitops-bot";
 
-/** What the `sync` chat command and the git webhook call. */
-export interface SyncTrigger {
-  /** Runs a sync now (or joins the one running) and resolves when it is done. `env` is informational:
-   * a sync always covers every path. On a replica that is not the leader nothing runs. */
-  trigger(opts?: SyncTriggerOptions): Promise<SyncTriggerResult>;
-}
-
-export interface SyncTriggerOptions {
-  env?: string;
-  actor?: string;
-  reason?: SyncRequest["reason"];
-  /** false: resolve as soon as the sync is queued (chat replies that must not wait); default true. */
-  wait?: boolean;
-}
-
-export interface SyncTriggerResult {
-  /** False when this replica is not the leader (or the service is stopped). */
-  accepted: boolean;
-  /** One line for the chat reply. */
-  message: string;
-  /** The revision the sync ran at (when it got that far). */
-  revision?: string;
-  result?: ReconcileResult;
+/** What a trigger resolves with: the core contract plus the full reconcile result. */
+export interface SyncTriggerResult extends CoreSyncTriggerResult {
+  result?: ReconcileResult<SyncPayload>;
 }
 
 export interface SyncServiceOptions {
@@ -62,24 +51,20 @@ export interface SyncServiceDeps {
 }
 
 /**
- * The git -> cluster sync: a `Controller` around the `SyncReconciler`, an interval timer, the
- * immediate run at start and the `SyncTrigger`. It reconciles only while `lead()`ed: main.ts
- * calls `lead(signal)` from the leader elector's `onStartedLeading` (or `lead()` without leader
- * election); aborting the signal stops all writes and the timer.
+ * The git -> cluster sync: the `ReconcilerService` configured with the `SyncReconciler`, its
+ * engine and state store, plus the `SyncTrigger` (which adds the revision to the reply). It
+ * reconciles only while `lead()`ed: main.ts calls `lead(signal)` from the leader elector's
+ * `onStartedLeading` (or `lead()` without leader election); aborting the signal stops all writes
+ * and the interval.
  */
 export class SyncService implements SyncTrigger {
-  readonly controller: Controller<SyncRequest>;
   readonly reconciler: SyncReconciler;
   /** Read side for `status` and the cron reports. */
   readonly status: SyncStatusReader;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly logger: Logger;
+  private readonly service: ReconcilerService<SyncRequest, SyncPayload>;
 
-  constructor(
-    private readonly opts: SyncServiceOptions,
-    private readonly deps: SyncServiceDeps,
-  ) {
-    this.logger = (deps.logger ?? nullLogger).child({ component: "sync", sync: opts.name });
+  constructor(opts: SyncServiceOptions, deps: SyncServiceDeps) {
+    const logger = (deps.logger ?? nullLogger).child({ component: "sync", sync: opts.name });
     const store = new SyncStateStore(deps.kube, {
       namespace: opts.namespace,
       name: opts.name,
@@ -96,7 +81,7 @@ export class SyncService implements SyncTrigger {
         driftCorrection: opts.driftCorrection,
         concurrency: opts.concurrency,
       },
-      this.logger,
+      logger,
     );
     this.reconciler = new SyncReconciler({
       repo: deps.repo,
@@ -107,12 +92,24 @@ export class SyncService implements SyncTrigger {
       clock: deps.clock ?? systemClock,
     });
     this.status = store;
-    this.controller = new Controller(this.reconciler, {
+    const serviceOpts: ReconcilerServiceOptions<SyncRequest> = {
+      noun: "sync",
+      verb: "syncs",
+      intervalMs: opts.intervalMs,
+      initial: () => [{ reason: "start" }],
+      requeueObject: (_req, why) => ({ reason: why }),
       sink: deps.sink,
       clusterName: opts.clusterName,
-      logger: this.logger,
-      clock: deps.clock,
-    });
+      logger,
+    };
+    if (deps.clock) serviceOpts.clock = deps.clock;
+    if (deps.leader) serviceOpts.leader = deps.leader;
+    this.service = new ReconcilerService(this.reconciler, serviceOpts);
+  }
+
+  /** The controller of the sync (tests start it without leadership; status pages read it). */
+  get controller(): Controller<SyncRequest, SyncPayload> {
+    return this.service.controller;
   }
 
   /** Builds the service from the `sync` config section. */
@@ -133,44 +130,24 @@ export class SyncService implements SyncTrigger {
     );
   }
 
-  /** Starts reconciling: one sync now, then every interval, until `signal` aborts or `stop()`. */
+  /** Starts reconciling: one sync now, then every interval, until `signal` aborts or `pause()`. */
   lead(signal?: AbortSignal): void {
-    if (signal?.aborted) return;
-    this.pause();
-    this.reconciler.reset(); // another replica may have written the state meanwhile
-    this.controller.start(signal);
-    void this.controller.enqueue({ reason: "start" });
-    this.timer = setInterval(
-      () => void this.controller.enqueue({ reason: "interval" }),
-      this.opts.intervalMs,
-    );
-    this.timer.unref?.();
-    signal?.addEventListener("abort", () => this.pause(), { once: true });
-    this.logger.info({ intervalMs: this.opts.intervalMs }, "sync started");
+    this.service.lead(signal);
   }
 
   /** Stops reconciling (leadership lost or shutdown); a running sync is aborted before its next write. */
   pause(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.controller.stop();
+    this.service.pause();
   }
 
   async trigger(opts: SyncTriggerOptions = {}): Promise<SyncTriggerResult> {
-    if (!this.controller.running) {
-      const leader = this.deps.leader?.();
-      return {
-        accepted: false,
-        message: leader
-          ? `this replica is not the leader; ${leader} syncs`
-          : "sync is not running on this replica",
-      };
-    }
-    const running = this.controller.enqueue({ reason: opts.reason ?? "command", actor: opts.actor });
-    // Not waiting: the sync runs (or joins the running one, whose follow-up sees the newest commit).
-    if (opts.wait === false) return { accepted: true, message: "sync started" };
-    const result = await running;
-    const out: SyncTriggerResult = { accepted: true, message: result.message ?? result.status, result };
+    const req: SyncRequest = { reason: opts.reason ?? "command" };
+    if (opts.actor !== undefined) req.actor = opts.actor;
+    const out: SyncTriggerResult = await this.service.trigger(
+      req,
+      opts.wait === false ? { wait: false } : {},
+    );
+    if (!out.accepted || !out.result) return out;
     const revision = this.reconciler.lastRevision();
     if (revision) out.revision = revision;
     return out;

@@ -1,4 +1,5 @@
-import { ensureNamespace, type KubeClient, type KubeObject } from "../../kube/client.js";
+import type { KubeClient } from "../../kube/client.js";
+import { type StatusCodec, StatusStore } from "../status-store.js";
 
 /** One object this bot applied, as recorded in the inventory. */
 export interface InventoryEntry {
@@ -31,6 +32,8 @@ export interface SyncState {
   /** When the recorded outcome last changed. */
   lastChangeTime?: string;
   result: "never" | "success" | "partial" | "failed";
+  /** The condition reason of the last attempt (`SyncReasons`); absent in records of older versions. */
+  reason?: string;
   /** Why the last attempt failed as a whole, or a summary of the per-object errors. */
   message?: string;
   /** Per-object errors of the last sync (at most 50). */
@@ -53,45 +56,59 @@ export interface SyncStatusReader {
 
 export const emptyState = (source: string): SyncState => ({ source, result: "never", errors: [], drift: [] });
 
+/** What the sync keeps in its status record: the state plus the inventory. */
+export interface SyncRecord {
+  state: SyncState;
+  inventory: InventoryEntry[];
+}
+
+/** The sync record as ConfigMap data: `state` and `inventory` (sorted, so the order never causes a write). */
+export function syncCodec(source: string): StatusCodec<SyncRecord> {
+  return {
+    encode: ({ state, inventory }) => {
+      const sorted = [...inventory].sort((a, b) => invKey(a).localeCompare(invKey(b)));
+      return { state: JSON.stringify(state), inventory: JSON.stringify(sorted) };
+    },
+    decode: (data) => ({
+      state: stateOf(data, source),
+      inventory: data?.inventory ? JSON.parse(data.inventory) : [],
+    }),
+  };
+}
+
+function stateOf(data: Record<string, string> | undefined, source: string): SyncState {
+  const raw = data?.state;
+  return raw ? { ...emptyState(source), ...JSON.parse(raw) } : emptyState(source);
+}
+
 /**
- * The sync state and inventory of one source, kept in one ConfigMap
- * `gitops-bot-sync-<name>` in the bot's namespace (created with the namespace when missing).
- * `save` writes only when something changed, so a no-op sync makes no writes.
+ * The sync state and inventory of one source: a `StatusStore` ConfigMap
+ * `gitops-bot-sync-<name>` in the bot's namespace, plus the time of the last run in memory.
  */
 export class SyncStateStore implements SyncStatusReader {
-  private lastSaved: string | undefined;
+  private readonly store: StatusStore<SyncRecord>;
   private lastSyncTime: string | undefined;
-  readonly configMapName: string;
 
   constructor(
-    private readonly kube: KubeClient,
+    kube: KubeClient,
     private readonly opts: { namespace: string; name: string; source: string; fieldManager: string },
   ) {
-    this.configMapName = `gitops-bot-sync-${opts.name}`;
-  }
-
-  /** Loads state and inventory (empty ones when there is no record yet). */
-  async load(): Promise<{ state: SyncState; inventory: InventoryEntry[] }> {
-    const cm = await this.record();
-    const state = this.stateOf(cm);
-    const data = (cm?.data ?? {}) as Record<string, string>;
-    const inventory: InventoryEntry[] = data.inventory ? JSON.parse(data.inventory) : [];
-    this.lastSaved = cm ? serialize(state, inventory) : undefined;
-    return { state, inventory };
-  }
-
-  private record(): Promise<KubeObject | undefined> {
-    return this.kube.get({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: this.opts.namespace,
-      name: this.configMapName,
+    this.store = new StatusStore(kube, {
+      namespace: opts.namespace,
+      name: `gitops-bot-sync-${opts.name}`,
+      record: "sync-state",
+      fieldManager: opts.fieldManager,
+      codec: syncCodec(opts.source),
     });
   }
 
-  private stateOf(cm: KubeObject | undefined): SyncState {
-    const raw = (cm?.data as Record<string, string> | undefined)?.state;
-    return raw ? { ...emptyState(this.opts.source), ...JSON.parse(raw) } : emptyState(this.opts.source);
+  get configMapName(): string {
+    return this.store.configMapName;
+  }
+
+  /** Loads state and inventory (empty ones when there is no record yet). */
+  load(): Promise<SyncRecord> {
+    return this.store.load();
   }
 
   /** Marks that a sync ran now (in memory only). */
@@ -100,41 +117,15 @@ export class SyncStateStore implements SyncStatusReader {
   }
 
   /** Persists state and inventory; a no-op when both are unchanged since the last load/save. */
-  async save(state: SyncState, inventory: InventoryEntry[], signal?: AbortSignal): Promise<boolean> {
-    const text = serialize(state, inventory);
-    if (text === this.lastSaved) return false;
-    await this.ensureNamespace(signal);
-    const cm: KubeObject = {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: {
-        name: this.configMapName,
-        namespace: this.opts.namespace,
-        labels: { "app.kubernetes.io/managed-by": "gitops-bot", "gitops-bot.dev/record": "sync-state" },
-      },
-      data: JSON.parse(text),
-    };
-    await this.kube.apply(cm, { fieldManager: this.opts.fieldManager, force: true, signal });
-    this.lastSaved = text;
-    return true;
+  save(state: SyncState, inventory: InventoryEntry[], signal?: AbortSignal): Promise<boolean> {
+    return this.store.save({ state, inventory }, signal);
   }
 
-  /** The state only: `status` and the reports never need the inventory (thousands of entries),
-   * and a read must not disturb what the next `save` compares against. */
+  /** The state only: `status` and the reports never need the inventory (thousands of entries). */
   async read(): Promise<SyncStatus> {
-    const state = this.stateOf(await this.record());
+    const state = stateOf(await this.store.data(), this.opts.source);
     return { ...state, lastSyncTime: this.lastSyncTime };
   }
-
-  private async ensureNamespace(signal?: AbortSignal): Promise<void> {
-    if (this.lastSaved !== undefined) return;
-    await ensureNamespace(this.kube, this.opts.namespace, signal);
-  }
-}
-
-function serialize(state: SyncState, inventory: InventoryEntry[]): string {
-  const sorted = [...inventory].sort((a, b) => invKey(a).localeCompare(invKey(b)));
-  return JSON.stringify({ state: JSON.stringify(state), inventory: JSON.stringify(sorted) });
 }
 
 /** A stable key for an inventory entry or object. */

@@ -141,9 +141,9 @@ describe("CommandEngine", () => {
     const engine = new CommandEngine({
       ops: new FailingOps(new Error("x")),
       sync: {
-        trigger: async (env) => {
-          triggered.push(env);
-          return { revision: "abcdef0123" };
+        trigger: async (opts) => {
+          triggered.push(opts?.env);
+          return { accepted: true, message: "", revision: "abcdef0123" };
         },
       },
       images: {
@@ -172,7 +172,7 @@ describe("CommandEngine", () => {
     const engine = new CommandEngine({
       ops: new FailingOps(new Error("x")),
       sync: {
-        trigger: async () => ({}),
+        trigger: async () => ({ accepted: true, message: "" }),
         status: async () => {
           if (summary instanceof Error) throw summary;
           return summary;

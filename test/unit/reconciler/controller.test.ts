@@ -3,6 +3,7 @@ import { StalledError, TransientError } from "../../../src/core/errors.js";
 import type { GitopsEvent, ReconcilerEvent } from "../../../src/core/events.js";
 import {
   Controller,
+  type Notice,
   type ReconcileContext,
   type ReconcileResult,
   type Reconciler,
@@ -14,13 +15,15 @@ interface Obj {
 }
 
 /** A scripted reconciler: `script` answers each run in turn (a result, or an error to throw). */
-class ScriptedReconciler implements Reconciler<Obj> {
+class ScriptedReconciler implements Reconciler<Obj, GitopsEvent> {
   readonly name = "image" as const;
+  /** Reasons that need new input: no backoff runs. */
+  readonly noBackoff = new Set(["BadValues", "ChartMissing"]);
   runs: { obj: Obj; attempt: number }[] = [];
   active = 0;
   maxActive = 0;
   constructor(
-    private readonly script: (ReconcileResult | Error)[],
+    private readonly script: (ReconcileResult<GitopsEvent> | Error)[],
     private readonly delayMs = 0,
   ) {}
   key(o: Obj) {
@@ -29,7 +32,11 @@ class ScriptedReconciler implements Reconciler<Obj> {
   fingerprint(o: Obj) {
     return o.input;
   }
-  async reconcile(obj: Obj, ctx: ReconcileContext): Promise<ReconcileResult> {
+  /** A result's payload is the reconciler's own event for it. */
+  async describe(n: Notice<Obj, GitopsEvent>) {
+    return n.result.payload ? { events: [n.result.payload], coversTransition: true } : undefined;
+  }
+  async reconcile(obj: Obj, ctx: ReconcileContext): Promise<ReconcileResult<GitopsEvent>> {
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
     this.runs.push({ obj, attempt: ctx.attempt });
@@ -122,9 +129,9 @@ describe("Controller", () => {
       phase: "failed",
     };
     const r = new ScriptedReconciler([
-      { status: "failed", message: "bad values", retry: false },
-      { status: "failed", message: "bad values", retry: false },
-      { status: "failed", message: "chart missing", retry: false, events: [own], reported: true },
+      { status: "failed", reason: "BadValues", message: "bad values" },
+      { status: "failed", reason: "BadValues", message: "bad values" },
+      { status: "failed", reason: "ChartMissing", message: "chart missing", payload: own },
     ]);
     const { c, events } = make(r);
     await c.enqueue({ key: "a", input: "1" });
@@ -162,5 +169,40 @@ describe("Controller", () => {
     expect(c.running).toBe(false);
     expect((await c.enqueue({ key: "a", input: "1" })).message).toMatch(/not running/);
     expect(events).toEqual([]);
+  });
+
+  it("requeues every key after requeueAfterMs (the interval), with the object requeueObject gives", async () => {
+    const r = new ScriptedReconciler([]);
+    const c = new Controller(r, {
+      sink: { emit: () => {} },
+      clusterName: "c1",
+      requeueAfterMs: 20,
+      requeueObject: (o) => ({ ...o, input: "interval" }),
+    });
+    c.start();
+    await c.enqueue({ key: "a", input: "1" });
+    await until(() => r.runs.length >= 3);
+    expect(r.runs.slice(1).every((x) => x.obj.input === "interval")).toBe(true);
+    c.stop();
+    const n = r.runs.length;
+    await new Promise((res) => setTimeout(res, 60));
+    expect(r.runs.length).toBe(n); // stop() leaves no timer behind
+  });
+
+  it("announces a new set of findings under the same failed condition once, and not again", async () => {
+    const failed = (items: string[]) => ({
+      status: "failed" as const,
+      reason: "BadValues",
+      message: "2 objects failed",
+      findings: { failed: items },
+    });
+    const r = new ScriptedReconciler([
+      failed(["a|x", "b|y"]),
+      failed(["b|y", "a|x"]),
+      failed(["a|x", "c|z"]),
+    ]);
+    const { c, states } = make(r);
+    for (let i = 0; i < 3; i++) await c.enqueue({ key: "k", input: "1" });
+    expect(states()).toEqual(["failed", "failed"]); // first and third; the order of items does not matter
   });
 });

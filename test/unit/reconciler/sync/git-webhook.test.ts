@@ -1,9 +1,8 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { nullLogger } from "../../../../src/core/ports.js";
+import { nullLogger, type SyncTrigger } from "../../../../src/core/ports.js";
 import { HttpServer } from "../../../../src/http/server.js";
 import { gitWebhookHandler, mountGitWebhook } from "../../../../src/reconciler/sync/git-webhook.js";
-import type { SyncTrigger } from "../../../../src/reconciler/sync/service.js";
 
 const SECRET = "s3cret";
 const hmac = (body: string, secret = SECRET) => createHmac("sha256", secret).update(body).digest("hex");
