@@ -54,7 +54,7 @@ stdin (interactive or piped); replies and the notifications the bot would post a
 Runs the service (chat front ends, reconcilers, notifications, HTTP server) until SIGTERM/SIGINT.
   -c, --config FILE   configuration file (default: $GITOPS_BOT_CONFIG, else gitops-bot.yaml)
 `,
-    run: async (argv) => (await import("./main.js")).serve(argv, process.env),
+    run: async (argv) => (await import("./app/serve.js")).serve(argv, process.env),
   },
   check: {
     summary: "validate the configuration and the config repo",

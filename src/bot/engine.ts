@@ -16,6 +16,7 @@ import { correlationId, isUserError, StalledError, TransientError, UserError } f
 import type { CommandCommitEvent, EventSink } from "../core/events.js";
 import { code, type Message, t } from "../core/message.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
+import type { KeyValueRecord } from "../core/record.js";
 import { Redactor } from "../core/redact.js";
 import type { ReleaseModel } from "../core/release.js";
 import type { Actor, OpOptions, OpResult, ReleaseOperations } from "../gitops/operations.js";
@@ -96,6 +97,8 @@ export interface EngineDeps {
   /** Known secrets, redacted from any error text shown to users. */
   secrets?: string[];
   idempotencyTtlMs?: number;
+  /** Shared record of handled invocation ids (other replicas, restarts); see idempotency.ts. */
+  idempotency?: KeyValueRecord;
 }
 
 const WRITE_METHODS = [
@@ -174,6 +177,8 @@ export class CommandEngine {
     this.seen = new IdempotencyCache<EngineResult>({
       clock: this.clock,
       ...(deps.idempotencyTtlMs ? { ttlMs: deps.idempotencyTtlMs } : {}),
+      ...(deps.idempotency ? { shared: deps.idempotency } : {}),
+      logger: this.logger,
     });
   }
 
