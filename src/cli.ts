@@ -27,7 +27,7 @@ stdin (interactive or piped); replies and the notifications the bot would post a
   -q, --quiet      no banner
 `,
     run: async (argv) =>
-      (await import("./bot/platforms/shell/demo.js")).runDemo(argv, {
+      (await import("./app/demo.js")).runDemo(argv, {
         stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,
@@ -37,7 +37,7 @@ stdin (interactive or piped); replies and the notifications the bot would post a
   cmd: {
     summary: "run one chat command against a config repo (scripts, CI)",
     run: async (argv) =>
-      (await import("./bot/platforms/cli/cmd.js")).runCmd(argv, {
+      (await import("./app/cmd.js")).runCmd(argv, {
         stdout: process.stdout,
         stderr: process.stderr,
         gitToken: process.env["GITOPS_BOT_GIT_TOKEN"],
@@ -54,7 +54,7 @@ stdin (interactive or piped); replies and the notifications the bot would post a
 Runs the service (chat front ends, reconcilers, notifications, HTTP server) until SIGTERM/SIGINT.
   -c, --config FILE   configuration file (default: $GITOPS_BOT_CONFIG, else gitops-bot.yaml)
 `,
-    run: async (argv) => (await import("./main.js")).serve(argv, process.env),
+    run: async (argv) => (await import("./app/serve.js")).serve(argv, process.env),
   },
   check: {
     summary: "validate the configuration and the config repo",
@@ -66,7 +66,7 @@ release model, listing each broken file with its hint. Exit 0 when usable, 1 whe
   --config-only       validate the file without opening the config repo
   --json              one JSON object on stdout: { ok, config, repo, problems[], warnings[] }
 `,
-    run: async (argv) => (await import("./config/check.js")).runCheck(argv),
+    run: async (argv) => (await import("./app/check.js")).runCheck(argv),
   },
 };
 

@@ -15,6 +15,7 @@ import { UserError } from "../core/errors.js";
 import type { EventSink } from "../core/events.js";
 import type { Message } from "../core/message.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
+import type { KeyValueRecord } from "../core/record.js";
 import { Redactor } from "../core/redact.js";
 import type { ReleaseModel } from "../core/release.js";
 import type { Actor, OpOptions, OpResult, ReleaseOperations } from "../gitops/operations.js";
@@ -95,6 +96,8 @@ export interface EngineDeps {
   /** Known secrets, redacted from any error text shown to users. */
   secrets?: string[];
   idempotencyTtlMs?: number;
+  /** Shared record of handled invocation ids (other replicas, restarts); see idempotency.ts. */
+  idempotency?: KeyValueRecord;
 }
 
 /** The identity a chat user commits as. */
@@ -154,6 +157,8 @@ export class CommandEngine {
     this.seen = new IdempotencyCache<EngineResult>({
       clock: this.clock,
       ...(deps.idempotencyTtlMs ? { ttlMs: deps.idempotencyTtlMs } : {}),
+      ...(deps.idempotency ? { shared: deps.idempotency } : {}),
+      logger: this.logger,
     });
   }
 

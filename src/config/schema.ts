@@ -199,7 +199,7 @@ export const teamsSchema = z
       .string()
       .optional()
       .describe(
-        "JSON file where conversation references are kept when `store` is `file` (default: under the OS temp dir).",
+        "JSON file where conversation references are kept when `store` is `file` (default: `teams-conversations.json` next to the repo workdir, or under the OS temp dir).",
       ),
   })
   .superRefine((t, ctx) => {

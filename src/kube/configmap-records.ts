@@ -1,6 +1,7 @@
 /**
  * A small key -> string record kept in one ConfigMap, shared by every replica of the bot: the
- * pending approvals and the Teams conversation references live in records like this.
+ * pending approvals, the Teams conversation references, the notification ledger and the
+ * idempotency record live in records like this when the bot has a cluster (`app/state.ts`).
  *
  * Writes use the API server's optimistic concurrency: `modify` reads the ConfigMap, applies an
  * edit to its data and replaces it at the `resourceVersion` it read, retrying on a conflict
@@ -8,6 +9,7 @@
  * sees the latest value of its own key. The ConfigMap (and its namespace) is created on first write.
  */
 import { TransientError, UserError } from "../core/errors.js";
+import { type KeyValueRecord, RECORD_FULL } from "../core/record.js";
 import { ensureNamespace, isStatus, type KubeClient, type KubeObject } from "./client.js";
 
 /** ConfigMaps hold at most 1 MiB; stay well below it. */
@@ -26,7 +28,8 @@ export interface ConfigMapRecordOptions {
   fullError?: () => Error;
 }
 
-export class ConfigMapRecord {
+/** A `KeyValueRecord` in one ConfigMap (see the file comment). */
+export class ConfigMapRecord implements KeyValueRecord {
   private namespaceEnsured = false;
 
   constructor(
@@ -60,7 +63,7 @@ export class ConfigMapRecord {
       if (size > MAX_BYTES) {
         throw (
           this.opts.fullError?.() ??
-          new UserError(`the ${this.opts.record} record ${this.opts.name} is full`, { code: "record-full" })
+          new UserError(`the ${this.opts.record} record ${this.opts.name} is full`, { code: RECORD_FULL })
         );
       }
       try {

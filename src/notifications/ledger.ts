@@ -14,8 +14,7 @@
 import { createHash } from "node:crypto";
 import type { AutoReleaseEvent, CommandCommitEvent } from "../core/events.js";
 import { type Logger, nullLogger } from "../core/ports.js";
-import type { KubeClient } from "../kube/client.js";
-import { ConfigMapRecord } from "../kube/configmap-records.js";
+import type { KeyValueRecord } from "../core/record.js";
 
 export type ReleaseOrigin = CommandCommitEvent | AutoReleaseEvent;
 
@@ -64,11 +63,11 @@ interface Entry {
 }
 
 /**
- * The ledger in a ConfigMap (`gitops-bot-notifications-<sync.name>`), keys hashed (`o-…` origins,
- * `r-…` refs), bounded to the newest `maxOrigins` / `maxRefs` entries.
+ * The ledger in a `KeyValueRecord` (in the cluster the ConfigMap
+ * `gitops-bot-notifications-<sync.name>`, else a file; chosen in `app/state.ts`), keys hashed
+ * (`o-…` origins, `r-…` refs), bounded to the newest `maxOrigins` / `maxRefs` entries.
  */
-export class ClusterMessageLedger implements MessageLedger {
-  private readonly record: ConfigMapRecord;
+export class RecordMessageLedger implements MessageLedger {
   private readonly pending = new Map<string, Entry>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -76,8 +75,7 @@ export class ClusterMessageLedger implements MessageLedger {
   private cached: { at: number; data: Promise<Record<string, string>> } | undefined;
 
   constructor(
-    kube: KubeClient,
-    opts: { namespace: string; name: string },
+    private readonly record: KeyValueRecord,
     private readonly tuning: {
       flushMs?: number;
       maxOrigins?: number;
@@ -85,7 +83,6 @@ export class ClusterMessageLedger implements MessageLedger {
       logger?: Logger;
     } = {},
   ) {
-    this.record = new ConfigMapRecord(kube, { ...opts, record: "notifications" });
     this.logger = (tuning.logger ?? nullLogger).child({ component: "notifications-ledger" });
   }
 

@@ -91,6 +91,12 @@ export interface RouterOptions {
   digestSize?: number;
   /** How long a post-only destination waits for a commit's sync before posting the commit alone. Default 60 s. */
   settleMs?: number;
+  /**
+   * Whether a reconciler reports on commits (a sync runs): only then does a post-only destination
+   * hold a commit for its sync (issue #11). Default true; the composition root passes false when
+   * no cluster reconciler runs, so the commit is posted at once.
+   */
+  holdForSync?: boolean;
   timer?: Timer;
 }
 
@@ -282,6 +288,8 @@ export class NotificationRouter implements EventSink, Notifier {
   private readonly digestSize: number;
   private readonly settleMs: number;
   private readonly stopping = new AbortController();
+  /** Set by `stop`: nothing is held for a sync any more. */
+  private draining = false;
   private events = 0;
   private skipped = 0;
   /** With a ledger, events pass through here in order (a lookup may precede routing). */
@@ -313,12 +321,15 @@ export class NotificationRouter implements EventSink, Notifier {
       logger?: Logger;
       fetch?: FetchLike;
       slackToken?: string;
+      /** The Slack platform's API URL (`slack.apiUrl`), for destinations without their own. */
+      slackApiUrl?: string | undefined;
       teamsSender?: TeamsConversationSender;
       ledger?: MessageLedger;
       lockOf?: (env: string, app: string) => Lock | undefined;
       timer?: Timer;
       backoffMs?: number;
       settleMs?: number;
+      holdForSync?: boolean;
     },
   ): NotificationRouter {
     const n = cfg.notifications;
@@ -331,6 +342,7 @@ export class NotificationRouter implements EventSink, Notifier {
       const provider = createProvider(d, {
         fetch: deps.fetch ?? ((url, init) => fetch(url, init)),
         ...(deps.slackToken === undefined ? {} : { slackToken: deps.slackToken }),
+        ...(deps.slackApiUrl === undefined ? {} : { slackApiUrl: deps.slackApiUrl }),
         ...(deps.teamsSender === undefined ? {} : { teamsSender: deps.teamsSender }),
         ...(deps.ledger === undefined ? {} : { ledger: deps.ledger }),
       });
@@ -351,6 +363,7 @@ export class NotificationRouter implements EventSink, Notifier {
     if (deps.timer) opts.timer = deps.timer;
     if (deps.backoffMs !== undefined) opts.backoffMs = deps.backoffMs;
     if (deps.settleMs !== undefined) opts.settleMs = deps.settleMs;
+    if (deps.holdForSync !== undefined) opts.holdForSync = deps.holdForSync;
     return new NotificationRouter(opts);
   }
 
@@ -413,7 +426,8 @@ export class NotificationRouter implements EventSink, Notifier {
         if (views.length === 0) continue;
         for (const v of views) {
           lane.mark(v.key, v.key, undefined, event, now);
-          if (!lane.dest.provider.canUpdate) lane.settle(v, now, this.settleMs);
+          if (!lane.dest.provider.canUpdate && this.opts.holdForSync !== false && !this.draining)
+            lane.settle(v, now, this.settleMs);
         }
         for (const d of fold.details) {
           if (views.includes(d.view))
@@ -474,8 +488,25 @@ export class NotificationRouter implements EventSink, Notifier {
     }
   }
 
-  /** Stops accepting events; waits up to `timeoutMs` for queued messages, then drops the rest. */
+  /**
+   * Stops accepting events; delivers what is queued at once (commits held for their sync on
+   * post-only destinations included: no sync will come to this process now), waiting up to
+   * `timeoutMs`, then drops the rest (a destination that is down) and says how many.
+   */
   async stop(timeoutMs = 5000): Promise<void> {
+    this.draining = true;
+    await this.chain;
+    const now = this.timer.now();
+    for (const lane of this.lanes) {
+      let released = false;
+      for (const item of lane.items.values()) {
+        if (!item.held) continue;
+        item.held = false;
+        item.notBefore = now;
+        released = true;
+      }
+      if (released) this.start(lane);
+    }
     const deadline = new AbortController();
     const timeout = this.timer.sleep(timeoutMs, deadline.signal).then(() => "timeout" as const);
     const done = await Promise.race([this.idle().then(() => "idle" as const), timeout]);

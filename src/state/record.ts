@@ -4,20 +4,9 @@
  * Pending approvals, Teams conversation references and the notification ledger are all stores over
  * a `KeyValueRecord`, so how state is kept, shared and degraded is decided once, here.
  */
+import type { KeyValueRecord } from "../core/record.js";
 
-/** A key -> string record. Implementations: `ConfigMapRecord`, `FileRecord`, `MemoryRecord`, `FallbackRecord`. */
-export interface KeyValueRecord {
-  /** A name for logs and errors (the ConfigMap or file name). */
-  readonly name: string;
-  /** The current data (empty when nothing was written yet). */
-  read(): Promise<Record<string, string>>;
-  /**
-   * Applies `edit` to a copy of the current data and writes it; `edit` returns false for "nothing
-   * to write" (and may throw to refuse). It may run more than once (after a conflict). Resolves
-   * with what the last `edit` returned.
-   */
-  modify(edit: (d: Record<string, string>) => boolean): Promise<boolean>;
-}
+export type { KeyValueRecord } from "../core/record.js";
 
 /** A record in memory: tests, and state that needs no persistence. */
 export class MemoryRecord implements KeyValueRecord {

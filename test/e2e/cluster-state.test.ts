@@ -7,19 +7,33 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { PendingApproval } from "../../src/bot/approvals/store.js";
-import { ClusterApprovalStore } from "../../src/bot/approvals/store.js";
-import { ClusterConversationStore, toStored } from "../../src/bot/platforms/teams/conversation-store.js";
+import { RecordApprovalStore } from "../../src/bot/approvals/store.js";
+import { RecordConversationStore, toStored } from "../../src/bot/platforms/teams/conversation-store.js";
 import { UserError } from "../../src/core/errors.js";
 import type { SyncEvent } from "../../src/core/events.js";
 import { Redactor } from "../../src/core/redact.js";
+import type { KubeClient } from "../../src/kube/client.js";
+import { ConfigMapRecord } from "../../src/kube/configmap-records.js";
 import { K8sKubeClient } from "../../src/kube/k8s-client.js";
 import { notificationsSchema } from "../../src/notifications/config.js";
-import { ClusterMessageLedger } from "../../src/notifications/ledger.js";
+import { RecordMessageLedger } from "../../src/notifications/ledger.js";
 import { NotificationRouter } from "../../src/notifications/router.js";
 import * as ev from "../golden/events.js";
 import { e2eEnv, newNamespace } from "../harness/e2e.js";
 import { bob, type Setup, setup } from "../integration/bot/setup.js";
 import { Recorder, slackApi } from "../integration/notifications/recorder.js";
+
+// The stores over a ConfigMap record, as app/state.ts builds them in the cluster (without the fallback).
+type At = { namespace: string; name: string };
+const ClusterApprovalStore = (k: KubeClient, at: At) =>
+  new RecordApprovalStore(new ConfigMapRecord(k, { ...at, record: "approvals" }));
+const ClusterConversationStore = (k: KubeClient, at: At) =>
+  new RecordConversationStore(new ConfigMapRecord(k, { ...at, record: "teams-conversations" }));
+const ClusterMessageLedger = (
+  k: KubeClient,
+  at: At,
+  tuning?: ConstructorParameters<typeof RecordMessageLedger>[1],
+) => new RecordMessageLedger(new ConfigMapRecord(k, { ...at, record: "notifications" }), tuning);
 
 const kube = () => K8sKubeClient.fromOptions({ kubeconfig: e2eEnv().kubeconfigPath });
 
@@ -50,7 +64,7 @@ describe("approvals in the cluster", () => {
   it("a request made on one replica is listed and approved on another, and the commit carries Approved-By", async () => {
     const ns = await newNamespace("approvals");
     const name = "gitops-bot-approvals-test";
-    s = await setup({ store: () => new ClusterApprovalStore(kube(), { namespace: ns, name }) });
+    s = await setup({ store: () => ClusterApprovalStore(kube(), { namespace: ns, name }) });
     const before = await s.commitCount();
     const req = await s.run("release frontend prod 1.4.3");
     expect(req.outcome).toBe("approval-requested");
@@ -61,7 +75,7 @@ describe("approvals in the cluster", () => {
     expect(Object.keys((cm?.data ?? {}) as object)).toEqual([id]);
 
     // A second replica (its own client and store) sees it.
-    const other = new ClusterApprovalStore(kube(), { namespace: ns, name });
+    const other = ClusterApprovalStore(kube(), { namespace: ns, name });
     expect((await other.list()).map((p) => p.command)).toEqual(["release frontend prod 1.4.3"]);
 
     // A restarted engine approves it.
@@ -81,8 +95,8 @@ describe("approvals in the cluster", () => {
   it("two approvers on two replicas at once: neither approval is lost silently, and a quorum runs once", async () => {
     const ns = await newNamespace("approvals-race");
     const name = "gitops-bot-approvals-race";
-    const a = new ClusterApprovalStore(kube(), { namespace: ns, name });
-    const b = new ClusterApprovalStore(kube(), { namespace: ns, name });
+    const a = ClusterApprovalStore(kube(), { namespace: ns, name });
+    const b = ClusterApprovalStore(kube(), { namespace: ns, name });
     await a.put(pending("raceabcd"));
     await a.put(pending("otherreq"));
 
@@ -116,7 +130,7 @@ describe("approvals in the cluster", () => {
   it("ignores ids that are not approval ids and values that are not requests", async () => {
     const ns = await newNamespace("approvals-bad");
     const name = "gitops-bot-approvals-bad";
-    const store = new ClusterApprovalStore(kube(), { namespace: ns, name });
+    const store = ClusterApprovalStore(kube(), { namespace: ns, name });
     await store.put(pending("goodreq1"));
     const cm = await kube().get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
     await kube().replace({
@@ -134,8 +148,8 @@ describe("Teams conversation references in the cluster", () => {
   it("a conversation seen by one replica is found by another; refreshes within the hour write nothing", async () => {
     const ns = await newNamespace("teams-refs");
     const name = "gitops-bot-teams-test";
-    const a = new ClusterConversationStore(kube(), { namespace: ns, name });
-    const b = new ClusterConversationStore(kube(), { namespace: ns, name });
+    const a = ClusterConversationStore(kube(), { namespace: ns, name });
+    const b = ClusterConversationStore(kube(), { namespace: ns, name });
     const t0 = new Date("2026-03-01T10:00:00Z");
     const seen = (id: string, at: Date, serviceUrl = "https://smba.example.net/emea/") =>
       toStored(
@@ -204,7 +218,7 @@ describe("notification threads in the cluster", () => {
           } as Parameters<typeof NotificationRouter.fromConfig>[0],
           {
             redactor: new Redactor(),
-            ledger: new ClusterMessageLedger(
+            ledger: ClusterMessageLedger(
               kube(),
               { namespace: ns, name },
               { flushMs: 10, maxOrigins: 3, maxRefs: 3 },

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultExamplesDir, prepareDemoRepo } from "../../src/bot/platforms/shell/demo.js";
-import { runCheck } from "../../src/config/check.js";
+import { runCheck } from "../../src/app/check.js";
+import { defaultExamplesDir, prepareDemoRepo } from "../../src/app/demo.js";
 import { ConfigError } from "../../src/config/load.js";
 
 const run = promisify(execFile);

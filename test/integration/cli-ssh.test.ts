@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultExamplesDir } from "../../src/bot/platforms/shell/demo.js";
+import { defaultExamplesDir } from "../../src/app/demo.js";
 import { type GitServer, startGitServer } from "../harness/git-server.js";
 import { type SshServer, startSshServer } from "../harness/ssh-server.js";
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultExamplesDir, prepareDemoRepo } from "../../src/bot/platforms/shell/demo.js";
+import { defaultExamplesDir, prepareDemoRepo } from "../../src/app/demo.js";
 import { type GitServer, startGitServer } from "../harness/git-server.js";
 
 const CLI = resolve(import.meta.dirname, "../../src/cli.ts");

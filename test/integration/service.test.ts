@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultExamplesDir, prepareDemoRepo } from "../../src/bot/platforms/shell/demo.js";
+import { defaultExamplesDir, prepareDemoRepo } from "../../src/app/demo.js";
 import { parseConfig } from "../../src/config/load.js";
 import { nullLogger } from "../../src/core/ports.js";
 import { type Service, startService } from "../../src/main.js";

@@ -4,15 +4,14 @@
  * A request is stored as the canonical command text plus who asked where; on approval the engine
  * re-parses and re-runs that text as the requester with the approvers as `Approved-By:` trailers.
  * Requests expire (default 1 h) and survive a restart: `FileApprovalStore` keeps them in one JSON
- * file written atomically (temp file + rename); `ClusterApprovalStore` keeps them in one ConfigMap
- * shared by every replica.
+ * file written atomically (temp file + rename); `RecordApprovalStore` keeps them in a
+ * `KeyValueRecord` (a ConfigMap shared by every replica, chosen in `app/state.ts`).
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UserError } from "../../core/errors.js";
-import type { KubeClient } from "../../kube/client.js";
-import { ConfigMapRecord } from "../../kube/configmap-records.js";
+import { type KeyValueRecord, RECORD_FULL } from "../../core/record.js";
 import type { PlatformName } from "../platform.js";
 
 /** A person as stored in an approval. */
@@ -136,23 +135,17 @@ export class FileApprovalStore implements ApprovalStore {
   }
 }
 
-// --- In the cluster ---------------------------------------------------------------------------
+// --- In a shared record ----------------------------------------------------------------------
 
 /** Ids are `newApprovalId()` output; anything else is refused before it reaches a key. */
 const ID_RE = /^[a-z0-9]{1,32}$/;
 
-/** Where `ClusterApprovalStore` keeps its ConfigMap. */
-export interface ClusterApprovalStoreOptions {
-  namespace: string;
-  /** ConfigMap name. */
-  name: string;
-}
-
 /**
- * Pending approvals kept in the cluster the bot manages: one ConfigMap
- * (`gitops-bot-approvals-<sync.name>` in the bot's namespace), one data key per request.
- * Every replica sees the same requests, and they survive a restart or a rescheduled pod without
- * a volume (docs/adr/0006-approvals-in-the-cluster.md).
+ * Pending approvals kept in a `KeyValueRecord`, one data key per request: in the cluster the bot
+ * manages, one ConfigMap (`gitops-bot-approvals-<sync.name>` in the bot's namespace) behind a
+ * `FallbackRecord`, so every replica sees the same requests, they survive a restart or a
+ * rescheduled pod without a volume (docs/adr/0006-approvals-in-the-cluster.md), and a cluster
+ * outage never makes an approval request wait (`app/state.ts`).
  *
  * Concurrency across replicas is optimistic: every write replaces the ConfigMap at the
  * `resourceVersion` it read, and retries on a conflict. On top of that, `put` of a request this
@@ -161,22 +154,11 @@ export interface ClusterApprovalStoreOptions {
  * error instead of silently dropping an approval. `delete` reports `true` to exactly one caller,
  * so a quorum reached on two replicas at once runs the command once.
  */
-export class ClusterApprovalStore implements ApprovalStore {
+export class RecordApprovalStore implements ApprovalStore {
   /** The serialized value of each request as this store last read it (for compare-and-swap). */
   private readonly seen = new Map<string, string>();
-  private readonly record: ConfigMapRecord;
 
-  constructor(kube: KubeClient, opts: ClusterApprovalStoreOptions) {
-    this.record = new ConfigMapRecord(kube, {
-      ...opts,
-      record: "approvals",
-      fullError: () =>
-        new UserError("too many pending approvals are waiting", {
-          code: "approvals-full",
-          hint: "Approve, reject or let some expire (`pending` lists them) before asking for more.",
-        }),
-    });
-  }
+  constructor(private readonly record: KeyValueRecord) {}
 
   async get(id: string): Promise<PendingApproval | undefined> {
     if (!ID_RE.test(id)) return undefined;
@@ -203,16 +185,24 @@ export class ClusterApprovalStore implements ApprovalStore {
     if (!ID_RE.test(a.id)) throw new Error(`invalid approval id ${JSON.stringify(a.id)}`);
     const value = JSON.stringify(a);
     const expected = this.seen.get(a.id);
-    await this.record.modify((d) => {
-      if (expected !== undefined && d[a.id] !== expected) {
-        throw new UserError(`the approval request ${a.id} was decided by someone else at the same moment`, {
-          code: "approval-conflict",
-          hint: "Type `pending` to see where it stands, then approve again if it is still open.",
-        });
-      }
-      d[a.id] = value;
-      return true;
-    });
+    try {
+      await this.record.modify((d) => {
+        if (expected !== undefined && d[a.id] !== expected) {
+          throw new UserError(`the approval request ${a.id} was decided by someone else at the same moment`, {
+            code: "approval-conflict",
+            hint: "Type `pending` to see where it stands, then approve again if it is still open.",
+          });
+        }
+        d[a.id] = value;
+        return true;
+      });
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== RECORD_FULL) throw err;
+      throw new UserError("too many pending approvals are waiting", {
+        code: "approvals-full",
+        hint: "Approve, reject or let some expire (`pending` lists them) before asking for more.",
+      });
+    }
     this.seen.set(a.id, value);
   }
 

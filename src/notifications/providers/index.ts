@@ -15,6 +15,8 @@ export interface ProviderDeps {
   fetch: FetchLike;
   /** Default Slack bot token (the Slack platform's) for destinations without their own. */
   slackToken?: string;
+  /** Default Slack Web API URL (`slack.apiUrl`) for destinations without their own. */
+  slackApiUrl?: string;
   /** Proactive Teams messages; absent when the Teams platform is not configured. */
   teamsSender?: TeamsConversationSender;
   /** Where posted messages are recorded for other replicas and restarts (see ledger.ts). */
@@ -28,6 +30,7 @@ export const providers = {
       new SlackNotifier(d, {
         fetch: deps.fetch,
         ...(deps.slackToken === undefined ? {} : { token: deps.slackToken }),
+        ...(deps.slackApiUrl === undefined ? {} : { apiUrl: deps.slackApiUrl }),
         ...(deps.ledger ? { ledger: deps.ledger } : {}),
       }),
   },

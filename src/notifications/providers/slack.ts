@@ -29,8 +29,10 @@ export const slackDestinationSchema = z
     apiUrl: z
       .string()
       .url()
-      .default("https://slack.com/api")
-      .describe("Slack Web API base URL (tests point it at a local recorder)."),
+      .optional()
+      .describe(
+        "Slack Web API base URL; default: the Slack platform's `slack.apiUrl`, else `https://slack.com/api` (proxies, local fakes).",
+      ),
     webhookUrl: z
       .string()
       .url()
@@ -61,7 +63,14 @@ export class SlackNotifier implements NotificationProvider {
 
   constructor(
     private readonly dest: SlackDestination,
-    private readonly deps: { fetch: FetchLike; token?: string; maxRefs?: number; ledger?: MessageLedger },
+    private readonly deps: {
+      fetch: FetchLike;
+      token?: string;
+      /** The platform's API URL, inherited like the token. */
+      apiUrl?: string;
+      maxRefs?: number;
+      ledger?: MessageLedger;
+    },
   ) {
     this.name = dest.name;
     // 1 per ~1.1 s: Slack's "about one per second" with a margin so a burst never trips a 429.
@@ -72,7 +81,7 @@ export class SlackNotifier implements NotificationProvider {
     this.canThread = dest.webhookUrl === undefined;
     this.client = new SlackClient({
       token: dest.token ?? deps.token,
-      apiUrl: dest.apiUrl,
+      apiUrl: dest.apiUrl ?? deps.apiUrl,
       fetch: deps.fetch,
     });
   }

@@ -4,10 +4,10 @@
  */
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { defaultExamplesDir } from "../../../src/app/demo.js";
 import { FileApprovalStore } from "../../../src/bot/approvals/store.js";
 import { Authorizer } from "../../../src/bot/authz.js";
 import { CommandEngine } from "../../../src/bot/engine.js";
-import { defaultExamplesDir } from "../../../src/bot/platforms/shell/demo.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { ReleaseService } from "../../../src/gitops/release-service.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";

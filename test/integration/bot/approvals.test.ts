@@ -1,8 +1,8 @@
 /** Approvals for protected envs through the engine, against a real config repo served over HTTP. */
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { defaultExamplesDir } from "../../../src/app/demo.js";
 import { FileApprovalStore } from "../../../src/bot/approvals/store.js";
-import { defaultExamplesDir } from "../../../src/bot/platforms/shell/demo.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";
 import { alice, bob, type Setup, setup } from "./setup.js";

@@ -5,11 +5,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultExamplesDir, prepareDemoRepo } from "../../../src/app/demo.js";
 import { type ApprovalStore, InMemoryApprovalStore } from "../../../src/bot/approvals/store.js";
 import { Authorizer } from "../../../src/bot/authz.js";
 import { CommandEngine, type EngineDeps } from "../../../src/bot/engine.js";
 import type { ChatUser, Invocation } from "../../../src/bot/platform.js";
-import { defaultExamplesDir, prepareDemoRepo } from "../../../src/bot/platforms/shell/demo.js";
 import { type ApprovalsConfig, type AuthzConfig, repoSchema } from "../../../src/config/schema.js";
 import type { GitopsEvent } from "../../../src/core/events.js";
 import { nullLogger } from "../../../src/core/ports.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { IdempotencyCache } from "../../../src/bot/idempotency.js";
+import { MemoryRecord } from "../../../src/state/record.js";
 
 describe("IdempotencyCache", () => {
   it("runs once for concurrent and later duplicates", async () => {
@@ -39,5 +40,19 @@ describe("IdempotencyCache", () => {
     const c = new IdempotencyCache<number>({ maxEntries: 3 });
     for (let i = 0; i < 10; i++) await c.once(`k${i}`, async () => i);
     expect(c.size).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("IdempotencyCache with a shared record (issue #11)", () => {
+  it("runs a request replayed after a restart or on another replica once", async () => {
+    const shared = new MemoryRecord("requests");
+    const a = new IdempotencyCache<string>({ shared });
+    const b = new IdempotencyCache<string>({ shared }); // another replica, or this one restarted
+    let runs = 0;
+    const fn = async () => `run ${++runs}`;
+    expect(await a.once("slack:cmd:T1", fn)).toEqual({ first: true, value: "run 1" });
+    expect(await b.once("slack:cmd:T1", fn)).toEqual({ first: false, value: undefined });
+    expect(runs).toBe(1);
+    expect(await b.once("slack:cmd:T2", fn)).toEqual({ first: true, value: "run 2" });
   });
 });

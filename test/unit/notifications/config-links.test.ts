@@ -4,10 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../../src/config/schema.js";
+import { Redactor } from "../../../src/core/redact.js";
 import { notificationsSchema } from "../../../src/notifications/config.js";
 import { browsableRepoUrl, CommitLinker } from "../../../src/notifications/format/links.js";
 import { PROVIDER_TYPES } from "../../../src/notifications/providers/index.js";
-import { urlSecrets } from "../../../src/notifications/router.js";
+import { NotificationRouter, urlSecrets } from "../../../src/notifications/router.js";
+import * as ev from "../../golden/events.js";
 
 describe("notifications config", () => {
   it("defaults to no destinations, no routes, rich layout", () => {
@@ -40,7 +42,9 @@ describe("notifications config", () => {
       routes: [{ match: { env: ["prod"], severity: ["error"] }, to: ["ops", "teams"] }],
     });
     expect(n.destinations.map((d) => d.type)).toEqual(PROVIDER_TYPES);
-    expect(n.destinations[0]).toMatchObject({ apiUrl: "https://slack.com/api" });
+    // No default here any more: a destination without its own apiUrl inherits `slack.apiUrl`, else
+    // slack.com (issue #11), decided where the provider is built.
+    expect(n.destinations[0]).not.toHaveProperty("apiUrl");
   });
 
   it("reports a route to an unknown destination, duplicate names and incomplete destinations", () => {
@@ -113,5 +117,34 @@ describe("commit links", () => {
     expect(
       urlSecrets("https://x.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=abcdefgh12345"),
     ).toContain("abcdefgh12345");
+  });
+});
+
+describe("Slack destinations without their own apiUrl (issue #11)", () => {
+  it("post to the Slack platform's apiUrl with its token, not to slack.com", async () => {
+    const calls: { url: string; auth: string | undefined }[] = [];
+    const fetchLike = async (url: string, init: RequestInit) => {
+      calls.push({ url, auth: new Headers(init.headers).get("authorization") ?? undefined });
+      return new Response(JSON.stringify({ ok: true, channel: "C1", ts: "1.2" }), {
+        headers: { "content-type": "application/json" },
+      });
+    };
+    const router = NotificationRouter.fromConfig(
+      {
+        notifications: notificationsSchema.parse({
+          destinations: [{ name: "deploys", type: "slack", channel: "C1" }],
+        }),
+        repo: { url: "https://github.com/org/config" },
+      } as Parameters<typeof NotificationRouter.fromConfig>[0],
+      {
+        redactor: new Redactor(),
+        fetch: fetchLike,
+        slackToken: "xoxb-platform-token",
+        slackApiUrl: "http://slack-proxy.internal:8080/api/",
+      },
+    );
+    await router.post(ev.promote);
+    expect(calls.map((c) => c.url)).toEqual(["http://slack-proxy.internal:8080/api/chat.postMessage"]);
+    expect(calls[0]?.auth).toBe("Bearer xoxb-platform-token");
   });
 });

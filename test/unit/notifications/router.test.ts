@@ -352,6 +352,51 @@ describe("NotificationRouter", () => {
   });
 });
 
+describe("NotificationRouter on post-only destinations (issue #11)", () => {
+  it("posts a commit at once when no reconciler will report on it", async () => {
+    const { router, p, timer } = setup(["a"], { holdForSync: false });
+    p.canUpdate = false;
+    const start = timer.now();
+    await router.post(ev.promote);
+    expect(p.sent.map((d) => d.key)).toEqual([`release:${ev.SHA_PROMOTE}`]);
+    expect(p.sent[0]?.at).toBe(start);
+  });
+
+  it("still holds a commit for its sync when a reconciler reports on it", async () => {
+    const { router, p, timer } = setup(["a"], { settleMs: 60_000 });
+    p.canUpdate = false;
+    const start = timer.now();
+    await router.post(ev.promote);
+    expect(p.sent[0]?.at).toBeGreaterThanOrEqual(start + 60_000);
+  });
+
+  it("delivers a commit held for its sync at shutdown instead of dropping it", async () => {
+    // Sleeps as long as the hold never end by themselves (a sync that never comes); shorter ones
+    // pass in virtual time, so stop()'s own timeout would fire first if the commit stayed held.
+    const timer = new (class extends FakeTimer {
+      override sleep(ms: number, signal?: AbortSignal): Promise<void> {
+        if (ms < 30_000) return super.sleep(ms);
+        return new Promise((r) => signal?.addEventListener("abort", () => r(), { once: true }));
+      }
+    })();
+    const p = new RecordingProvider("hook", timer);
+    p.canUpdate = false;
+    const logger = new RecordingLogger();
+    const router = new NotificationRouter({
+      destinations: [{ provider: p, format: "rich" }],
+      redactor: new Redactor(),
+      logger,
+      timer,
+      settleMs: 60_000,
+    });
+    router.emit(ev.promote);
+    await new Promise((r) => setImmediate(r));
+    await router.stop(5000);
+    expect(p.sent.map((d) => d.key)).toEqual([`release:${ev.SHA_PROMOTE}`]);
+    expect(JSON.stringify(logger.records)).not.toContain("dropped");
+  });
+});
+
 describe("notification metrics", () => {
   it("exposes per-destination counters in Prometheus text", async () => {
     const { router, providers } = setup(["ops", "audit"]);

@@ -9,8 +9,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ConversationReference } from "botbuilder";
 import type { Logger } from "../../../core/ports.js";
-import type { KubeClient } from "../../../kube/client.js";
-import { ConfigMapRecord } from "../../../kube/configmap-records.js";
+import type { KeyValueRecord } from "../../../core/record.js";
 import { baseConversationId } from "./parse.js";
 
 /** What we keep of a conversation reference (no user data beyond what Teams needs to route). */
@@ -146,23 +145,21 @@ function hoursBetween(a: string | undefined, b: string | undefined): number {
 }
 
 /**
- * References kept in a ConfigMap of the cluster (one key per conversation), so that every replica
- * can post proactively into a conversation any replica has seen, and references outlive the pod.
- * Reads fall back to the last value seen when the API server cannot be reached; a failed write is
- * logged, never thrown at the inbound activity that triggered it.
+ * References kept in a `KeyValueRecord` (one key per conversation): in the cluster, a ConfigMap
+ * behind a `FallbackRecord` (`app/state.ts`), so that every replica can post proactively into a
+ * conversation any replica has seen, references outlive the pod, and an unreachable cluster never
+ * holds up the reply to the activity that carried the reference. Reads fall back to the last value
+ * seen when the record cannot be read; a failed write is logged, never thrown at the inbound
+ * activity that triggered it.
  */
-export class ClusterConversationStore implements ConversationStore {
-  private readonly record: ConfigMapRecord;
+export class RecordConversationStore implements ConversationStore {
   /** Last value seen per key, to skip timestamp-only writes and to survive an API outage. */
   private readonly cache = new Map<string, StoredReference>();
 
   constructor(
-    kube: KubeClient,
-    opts: { namespace: string; name: string },
+    private readonly record: KeyValueRecord,
     private readonly logger?: Logger,
-  ) {
-    this.record = new ConfigMapRecord(kube, { ...opts, record: "teams-conversations" });
-  }
+  ) {}
 
   async get(conversationId: string): Promise<StoredReference | undefined> {
     const key = recordKey(conversationId);

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
 import { ambiguousIds } from "../bot/authz.js";
+import { ConfigError, loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
 import { isUserError, UserError } from "../core/errors.js";
 import { nullLogger } from "../core/ports.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
-import { ConfigError, loadConfig } from "./load.js";
-import type { Config } from "./schema.js";
 
 /** One finding of `check --json`: a config key (`path`) or a file in the config repo (`file`). */
 export interface CheckFinding {

@@ -9,21 +9,21 @@
 import { randomUUID } from "node:crypto";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { renderText } from "../../../chat/shell/render.js";
-import { configSecrets, loadConfig } from "../../../config/load.js";
-import { type Config, type RepoConfig, repoSchema } from "../../../config/schema.js";
-import { correlationId, isUserError } from "../../../core/errors.js";
-import { messageToPlainText, plain } from "../../../core/message.js";
-import type { Logger } from "../../../core/ports.js";
-import { Redactor } from "../../../core/redact.js";
-import { GitConfigRepo } from "../../../gitops/git-config-repo.js";
-import { ReleaseService } from "../../../gitops/release-service.js";
-import { createLogger } from "../../../logging.js";
-import { InMemoryApprovalStore } from "../../approvals.js";
-import { Authorizer } from "../../authz.js";
-import { CommandEngine, type EngineResult } from "../../engine.js";
-import { quote } from "../../parse.js";
-import type { ChatUser, Invocation } from "../../platform.js";
+import { InMemoryApprovalStore } from "../bot/approvals/store.js";
+import { Authorizer } from "../bot/authz.js";
+import { CommandEngine, type EngineResult } from "../bot/engine.js";
+import { quote } from "../bot/parse.js";
+import type { ChatUser, Invocation } from "../bot/platform.js";
+import { renderText } from "../chat/shell/render.js";
+import { configSecrets, loadConfig } from "../config/load.js";
+import { type Config, type RepoConfig, repoSchema } from "../config/schema.js";
+import { correlationId, isUserError } from "../core/errors.js";
+import { messageToPlainText, plain } from "../core/message.js";
+import type { Logger } from "../core/ports.js";
+import { Redactor } from "../core/redact.js";
+import { GitConfigRepo } from "../gitops/git-config-repo.js";
+import { ReleaseService } from "../gitops/release-service.js";
+import { createLogger } from "../logging.js";
 
 /** Streams and the credentials cli.ts read from the environment. */
 export interface CmdIO {

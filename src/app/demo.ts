@@ -13,20 +13,20 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
-import { repoSchema } from "../../../config/schema.js";
-import { UserError } from "../../../core/errors.js";
-import type { CommandCommitEvent, EventSink, GitopsEvent } from "../../../core/events.js";
-import { b, code, type Message, t } from "../../../core/message.js";
-import { GitConfigRepo } from "../../../gitops/git-config-repo.js";
-import { ReleaseService } from "../../../gitops/release-service.js";
-import { createLogger } from "../../../logging.js";
-import { CommitLinker } from "../../../notifications/format/links.js";
-import { richMessage } from "../../../notifications/format/rich.js";
-import { ViewStore } from "../../../notifications/state.js";
-import { FileApprovalStore } from "../../approvals.js";
-import { Authorizer } from "../../authz.js";
-import { CommandEngine } from "../../engine.js";
-import { ShellPlatform } from "./platform.js";
+import { FileApprovalStore } from "../bot/approvals/store.js";
+import { Authorizer } from "../bot/authz.js";
+import { CommandEngine } from "../bot/engine.js";
+import { ShellPlatform } from "../bot/platforms/shell/platform.js";
+import { repoSchema } from "../config/schema.js";
+import { UserError } from "../core/errors.js";
+import type { CommandCommitEvent, EventSink, GitopsEvent } from "../core/events.js";
+import { b, code, type Message, t } from "../core/message.js";
+import { GitConfigRepo } from "../gitops/git-config-repo.js";
+import { ReleaseService } from "../gitops/release-service.js";
+import { createLogger } from "../logging.js";
+import { CommitLinker } from "../notifications/format/links.js";
+import { richMessage } from "../notifications/format/rich.js";
+import { ViewStore } from "../notifications/state.js";
 
 const run = promisify(execFile);
 
@@ -39,9 +39,9 @@ export interface DemoIO {
   noColor?: boolean;
 }
 
-/** The folder of the example config repo shipped with the package (dist/ and src/ are both 4 levels deep). */
+/** The folder of the example config repo shipped with the package (dist/app/ and src/app/ are both 2 levels deep). */
 export function defaultExamplesDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), "../../../../examples/config-repo");
+  return resolve(dirname(fileURLToPath(import.meta.url)), "../../examples/config-repo");
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -1,0 +1,223 @@
+/**
+ * Composition root of `gitops-bot serve` (DESIGN.md: the only place that constructs
+ * infrastructure). `startService` builds every component the configuration enables with the
+ * builders of this folder (state, notifications, reconcilers, chat), starts them in dependency
+ * order and returns a handle whose `stop()` stops them in reverse. `serve` is the subcommand: it
+ * loads the config, starts the service and stops it on SIGTERM/SIGINT.
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { CommandEngine } from "../bot/engine.js";
+import type { ChatPlatform } from "../bot/platform.js";
+import { configSecrets, loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import type { EventSink } from "../core/events.js";
+import type { Logger } from "../core/ports.js";
+import { Redactor } from "../core/redact.js";
+import { GitConfigRepo } from "../gitops/git-config-repo.js";
+import { ReleaseService } from "../gitops/release-service.js";
+import { HttpServer } from "../http/server.js";
+import { createLogger } from "../logging.js";
+import { CommitLinker } from "../notifications/format/links.js";
+import { ReportScheduler } from "../notifications/reports.js";
+import type { NotificationRouter } from "../notifications/router.js";
+import type { SyncService } from "../reconciler/sync/service.js";
+import { buildChat, startChat } from "./chat.js";
+import { buildNotifications } from "./notifications.js";
+import { buildReconcilers } from "./reconcilers.js";
+import { buildState, clusterPlan } from "./state.js";
+
+/** What `startService` needs from outside the config: the environment, and optional overrides for tests. */
+export interface ServiceDeps {
+  env: Record<string, string | undefined>;
+  logger?: Logger;
+  /** Extra sinks that receive every event (the demo printer, tests). */
+  extraSinks?: EventSink[];
+}
+
+/** A running service. */
+export interface Service {
+  /** Bound HTTP address, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  engine: CommandEngine;
+  repo: GitConfigRepo;
+  sync: SyncService | undefined;
+  /** Scheduled sync reports, when configured. */
+  reports?: ReportScheduler;
+  platforms: ChatPlatform[];
+  stop(): Promise<void>;
+}
+
+type Stop = { name: string; stop: () => Promise<void> };
+
+/**
+ * Builds and starts everything `cfg` enables:
+ * config repo -> release operations -> state -> notifications -> (sync, when there is a cluster) ->
+ * command engine -> chat platforms -> HTTP server. Fails fast, with everything started so far
+ * stopped again, when a component cannot start.
+ */
+export async function startService(cfg: Config, deps: ServiceDeps): Promise<Service> {
+  const secrets = configSecrets(cfg);
+  const logger = deps.logger ?? createLogger({ level: cfg.log.level, secrets });
+  const redactor = new Redactor(secrets);
+  const stops: Stop[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        logger.warn({ err, component: s.name }, "stop failed");
+      }
+    }
+  };
+
+  try {
+    const repo = await GitConfigRepo.open(cfg.repo, { logger });
+    stops.push({ name: "repo", stop: () => repo.close() });
+    const ops = new ReleaseService({
+      repo,
+      releasesPath: cfg.repo.releasesPath,
+      envsFrom: cfg.repo.envsFrom,
+    });
+    const http = HttpServer.fromConfig(cfg.http, { logger });
+
+    // One line at start saying whether the cluster reconcilers run, and why not (issue #11).
+    logger.info({}, clusterPlan(cfg, deps.env).line);
+    const state = buildState(cfg, { env: deps.env, logger });
+    stops.push({ name: "state", stop: () => state.stop() });
+    const chat = buildChat(cfg, {
+      logger,
+      http,
+      redactor,
+      ledger: state.ledger,
+      conversations: state.conversations,
+    });
+    const notifications = buildNotifications(cfg, {
+      ops,
+      http,
+      redactor,
+      logger,
+      ...(chat.teams ? { teamsSender: chat.teams.sender } : {}),
+      ...(state.ledger ? { ledger: state.ledger } : {}),
+      reconcilerReports: state.syncRuns,
+      ...(deps.extraSinks ? { extraSinks: deps.extraSinks } : {}),
+    });
+    stops.push({ name: "notifications", stop: notifications.stop });
+    const { sink, router } = notifications;
+
+    const rec = buildReconcilers(cfg, {
+      repo,
+      kube: state.syncRuns ? state.kube : undefined,
+      sink,
+      http,
+      logger,
+      env: deps.env,
+    });
+    if (rec.stop) stops.push({ name: "sync", stop: rec.stop });
+
+    // One linker for chat replies and notifications: `{shortSha}` and `{repoUrl}` mean the same in both.
+    const linker = new CommitLinker(
+      cfg.notifications.repoUrl ?? repo.publicUrl,
+      cfg.notifications.templates?.commitLink,
+    );
+    const engine = CommandEngine.fromConfig(cfg, {
+      ops,
+      events: sink,
+      logger,
+      secrets,
+      cluster: cfg.clusterName,
+      approvals: state.approvals,
+      idempotency: state.idempotency,
+      ...(rec.commandSync ? { sync: rec.commandSync } : {}),
+      commitUrl: (sha: string) => linker.url(sha),
+    });
+
+    const reports = startReports(cfg, {
+      engine,
+      router,
+      logger,
+      isLeader: () => (rec.elector ? rec.elector.isLeader() : true),
+    });
+    if (reports) stops.push({ name: "reports", stop: async () => reports.stop() });
+
+    await startChat(chat.platforms, engine, stops);
+
+    // Ready only while the git server answers (a recent fetch/push, or a bounded probe).
+    http.readiness("config-repo", () => repo.ready());
+    const addr = await http.start();
+    stops.push({ name: "http", stop: () => http.stop() });
+    void notifications.locks.refresh();
+    logger.info(
+      {
+        url: addr.url,
+        cluster: cfg.clusterName,
+        repo: repo.publicUrl,
+        platforms: chat.platforms.map((p) => p.name),
+        sync: rec.sync !== undefined,
+      },
+      "gitops-bot started",
+    );
+    return {
+      url: addr.url,
+      engine,
+      repo,
+      sync: rec.sync,
+      platforms: chat.platforms,
+      ...(reports ? { reports } : {}),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The scheduled sync reports, started, when `cfg` lists any. */
+function startReports(
+  cfg: Config,
+  deps: { engine: CommandEngine; router: NotificationRouter; logger: Logger; isLeader: () => boolean },
+): ReportScheduler | undefined {
+  if (cfg.notifications.reports.length === 0) return undefined;
+  const reports = new ReportScheduler(cfg.notifications.reports, {
+    run: (text) =>
+      deps.engine.execute(
+        {
+          id: `report:${randomUUID()}`,
+          platform: "cli",
+          text,
+          user: { id: "cli:reports", name: "gitops-bot reports" },
+          channel: "reports",
+          receivedAt: new Date(),
+        },
+        { trusted: true },
+      ),
+    post: (to, key, msg) => deps.router.postMessage(to, key, msg),
+    cluster: cfg.clusterName,
+    // With leader election only the leader posts, so replicas do not repeat the report.
+    isLeader: deps.isLeader,
+    logger: deps.logger,
+  });
+  reports.start();
+  return reports;
+}
+
+/** `gitops-bot serve [--config F]`: runs until SIGTERM/SIGINT, then stops in reverse order. */
+export async function serve(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: "string", short: "c" } } });
+  const cfg = await loadConfig(values.config, env);
+  const logger = createLogger({ level: cfg.log.level, secrets: configSecrets(cfg) });
+  const service = await startService(cfg, { env, logger });
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      logger.info({ signal: sig }, "stopping");
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      resolve();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+  await service.stop();
+  logger.info({}, "stopped");
+  return 0;
+}

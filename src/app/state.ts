@@ -1,0 +1,180 @@
+/**
+ * Where persisted bot state lives, decided by one rule (issue #10, ADR 0009):
+ *
+ * - the cluster, when the bot has one (a kubeconfig or the in-cluster service account:
+ *   `locateCluster`) and the sync reconciler runs (or the store says `cluster`): each store's
+ *   ConfigMap, behind a `FallbackRecord`, so replies and commits never wait on the cluster and an
+ *   outage degrades the store to this process (said once) until the cluster is back (issue #11);
+ * - else a file under the data dir (beside the repo workdir, or the OS temp dir);
+ * - `memory: true` (the demo, tests): memory.
+ *
+ * The stores: pending approvals, Teams conversation references, the notification ledger (only
+ * shared through the cluster: one process needs none) and the idempotency record.
+ */
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { type ApprovalStore, FileApprovalStore, RecordApprovalStore } from "../bot/approvals/store.js";
+import {
+  type ConversationStore,
+  FileConversationStore,
+  InMemoryConversationStore,
+  RecordConversationStore,
+} from "../bot/platforms/teams/conversation-store.js";
+import type { Config } from "../config/schema.js";
+import { UserError } from "../core/errors.js";
+import type { Logger } from "../core/ports.js";
+import type { KeyValueRecord } from "../core/record.js";
+import type { KubeClient } from "../kube/client.js";
+import { ConfigMapRecord } from "../kube/configmap-records.js";
+import { K8sKubeClient } from "../kube/k8s-client.js";
+import { type ClusterLocation, describeLocation, locateCluster } from "../kube/locate.js";
+import { type MessageLedger, RecordMessageLedger } from "../notifications/ledger.js";
+import { FallbackRecord } from "../state/fallback-record.js";
+import { FileRecord } from "../state/file-record.js";
+import { MemoryRecord } from "../state/record.js";
+
+/** The persisted state of one service, and how to stop its background work. */
+export interface AppState {
+  /** Where the cluster is, or why there is none. */
+  location: ClusterLocation;
+  /** The cluster client, when there is a cluster. */
+  kube: KubeClient | undefined;
+  /** Whether the cluster reconcilers (sync) run: enabled and a cluster to run against. */
+  syncRuns: boolean;
+  approvals: ApprovalStore;
+  /** Teams conversation references (only with a `teams` section). */
+  conversations: ConversationStore | undefined;
+  /** Shared only through the cluster; undefined without one. */
+  ledger: MessageLedger | undefined;
+  idempotency: KeyValueRecord;
+  /** Stops the background probes and flushes what is pending. */
+  stop(): Promise<void>;
+}
+
+export interface StateDeps {
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  /** Keep everything in memory (the demo, tests). */
+  memory?: boolean;
+  /** For tests: the FallbackRecord deadline. */
+  clusterTimeoutMs?: number;
+}
+
+/** The directory files of state go to without a cluster (as approvals always did). */
+export function dataDir(cfg: Pick<Config, "repo">): string {
+  return cfg.repo.workdir ? dirname(resolve(cfg.repo.workdir)) : join(tmpdir(), "gitops-bot");
+}
+
+/** Whether the cluster reconcilers will run, and one line saying why (start log, `check`). */
+export function clusterPlan(
+  cfg: Pick<Config, "sync" | "kube">,
+  env: Record<string, string | undefined>,
+): { location: ClusterLocation; syncRuns: boolean; line: string } {
+  const location = locateCluster({ kubeconfig: cfg.kube.kubeconfig, env });
+  const where = describeLocation(location);
+  if (!cfg.sync.enabled)
+    return { location, syncRuns: false, line: `sync: off (sync.enabled: false); ${where}` };
+  if (location.kind === "none")
+    return {
+      location,
+      syncRuns: false,
+      line: `sync: off, ${where}; chat and notifications work without it (set kube.kubeconfig, KUBECONFIG or run in a cluster to turn it on)`,
+    };
+  return { location, syncRuns: true, line: `sync: on, ${where}` };
+}
+
+/** Builds the stores by the rule above. */
+export function buildState(cfg: Config, deps: StateDeps): AppState {
+  const { logger } = deps;
+  const plan = clusterPlan(cfg, deps.env);
+  const { location } = plan;
+  const shared = (store: "auto" | "cluster" | "file", what: string): boolean => {
+    if (deps.memory || store === "file") return false;
+    if (store === "cluster" && location.kind === "none")
+      throw new UserError(
+        `${what}: store is \`cluster\` but there is no cluster (${describeLocation(location)})`,
+        {
+          code: "no-cluster",
+          hint: "Set kube.kubeconfig (or KUBECONFIG), run in a cluster, or use `store: file`.",
+        },
+      );
+    return store === "cluster" || (store === "auto" && plan.syncRuns);
+  };
+  const approvalsShared = shared(cfg.approvals.store, "approvals");
+  const teamsShared = cfg.teams ? shared(cfg.teams.store, "teams") : false;
+  const inCluster = !deps.memory && plan.syncRuns;
+  const kube =
+    location.kind !== "none" && (plan.syncRuns || approvalsShared || teamsShared)
+      ? K8sKubeClient.fromOptions({
+          env: deps.env,
+          ...(location.kind === "kubeconfig" ? { kubeconfig: location.path } : {}),
+        })
+      : undefined;
+
+  const fallbacks: FallbackRecord[] = [];
+  const clusterRecord = (client: KubeClient, name: string, record: string, what: string) => {
+    const r = new FallbackRecord(
+      new ConfigMapRecord(client, {
+        namespace: cfg.sync.namespace,
+        name: `gitops-bot-${name}-${cfg.sync.name}`,
+        record,
+      }),
+      { what, logger, ...(deps.clusterTimeoutMs ? { timeoutMs: deps.clusterTimeoutMs } : {}) },
+    );
+    fallbacks.push(r);
+    return r;
+  };
+  const dir = dataDir(cfg);
+
+  const approvals =
+    approvalsShared && kube
+      ? new RecordApprovalStore(clusterRecord(kube, "approvals", "approvals", "pending approvals"))
+      : deps.memory
+        ? new RecordApprovalStore(new MemoryRecord("approvals"))
+        : new FileApprovalStore(cfg.approvals.storePath ?? join(dir, "approvals.json"));
+
+  let conversations: ConversationStore | undefined;
+  if (cfg.teams) {
+    conversations =
+      teamsShared && kube
+        ? new RecordConversationStore(
+            clusterRecord(kube, "teams", "teams-conversations", "Teams conversation references"),
+            logger,
+          )
+        : deps.memory
+          ? new InMemoryConversationStore()
+          : new FileConversationStore(
+              cfg.teams.conversationStore ?? join(dir, "teams-conversations.json"),
+              logger,
+            );
+  }
+
+  const ledger =
+    inCluster && kube
+      ? new RecordMessageLedger(
+          clusterRecord(kube, "notifications", "notifications", "notification threads"),
+          { logger },
+        )
+      : undefined;
+
+  const idempotency =
+    inCluster && kube
+      ? clusterRecord(kube, "requests", "requests", "handled request ids")
+      : deps.memory
+        ? new MemoryRecord("requests")
+        : new FileRecord(join(dir, "requests.json"), logger);
+
+  return {
+    location,
+    kube,
+    syncRuns: plan.syncRuns,
+    approvals,
+    conversations,
+    ledger,
+    idempotency,
+    stop: async () => {
+      await ledger?.flush();
+      for (const f of fallbacks) f.close();
+    },
+  };
+}
