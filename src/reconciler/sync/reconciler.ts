@@ -5,7 +5,7 @@ import type { ConfigRepo } from "../../gitops/config-repo.js";
 import type { Condition } from "../conditions.js";
 import type { Description, Notice, ReconcileContext, ReconcileResult, Reconciler } from "../controller.js";
 import { recordedCondition, type SyncReason, SyncReasons, syncFindings } from "./conditions.js";
-import type { SyncEngine } from "./engine.js";
+import type { SyncEngine, SyncReport } from "./engine.js";
 import type { InventoryEntry, SyncState, SyncStateStore } from "./state.js";
 
 /** Why a sync runs. */
@@ -113,29 +113,7 @@ export class SyncReconciler implements Reconciler<SyncRequest, SyncPayload> {
     const leftAlone = report.objects.filter((o) => o.drift && o.action === "unchanged");
     const changes = report.objects.filter((o) => CHANGED.has(o.action));
 
-    const next: SyncState = {
-      ...state,
-      lastAttemptedRevision: head,
-      result: report.transient ? "failed" : failures.length > 0 ? "partial" : "success",
-      message: report.transient
-        ? `cluster unavailable: ${report.transient.message}`
-        : failures.length > 0
-          ? `${failures.length} object(s) failed, first: ${failures[0]?.id}: ${failures[0]?.error}`
-          : undefined,
-      errors: failures.slice(0, 50).map((f) => ({ id: f.id, file: f.file, error: f.error ?? "" })),
-    };
-    delete next.reason;
-    if (report.transient) next.reason = SyncReasons.ClusterUnavailable;
-    if (!report.transient) next.lastAppliedRevision = head;
-    // The drift record changes (and is written) only when different drift is seen.
-    if (
-      report.drift.length > 0 &&
-      JSON.stringify(report.drift.slice(0, 50)) !== JSON.stringify(state.drift)
-    ) {
-      next.drift = report.drift.slice(0, 50);
-      next.driftTime = now();
-    }
-    if (!sameOutcome(state, next)) next.lastChangeTime = now();
+    const next = nextState(state, report, head, failures, now);
     if (!ctx.signal.aborted) {
       await store.save(next, report.inventory, ctx.signal).catch((err) => {
         ctx.logger.warn({ err }, "could not save the sync state");
@@ -256,6 +234,37 @@ export class SyncReconciler implements Reconciler<SyncRequest, SyncPayload> {
       return { commits: [], warnings: [] };
     }
   }
+}
+
+/** The state record after a run that got a report (the drift record changes only when different drift is seen). */
+function nextState(
+  state: SyncState,
+  report: SyncReport,
+  head: string,
+  failures: SyncObjectResult[],
+  now: () => string,
+): SyncState {
+  const next: SyncState = {
+    ...state,
+    lastAttemptedRevision: head,
+    result: report.transient ? "failed" : failures.length > 0 ? "partial" : "success",
+    message: report.transient
+      ? `cluster unavailable: ${report.transient.message}`
+      : failures.length > 0
+        ? `${failures.length} object(s) failed, first: ${failures[0]?.id}: ${failures[0]?.error}`
+        : undefined,
+    errors: failures.slice(0, 50).map((f) => ({ id: f.id, file: f.file, error: f.error ?? "" })),
+  };
+  delete next.reason;
+  if (report.transient) next.reason = SyncReasons.ClusterUnavailable;
+  if (!report.transient) next.lastAppliedRevision = head;
+  // The drift record changes (and is written) only when different drift is seen.
+  if (report.drift.length > 0 && JSON.stringify(report.drift.slice(0, 50)) !== JSON.stringify(state.drift)) {
+    next.drift = report.drift.slice(0, 50);
+    next.driftTime = now();
+  }
+  if (!sameOutcome(state, next)) next.lastChangeTime = now();
+  return next;
 }
 
 function sameOutcome(a: SyncState, b: SyncState): boolean {
