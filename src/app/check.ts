@@ -6,6 +6,7 @@ import { isUserError, UserError } from "../core/errors.js";
 import { nullLogger } from "../core/ports.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
+import { clusterPlan } from "./state.js";
 
 /** One finding of `check --json`: a config key (`path`) or a file in the config repo (`file`). */
 export interface CheckFinding {
@@ -89,7 +90,11 @@ export async function runCheck(
     return finish();
   }
   const frontEnds = [cfg.slack && "slack", cfg.teams && "teams"].filter((x): x is string => !!x);
-  const sync = cfg.sync.enabled ? `every ${cfg.sync.interval / 1000}s` : "off";
+  // The same rule serve uses: without a cluster to reach, the sync is off (and says why).
+  const plan = clusterPlan(cfg, io.env ?? process.env);
+  const sync = plan.syncRuns
+    ? `every ${cfg.sync.interval / 1000}s, ${plan.line.replace(/^sync: on, /, "")}`
+    : plan.line.replace(/^sync: /, "");
   const destinations = cfg.notifications.destinations.map((d) => d.name);
   report.config = { clusterName: cfg.clusterName, frontEnds, sync, destinations };
   report.warnings.push(...configWarnings(cfg));
