@@ -1,21 +1,13 @@
-/**
- * An approval approves what was reviewed: the change it showed, under the stricter approver count,
- * and it is not lost when its commit fails. Against a real config repo served over HTTP.
- */
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { defaultExamplesDir } from "../../../src/app/demo.js";
-import { FileApprovalStore } from "../../../src/bot/approvals/store.js";
 import { Authorizer } from "../../../src/bot/authz.js";
 import { CommandEngine } from "../../../src/bot/engine.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { ReleaseService } from "../../../src/gitops/release-service.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";
-import { bob, type Setup, setup } from "./setup.js";
+import { bob, type Setup, type setup, setupOverHttp } from "./setup.js";
 
 const carol = { id: "slack:UCAROL", name: "carol" };
 let server: GitServer;
-let n = 0;
 let s: Setup;
 
 beforeAll(async () => {
@@ -28,16 +20,8 @@ afterEach(async () => {
   await s.close();
 });
 
-async function overHttp(o: Parameters<typeof setup>[0] = {}): Promise<Setup> {
-  return setup({
-    ...o,
-    store: (dir) => new FileApprovalStore(join(dir, "approvals.json")),
-    url: async () => {
-      const name = `binding-${++n}.git`;
-      await server.createBareRepo(name, { seedFrom: defaultExamplesDir() });
-      return { url: server.url(name), auth: { username: "bot", password: "s3cret-pw" } };
-    },
-  });
+function overHttp(o: Parameters<typeof setup>[0] = {}): Promise<Setup> {
+  return setupOverHttp(server, o);
 }
 
 async function prodTag(): Promise<string> {

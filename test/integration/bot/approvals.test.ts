@@ -1,15 +1,10 @@
-/** Approvals for protected envs through the engine, against a real config repo served over HTTP. */
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { defaultExamplesDir } from "../../../src/app/demo.js";
-import { FileApprovalStore } from "../../../src/bot/approvals/store.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";
-import { alice, bob, type Setup, setup } from "./setup.js";
+import { alice, bob, type Setup, type setup, setupOverHttp } from "./setup.js";
 
 const carol = { id: "slack:UCAROL", name: "carol" };
 let server: GitServer;
-let n = 0;
 let s: Setup;
 
 beforeAll(async () => {
@@ -22,16 +17,8 @@ afterEach(async () => {
   await s.close();
 });
 
-async function overHttp(o: Parameters<typeof setup>[0] = {}): Promise<Setup> {
-  return setup({
-    ...o,
-    store: (dir) => new FileApprovalStore(join(dir, "approvals.json")),
-    url: async () => {
-      const name = `config-${++n}.git`;
-      await server.createBareRepo(name, { seedFrom: defaultExamplesDir() });
-      return { url: server.url(name), auth: { username: "bot", password: "s3cret-pw" } };
-    },
-  });
+function overHttp(o: Parameters<typeof setup>[0] = {}): Promise<Setup> {
+  return setupOverHttp(server, o);
 }
 
 function approvalId(r: { approvalId?: string }): string {

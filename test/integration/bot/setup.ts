@@ -6,7 +6,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultExamplesDir, prepareDemoRepo } from "../../../src/app/demo.js";
-import { type ApprovalStore, InMemoryApprovalStore } from "../../../src/bot/approvals/store.js";
+import {
+  type ApprovalStore,
+  FileApprovalStore,
+  InMemoryApprovalStore,
+} from "../../../src/bot/approvals/store.js";
 import { Authorizer } from "../../../src/bot/authz.js";
 import { CommandEngine, type EngineDeps } from "../../../src/bot/engine.js";
 import type { ChatUser, Invocation } from "../../../src/bot/platform.js";
@@ -15,6 +19,7 @@ import type { GitopsEvent } from "../../../src/core/events.js";
 import { nullLogger } from "../../../src/core/ports.js";
 import { GitConfigRepo } from "../../../src/gitops/git-config-repo.js";
 import { ReleaseService } from "../../../src/gitops/release-service.js";
+import type { GitServer } from "../../harness/git-server.js";
 
 export const alice: ChatUser = { id: "slack:UALICE", name: "alice", email: "alice@example.com" };
 export const bob: ChatUser = { id: "slack:UBOB", name: "bob", email: "bob@example.com" };
@@ -138,4 +143,19 @@ export async function setup(
     },
   };
   return s;
+}
+
+let served = 0;
+
+/** `setup` on a fresh repo of `server` (seeded from the examples) over HTTP, with a file approval store. */
+export function setupOverHttp(server: GitServer, o: Parameters<typeof setup>[0] = {}): Promise<Setup> {
+  return setup({
+    ...o,
+    store: (dir) => new FileApprovalStore(join(dir, "approvals.json")),
+    url: async () => {
+      const name = `config-${++served}.git`;
+      await server.createBareRepo(name, { seedFrom: defaultExamplesDir() });
+      return { url: server.url(name), auth: { username: "bot", password: "s3cret-pw" } };
+    },
+  });
 }
