@@ -1,13 +1,18 @@
 /**
- * A tiny Prometheus registry (counters, gauges and histograms) rendered in the text exposition
- * format 0.0.4 by `GET /metrics`. Deliberately small: no summaries, no exemplars, no timestamps.
- * Any component may register metrics through the `HttpServer.metrics` instance it is given.
+ * The Prometheus registry `GET /metrics` renders (text exposition format 0.0.4), on `prom-client`.
+ * Any component registers its metrics through the `HttpServer.metrics` instance it is given; the
+ * small interface below is all they see, so the library stays behind this file.
  *
  *   const sent = metrics.counter("gitops_notifications_total", "Notifications sent.", ["provider"]);
  *   sent.inc({ provider: "slack" });
  *   const dur = metrics.histogram("gitops_commit_seconds", "Commit duration.", [], [0.1, 0.5, 1, 5]);
  *   dur.observe({}, 0.42);
+ *
+ * Labels a metric was not declared with are dropped and missing ones are empty, so a caller's extra
+ * context never breaks a scrape. `new MetricsRegistry({ process: true })` adds prom-client's
+ * process and Node.js runtime metrics (`process_resident_memory_bytes`, `nodejs_heap_*`, …).
  */
+import * as prom from "prom-client";
 
 export type Labels = Record<string, string | number>;
 
@@ -36,92 +41,52 @@ export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-interface Metric {
-  name: string;
-  help: string;
-  type: "counter" | "gauge" | "histogram";
-  labelNames: string[];
-  render(lines: string[]): void;
-}
+type Kind = "counter" | "gauge" | "histogram";
 
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
-
-function labelKey(labelNames: string[], labels: Labels | undefined): string {
-  // A stable key independent of the caller's property order; unknown labels are dropped, missing ones empty.
-  return labelNames.map((n) => String(labels?.[n] ?? "")).join("\u0000");
-}
-
-function renderLabels(labelNames: string[], key: string, extra?: [string, string]): string {
-  const values = key === "" && labelNames.length === 0 ? [] : key.split("\u0000");
-  const parts = labelNames.map((n, i) => `${n}="${escapeLabel(values[i] ?? "")}"`);
-  if (extra) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
-  return parts.length ? `{${parts.join(",")}}` : "";
-}
-
-function fmt(n: number): string {
-  if (n === Number.POSITIVE_INFINITY) return "+Inf";
-  if (n === Number.NEGATIVE_INFINITY) return "-Inf";
-  return Number.isNaN(n) ? "NaN" : String(n);
+/** The declared labels only, each a string (missing: empty). */
+function only(labelNames: string[], labels: Labels | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of labelNames) out[n] = String(labels?.[n] ?? "");
+  return out;
 }
 
 /** A set of metrics rendered together. Registering the same name twice returns the first metric
  * when the type matches (so independent components can share a metric) and throws otherwise. */
 export class MetricsRegistry {
-  private readonly metrics = new Map<string, { metric: Metric; handle: unknown }>();
+  /** The prom-client registry (for `collectDefaultMetrics`-style integrations). */
+  readonly registry = new prom.Registry();
+  private readonly handles = new Map<string, { kind: Kind; handle: unknown }>();
+
+  constructor(opts: { process?: boolean } = {}) {
+    if (opts.process) prom.collectDefaultMetrics({ register: this.registry });
+  }
 
   counter(name: string, help: string, labelNames: string[] = []): Counter {
     const existing = this.existing<Counter>(name, "counter");
     if (existing) return existing;
-    const values = new Map<string, number>();
+    this.check(name, labelNames);
+    const c = new prom.Counter({ name, help, labelNames, registers: [this.registry] });
     const handle: Counter = {
       inc: (labels, by = 1) => {
         if (by < 0) throw new Error(`counter ${name} cannot decrease`);
-        const k = labelKey(labelNames, labels);
-        values.set(k, (values.get(k) ?? 0) + by);
+        c.inc(only(labelNames, labels), by);
       },
     };
-    this.add(
-      {
-        name,
-        help,
-        type: "counter",
-        labelNames,
-        render: (lines) => {
-          for (const [k, v] of values) lines.push(`${name}${renderLabels(labelNames, k)} ${fmt(v)}`);
-        },
-      },
-      handle,
-    );
+    this.handles.set(name, { kind: "counter", handle });
     return handle;
   }
 
   gauge(name: string, help: string, labelNames: string[] = []): Gauge {
     const existing = this.existing<Gauge>(name, "gauge");
     if (existing) return existing;
-    const values = new Map<string, number>();
-    const add = (labels: Labels | undefined, by: number) => {
-      const k = labelKey(labelNames, labels);
-      values.set(k, (values.get(k) ?? 0) + by);
-    };
+    this.check(name, labelNames);
+    const g = new prom.Gauge({ name, help, labelNames, registers: [this.registry] });
     const handle: Gauge = {
-      set: (labels, value) => values.set(labelKey(labelNames, labels), value),
-      inc: (labels, by = 1) => add(labels, by),
-      dec: (labels, by = 1) => add(labels, -by),
+      set: (labels, value) => g.set(only(labelNames, labels), value),
+      inc: (labels, by = 1) => g.inc(only(labelNames, labels), by),
+      dec: (labels, by = 1) => g.dec(only(labelNames, labels), by),
     };
-    this.add(
-      {
-        name,
-        help,
-        type: "gauge",
-        labelNames,
-        render: (lines) => {
-          for (const [k, v] of values) lines.push(`${name}${renderLabels(labelNames, k)} ${fmt(v)}`);
-        },
-      },
-      handle,
-    );
+    this.handles.set(name, { kind: "gauge", handle });
     return handle;
   }
 
@@ -134,20 +99,10 @@ export class MetricsRegistry {
     const existing = this.existing<Histogram>(name, "histogram");
     if (existing) return existing;
     if (labelNames.includes("le")) throw new Error(`histogram ${name}: "le" is reserved`);
+    this.check(name, labelNames);
     const bounds = [...new Set(buckets)].sort((a, b) => a - b);
-    const series = new Map<string, { counts: number[]; sum: number; count: number }>();
-    const observe = (labels: Labels, value: number) => {
-      const k = labelKey(labelNames, labels);
-      let s = series.get(k);
-      if (!s) {
-        s = { counts: bounds.map(() => 0), sum: 0, count: 0 };
-        series.set(k, s);
-      }
-      for (let i = 0; i < bounds.length; i++)
-        if (value <= (bounds[i] as number)) s.counts[i] = (s.counts[i] ?? 0) + 1;
-      s.sum += value;
-      s.count += 1;
-    };
+    const h = new prom.Histogram({ name, help, labelNames, buckets: bounds, registers: [this.registry] });
+    const observe = (labels: Labels, value: number) => h.observe(only(labelNames, labels), value);
     const handle: Histogram = {
       observe,
       startTimer: (labels = {}) => {
@@ -159,26 +114,7 @@ export class MetricsRegistry {
         };
       },
     };
-    this.add(
-      {
-        name,
-        help,
-        type: "histogram",
-        labelNames,
-        render: (lines) => {
-          for (const [k, s] of series) {
-            for (let i = 0; i < bounds.length; i++) {
-              const le = fmt(bounds[i] as number);
-              lines.push(`${name}_bucket${renderLabels(labelNames, k, ["le", le])} ${s.counts[i] ?? 0}`);
-            }
-            lines.push(`${name}_bucket${renderLabels(labelNames, k, ["le", "+Inf"])} ${s.count}`);
-            lines.push(`${name}_sum${renderLabels(labelNames, k)} ${fmt(s.sum)}`);
-            lines.push(`${name}_count${renderLabels(labelNames, k)} ${s.count}`);
-          }
-        },
-      },
-      handle,
-    );
+    this.handles.set(name, { kind: "histogram", handle });
     return handle;
   }
 
@@ -194,50 +130,61 @@ export class MetricsRegistry {
     labelNames: string[],
     read: () => Iterable<{ labels?: Labels; value: number }>,
   ): void {
-    if (this.metrics.has(name)) throw new Error(`metric ${name} is already registered`);
-    this.add(
-      {
+    if (this.handles.has(name)) throw new Error(`metric ${name} is already registered`);
+    this.check(name, labelNames);
+    const samples = () => {
+      try {
+        return [...read()];
+      } catch {
+        return [];
+      }
+    };
+    if (type === "counter") {
+      new prom.Counter({
         name,
         help,
-        type,
         labelNames,
-        render: (lines) => {
-          let samples: { labels?: Labels; value: number }[];
-          try {
-            samples = [...read()];
-          } catch {
-            return;
-          }
-          for (const s of samples)
-            lines.push(`${name}${renderLabels(labelNames, labelKey(labelNames, s.labels))} ${fmt(s.value)}`);
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of samples()) this.inc(only(labelNames, s.labels), s.value);
         },
-      },
-      undefined,
-    );
-  }
-
-  /** The whole registry in Prometheus text format (ends with a newline). */
-  render(): string {
-    const lines: string[] = [];
-    for (const { metric } of this.metrics.values()) {
-      lines.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);
-      lines.push(`# TYPE ${metric.name} ${metric.type}`);
-      metric.render(lines);
+      });
+    } else {
+      new prom.Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of samples()) this.set(only(labelNames, s.labels), s.value);
+        },
+      });
     }
-    return `${lines.join("\n")}\n`;
+    this.handles.set(name, { kind: type, handle: undefined });
   }
 
-  private existing<T>(name: string, type: Metric["type"]): T | undefined {
-    const found = this.metrics.get(name);
+  /** The content type of `render()`. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The whole registry in Prometheus text format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private existing<T>(name: string, kind: Kind): T | undefined {
+    const found = this.handles.get(name);
     if (!found) return undefined;
-    if (found.metric.type !== type)
-      throw new Error(`metric ${name} is already registered as a ${found.metric.type}`);
+    if (found.kind !== kind || found.handle === undefined)
+      throw new Error(`metric ${name} is already registered as a ${found.kind}`);
     return found.handle as T;
   }
 
-  private add(metric: Metric, handle: unknown): void {
-    if (!NAME_RE.test(metric.name)) throw new Error(`invalid metric name ${metric.name}`);
-    for (const l of metric.labelNames) if (!LABEL_RE.test(l)) throw new Error(`invalid label name ${l}`);
-    this.metrics.set(metric.name, { metric, handle });
+  private check(name: string, labelNames: string[]): void {
+    if (!NAME_RE.test(name)) throw new Error(`invalid metric name ${name}`);
+    for (const l of labelNames) if (!LABEL_RE.test(l)) throw new Error(`invalid label name ${l}`);
   }
 }

@@ -147,7 +147,7 @@ export class HttpServer {
     this.bodyLimit = opts.bodyLimit ?? 1024 * 1024;
     this.graceMs = opts.shutdownGraceMs ?? 10_000;
     this.readinessTimeoutMs = opts.readinessTimeoutMs ?? 2_000;
-    this.metrics = opts.metrics ?? new MetricsRegistry();
+    this.metrics = opts.metrics ?? new MetricsRegistry({ process: true });
     this.requests = this.metrics.counter(
       "gitops_http_requests_total",
       "HTTP requests served, by route and status.",
@@ -166,8 +166,8 @@ export class HttpServer {
 
     this.route("GET", "/healthz", ({ res }) => sendText(res, 200, "ok\n"));
     this.route("GET", "/readyz", ({ res }) => this.ready(res));
-    this.route("GET", "/metrics", ({ res }) =>
-      sendText(res, 200, this.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"),
+    this.route("GET", "/metrics", async ({ res }) =>
+      sendText(res, 200, await this.metrics.render(), this.metrics.contentType),
     );
   }
 

@@ -128,9 +128,12 @@ describe("HttpServer", () => {
     expect(r.body).toContain('gitops_test_total{kind="a\\"b"} 2');
     expect(r.body).toContain('gitops_http_requests_total{method="GET",route="/healthz",status="200"} 1');
     expect(r.body).toMatch(
-      /gitops_http_request_duration_seconds_bucket\{method="GET",route="\/healthz",le="\+Inf"\} 1/,
+      /gitops_http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="\/healthz"\} 1/,
     );
     expect(r.body).toContain("# TYPE gitops_http_request_duration_seconds histogram");
+    // The process's own memory and CPU, for dashboards and the chart's resource sizing (issue #15).
+    expect(r.body).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(r.body).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
   });
 
   it("waits for in-flight requests on stop, then refuses connections", async () => {
@@ -164,10 +167,10 @@ describe("MetricsRegistry", () => {
     h.observe({ op: "a" }, 5);
     expect(m.histogram("x_seconds", "X.", ["op"])).toBe(h);
     expect(() => m.counter("x_seconds", "X.")).toThrow(/already registered/);
-    const text = m.render();
-    expect(text).toContain('x_seconds_bucket{op="a",le="0.1"} 1');
-    expect(text).toContain('x_seconds_bucket{op="a",le="1"} 2');
-    expect(text).toContain('x_seconds_bucket{op="a",le="+Inf"} 3');
+    const text = await m.render();
+    expect(text).toContain('x_seconds_bucket{le="0.1",op="a"} 1');
+    expect(text).toContain('x_seconds_bucket{le="1",op="a"} 2');
+    expect(text).toContain('x_seconds_bucket{le="+Inf",op="a"} 3');
     expect(text).toContain('x_seconds_count{op="a"} 3');
     expect(text).toContain('x_seconds_sum{op="a"} 5.55');
   });
@@ -182,9 +185,9 @@ describe("MetricsRegistry", () => {
     m.collect("n_broken", "Broken.", "gauge", [], () => {
       throw new Error("boom");
     });
-    expect(m.render()).toContain('n_sent_total{destination="deploys"} 1');
+    expect(await m.render()).toContain('n_sent_total{destination="deploys"} 1');
     sent = 7;
-    const text = m.render();
+    const text = await m.render();
     expect(text).toContain('n_sent_total{destination="deploys"} 7');
     expect(text).toContain('n_sent_total{destination="we\\"ird"} 0');
     expect(text).toContain("# TYPE n_broken gauge");

@@ -87,8 +87,8 @@ describe("WorkQueue", () => {
       depth: metrics.gauge("gitops_work_queue_depth", "d", ["queue"]),
     });
     q.push(() => tick(5));
-    expect(metrics.render()).toContain('gitops_work_queue_depth{queue="slack"} 1');
+    expect(await metrics.render()).toContain('gitops_work_queue_depth{queue="slack"} 1');
     await q.idle();
-    expect(metrics.render()).toContain('gitops_work_queue_depth{queue="slack"} 0');
+    expect(await metrics.render()).toContain('gitops_work_queue_depth{queue="slack"} 0');
   });
 });

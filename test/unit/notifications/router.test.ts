@@ -406,7 +406,7 @@ describe("notification metrics", () => {
     router.emit(ev.manualSync);
     router.emit(ev.emptySync);
     await router.idle();
-    const text = registry.render();
+    const text = await registry.render();
     expect(text).toContain("gitops_notification_events_total 2\n");
     expect(text).toContain("gitops_notification_events_skipped_total 1\n");
     expect(text).toContain('gitops_notification_sent_total{destination="ops"} 1\n');
