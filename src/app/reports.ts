@@ -12,7 +12,7 @@ import type { Message } from "../core/message.js";
 import { type Clock, type Logger, systemClock } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import type { ReleaseModel } from "../core/release.js";
-import { type BuiltReport, REPORT_SECTION_IDS, type ReportRunner } from "../core/report.js";
+import type { BuiltReport, ReportRunner } from "../core/report.js";
 import { didYouMean } from "../core/suggest.js";
 import type { ConfigRepo } from "../gitops/config-repo.js";
 import type { ReleaseOperations } from "../gitops/operations.js";
@@ -41,7 +41,6 @@ export interface ReportsDeps {
 /** The built-in report `report` builds when no name is given and several (or no) reports are configured. */
 const BUILT_IN: ReportDefinition = {
   name: "all",
-  sections: [...REPORT_SECTION_IDS],
   onlyProblems: false,
   staleLockDays: 7,
 };
@@ -51,7 +50,7 @@ export function reportDefinition(r: ReportConfig): ScheduledReport {
   return {
     name: r.name,
     schedule: CronSchedule.parse(r.schedule, r.timezone ?? "UTC"),
-    sections: r.sections ?? [...REPORT_SECTION_IDS],
+    ...(r.sections ? { sections: r.sections } : {}),
     ...(r.envs ? { envs: r.envs } : {}),
     onlyProblems: r.onlyProblems,
     staleLockDays: r.staleLockDays,

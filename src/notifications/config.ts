@@ -78,10 +78,15 @@ export const reportSchema = z
       .default(7)
       .describe("Locks older than this many days get a nudge (and count as a problem)."),
   })
-  .superRefine((r, ctx) => {
-    const problem = scheduleProblem(r.schedule, r.timezone, r.name);
-    if (problem) ctx.addIssue({ code: "custom", path: ["schedule"], message: problem });
-  })
+  .superRefine(
+    (r, ctx) => {
+      const zone = typeof r.timezone === "string" ? r.timezone : undefined;
+      const problem = scheduleProblem(r.schedule, zone, typeof r.name === "string" ? r.name : undefined);
+      if (problem) ctx.addIssue({ code: "custom", path: ["schedule"], message: problem });
+    },
+    // Also when another field of the report is wrong: every mistake is reported at once.
+    { when: (p) => typeof (p.value as { schedule?: unknown } | undefined)?.schedule === "string" },
+  )
   .describe(
     "A scheduled sync report: the release matrix, the last sync, locks, pending approvals and the period's activity.",
   );

@@ -35,7 +35,7 @@ export function when(iso: string | undefined): string {
  * Lines of rich text joined into one paragraph, at most `opts.maxItems` of them; the rest become
  * "… and N more" (linked to `opts.moreUrl` when there is one).
  */
-export function lines(items: RichText[], opts: RenderOptions, what = "more"): RichText {
+export function lines(items: RichText[], opts: RenderOptions, what?: string): RichText {
   const shown = items.slice(0, opts.maxItems);
   const out: RichText = [];
   shown.forEach((l, i) => {
@@ -44,7 +44,7 @@ export function lines(items: RichText[], opts: RenderOptions, what = "more"): Ri
   });
   const rest = items.length - shown.length;
   if (rest > 0) {
-    const label = `… and ${rest} ${what}`;
+    const label = `… and ${rest} more${what ? ` ${what}` : ""}`;
     out.push(t("\n"), opts.moreUrl ? link(label, opts.moreUrl) : t(label));
   }
   return out;

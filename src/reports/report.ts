@@ -31,7 +31,8 @@ export interface ReportDefinition {
   name: string;
   /** Undefined for the built-in on-demand report (period: the last 7 days). */
   schedule?: CronSchedule;
-  sections: ReportSectionId[];
+  /** Undefined: every registered section. */
+  sections?: ReportSectionId[];
   /** Undefined: every env. */
   envs?: string[];
   onlyProblems: boolean;
@@ -124,7 +125,7 @@ export class ReportBuilder {
       staleLockDays: def.staleLockDays,
     };
     const results: SectionResult[] = [];
-    for (const id of def.sections) results.push(await this.collect(id, scope));
+    for (const id of def.sections ?? this.deps.sections.ids()) results.push(await this.collect(id, scope));
     const problems = results.flatMap((r) => r.problems);
     if (unknownEnvs.length > 0)
       problems.push(`unknown env(s) in the report config: ${unknownEnvs.join(", ")}`);

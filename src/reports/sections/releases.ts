@@ -83,7 +83,7 @@ export function releasesSection(deps: ReleasesDeps): ReportSection<ReleasesData>
           const i = findInstance(model, app, env);
           if (!i) continue;
           const history = await deps.history({ app, env, limit: 10 }).catch(() => []);
-          const chart = chartVersionOf(i.workload);
+          const chart = i.workload.chart?.version;
           const since = sinceOf(i, history);
           cells[env] = {
             tag: tagsOf(i),
