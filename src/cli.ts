@@ -5,6 +5,7 @@
  *   serve [--config F]   run the service with the configured front ends and reconcilers
  *   cmd [opts] -- TEXT   run one chat command against a repo, for scripts and CI
  *   check [--config F]   validate the configuration and the config repo
+ *   report [name]        build a sync report now (--print plain text, --json for scripts)
  * Every subcommand takes --help (usage on stdout, exit 0).
  * Exit codes: 0 ok, 1 user error, 2 usage error (bad flag or argument: one line and the usage on
  * stderr, no stack trace) or internal error.
@@ -67,6 +68,20 @@ release model, listing each broken file with its hint. Exit 0 when usable, 1 whe
   --json              one JSON object on stdout: { ok, config, repo, problems[], warnings[] }
 `,
     run: async (argv) => (await import("./app/check.js")).runCheck(argv),
+  },
+  report: {
+    summary: "build a sync report now: --print (plain text) or --json (--config F)",
+    usage: `usage: gitops-bot report [<name>] [--config FILE] [--print | --json]
+
+Builds a sync report now (the release matrix, sync, locks, approvals, activity), as the schedule of
+report <name> (notifications.reports) would post it. Without a name: the only configured report,
+else every section.
+  -c, --config FILE   configuration file (default: $GITOPS_BOT_CONFIG, else gitops-bot.yaml)
+  --print             plain text (the default)
+  --json              one JSON object: name, period, problems and each section's data
+`,
+    run: async (argv) =>
+      (await import("./app/report.js")).runReport(argv, { stdout: process.stdout, env: process.env }),
   },
 };
 

@@ -5,7 +5,6 @@
  * order and returns a handle whose `stop()` stops them in reverse. `serve` is the subcommand: it
  * loads the config, starts the service and stops it on SIGTERM/SIGINT.
  */
-import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { CommandEngine } from "../bot/engine.js";
 import type { ChatPlatform } from "../bot/platform.js";
@@ -19,12 +18,12 @@ import { ReleaseService } from "../gitops/release-service.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
-import { ReportScheduler } from "../notifications/reports.js";
-import type { NotificationRouter } from "../notifications/router.js";
 import type { SyncService } from "../reconciler/sync/service.js";
+import type { ReportScheduler } from "../reports/scheduler.js";
 import { buildChat, startChat } from "./chat.js";
 import { buildNotifications } from "./notifications.js";
 import { buildReconcilers } from "./reconcilers.js";
+import { buildReports } from "./reports.js";
 import { buildState, clusterPlan } from "./state.js";
 
 /** What `startService` needs from outside the config: the environment, and optional overrides for tests. */
@@ -120,6 +119,15 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       cfg.notifications.repoUrl ?? repo.publicUrl,
       cfg.notifications.templates?.commitLink,
     );
+    const commitUrl = (sha: string) => linker.url(sha);
+    const built = buildReports(cfg, {
+      ops,
+      repo,
+      approvals: state.approvals,
+      ...(rec.sync ? { syncStatus: rec.sync.status } : {}),
+      commitUrl,
+      logger,
+    });
     const engine = CommandEngine.fromConfig(cfg, {
       ops,
       events: sink,
@@ -129,13 +137,14 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       approvals: state.approvals,
       idempotency: state.idempotency,
       ...(rec.commandSync ? { sync: rec.commandSync } : {}),
-      commitUrl: (sha: string) => linker.url(sha),
+      reports: built.runner,
+      commitUrl,
     });
 
-    const reports = startReports(cfg, {
-      engine,
-      router,
-      logger,
+    // With leader election only the leader posts; the run record stops a repeat after a failover.
+    const reports = built.schedule({
+      post: (to, key, msg) => router.postMessage(to, key, msg),
+      runs: state.reportRuns,
       isLeader: () => (rec.elector ? rec.elector.isLeader() : true),
     });
     if (reports) stops.push({ name: "reports", stop: async () => reports.stop() });
@@ -170,35 +179,6 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
     await stopAll();
     throw err;
   }
-}
-
-/** The scheduled sync reports, started, when `cfg` lists any. */
-function startReports(
-  cfg: Config,
-  deps: { engine: CommandEngine; router: NotificationRouter; logger: Logger; isLeader: () => boolean },
-): ReportScheduler | undefined {
-  if (cfg.notifications.reports.length === 0) return undefined;
-  const reports = new ReportScheduler(cfg.notifications.reports, {
-    run: (text) =>
-      deps.engine.execute(
-        {
-          id: `report:${randomUUID()}`,
-          platform: "cli",
-          text,
-          user: { id: "cli:reports", name: "gitops-bot reports" },
-          channel: "reports",
-          receivedAt: new Date(),
-        },
-        { trusted: true },
-      ),
-    post: (to, key, msg) => deps.router.postMessage(to, key, msg),
-    cluster: cfg.clusterName,
-    // With leader election only the leader posts, so replicas do not repeat the report.
-    isLeader: deps.isLeader,
-    logger: deps.logger,
-  });
-  reports.start();
-  return reports;
 }
 
 /** `gitops-bot serve [--config F]`: runs until SIGTERM/SIGINT, then stops in reverse order. */

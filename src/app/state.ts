@@ -9,7 +9,8 @@
  * - `memory: true` (the demo, tests): memory.
  *
  * The stores: pending approvals, Teams conversation references, the notification ledger (only
- * shared through the cluster: one process needs none) and the idempotency record.
+ * shared through the cluster: one process needs none), the idempotency record and the report run
+ * record (which slot of each scheduled report was posted: no repeat after a restart or failover).
  */
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -47,6 +48,8 @@ export interface AppState {
   /** Shared only through the cluster; undefined without one. */
   ledger: MessageLedger | undefined;
   idempotency: KeyValueRecord;
+  /** Which slot of each scheduled report was posted. */
+  reportRuns: KeyValueRecord;
   /** Stops the background probes and flushes what is pending. */
   stop(): Promise<void>;
 }
@@ -164,6 +167,13 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
         ? new MemoryRecord("requests")
         : new FileRecord(join(dir, "requests.json"), logger);
 
+  const reportRuns =
+    inCluster && kube
+      ? clusterRecord(kube, "reports", "report-runs", "report runs")
+      : deps.memory
+        ? new MemoryRecord("report-runs")
+        : new FileRecord(join(dir, "report-runs.json"), logger);
+
   return {
     location,
     kube,
@@ -172,6 +182,7 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
     conversations,
     ledger,
     idempotency,
+    reportRuns,
     stop: async () => {
       await ledger?.flush();
       for (const f of fallbacks) f.close();

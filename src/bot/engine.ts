@@ -18,6 +18,7 @@ import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.
 import type { KeyValueRecord } from "../core/record.js";
 import { Redactor } from "../core/redact.js";
 import type { ReleaseModel } from "../core/release.js";
+import type { ReportRunner } from "../core/report.js";
 import type { Actor, OpOptions, OpResult, ReleaseOperations } from "../gitops/operations.js";
 import { ApprovalFlow } from "./approvals/flow.js";
 import {
@@ -88,6 +89,8 @@ export interface EngineDeps {
   events?: EventSink;
   sync?: SyncCommands;
   images?: ImageCatalog;
+  /** Builds sync reports on demand (the `report` command). */
+  reports?: ReportRunner;
   /** Web link to a commit (e.g. `https://github.com/org/repo/commit/<sha>`), when there is one. */
   commitUrl?: (sha: string) => string | undefined;
   cluster?: string;
@@ -377,6 +380,7 @@ export class CommandEngine {
       approvals: decisions,
       ...(this.deps.sync ? { sync: this.deps.sync } : {}),
       ...(this.deps.images ? { images: this.deps.images } : {}),
+      ...(this.deps.reports ? { reports: this.deps.reports } : {}),
       commitUrl: (sha) => this.deps.commitUrl?.(sha),
       clock: this.clock,
       logger: this.logger,

@@ -8,6 +8,7 @@ import { UserError } from "../core/errors.js";
 import type { Action, Message } from "../core/message.js";
 import type { Clock, Logger, SyncCommands } from "../core/ports.js";
 import type { ReleaseModel } from "../core/release.js";
+import type { ReportRunner } from "../core/report.js";
 import { didYouMean } from "../core/suggest.js";
 import type { Actor, OpOptions, ReleaseOperations } from "../gitops/operations.js";
 import { type FlagName, type Param, usageLine } from "./parse.js";
@@ -73,6 +74,8 @@ export interface CommandContext {
   approvals: ApprovalDecisions;
   sync?: SyncCommands;
   images?: ImageCatalog;
+  /** Builds sync reports (absent when the process has none, e.g. `gitops-bot cmd`). */
+  reports?: ReportRunner;
   /** Web link to a commit, when the repo has a web URL. */
   commitUrl(sha: string): string | undefined;
   clock: Clock;

@@ -3,8 +3,9 @@
  * routes that match events to destination names. With no routes, every event goes to every
  * destination. Plugged into `src/config/schema.ts`.
  */
-import { Cron } from "croner";
 import { z } from "zod";
+import { CronSchedule } from "../core/cron.js";
+import { REPORT_SECTION_IDS } from "../core/report.js";
 import { templatesSchema } from "./providers/common.js";
 import { destinationSchema } from "./providers/index.js";
 
@@ -49,31 +50,57 @@ export const reportSchema = z
       .string()
       .optional()
       .describe(
-        "IANA time zone of the schedule, e.g. `Europe/Berlin` (default: the process's, usually UTC).",
+        "IANA time zone of the schedule, e.g. `Europe/Berlin` (default: UTC). Slots follow its daylight-saving changes.",
       ),
     to: z.array(z.string().min(1)).min(1).describe("Destination names."),
+    sections: z
+      .array(z.enum(REPORT_SECTION_IDS))
+      .min(1)
+      .optional()
+      .describe(
+        `Sections, in report order: ${REPORT_SECTION_IDS.map((s) => `\`${s}\``).join(", ")}. Unset: all. A section nothing in the process provides (no image automation runs) says so.`,
+      ),
+    envs: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Environments the report shows (e.g. [prod]). Unset: all."),
     onlyProblems: z
       .boolean()
       .default(false)
       .describe(
-        "Post only when the last sync failed or left errors, drift was seen, or approvals are pending.",
+        "Post only when something needs attention: the last sync failed or left errors, drift was seen, approvals are pending, a lock is older than `staleLockDays`.",
       ),
+    staleLockDays: z
+      .number()
+      .int()
+      .min(1)
+      .default(7)
+      .describe("Locks older than this many days get a nudge (and count as a problem)."),
   })
-  .superRefine((r, ctx) => {
-    const problem = scheduleProblem(r.schedule, r.timezone);
-    if (problem) ctx.addIssue({ code: "custom", path: ["schedule"], message: problem });
-  })
-  .describe("A scheduled sync report: what runs where, the last sync, drift, locks and pending approvals.");
+  .superRefine(
+    (r, ctx) => {
+      const zone = typeof r.timezone === "string" ? r.timezone : undefined;
+      const problem = scheduleProblem(r.schedule, zone, typeof r.name === "string" ? r.name : undefined);
+      if (problem) ctx.addIssue({ code: "custom", path: ["schedule"], message: problem });
+    },
+    // Also when another field of the report is wrong: every mistake is reported at once.
+    { when: (p) => typeof (p.value as { schedule?: unknown } | undefined)?.schedule === "string" },
+  )
+  .describe(
+    "A scheduled sync report: the release matrix, the last sync, locks, pending approvals and the period's activity.",
+  );
 
-/** Why a cron expression (in a time zone) is unusable, or undefined. */
-export function scheduleProblem(schedule: string, timezone?: string): string | undefined {
+/**
+ * Why a cron expression (in a time zone) is unusable, or undefined. Parsed by node-cron (what
+ * fires it), the message names the report, the expression and the field that is wrong.
+ */
+export function scheduleProblem(schedule: string, timezone?: string, report?: string): string | undefined {
   try {
-    const job = new Cron(schedule, { paused: true, ...(timezone ? { timezone } : {}) });
-    const next = job.nextRun();
-    job.stop();
-    return next ? undefined : `schedule ${JSON.stringify(schedule)} never fires`;
+    CronSchedule.parse(schedule, timezone);
+    return undefined;
   } catch (e) {
-    return `invalid schedule ${JSON.stringify(schedule)}${timezone ? ` in ${timezone}` : ""}: ${(e as Error).message}`;
+    return `invalid schedule ${JSON.stringify(schedule)}${timezone ? ` in ${timezone}` : ""}${report ? ` (report ${report})` : ""}: ${(e as Error).message}`;
   }
 }
 

@@ -16,6 +16,7 @@ import { policy } from "./policy.js";
 import { promote } from "./promote.js";
 import { reject } from "./reject.js";
 import { release } from "./release.js";
+import { report } from "./report.js";
 import { rollback } from "./rollback.js";
 import { status } from "./status.js";
 import { sync } from "./sync.js";
@@ -39,5 +40,6 @@ export const commands: AnyCommand[] = [
   approve,
   reject,
   pending,
+  report,
   help,
 ];

@@ -51,4 +51,37 @@ describe("notifications.reports config", () => {
       ]),
     );
   });
+
+  it("takes sections, envs and the lock-age nudge, and names the report and the field of a bad value", () => {
+    expect(
+      problems([
+        {
+          name: "prod-digest",
+          schedule: "0 8 * * 1-5",
+          timezone: "America/New_York",
+          to: ["ops"],
+          sections: ["releases", "sync", "locks"],
+          envs: ["prod"],
+          onlyProblems: true,
+          staleLockDays: 3,
+        },
+      ]),
+    ).toEqual([]);
+    const found = problems([
+      {
+        name: "weekly",
+        schedule: "0 25 * * 1",
+        to: ["ops"],
+        sections: ["releases", "charts"],
+        staleLockDays: 0,
+      },
+    ]);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'notifications.reports[0].schedule: invalid schedule "0 25 * * 1" (report weekly): hour field: 25 is an invalid expression for hour',
+        expect.stringMatching(/^notifications\.reports\[0\]\.sections\[1\]: /),
+        expect.stringMatching(/^notifications\.reports\[0\]\.staleLockDays: /),
+      ]),
+    );
+  });
 });

@@ -1,0 +1,199 @@
+/**
+ * The reports builder (issue #14): registers the sections this process can provide (release
+ * matrix, sync, locks, approvals, activity; image automation and Helm register theirs here when
+ * they run), builds the `ReportRunner` the `report` command and `gitops-bot report` use, and the
+ * scheduler `serve` starts. On demand and scheduled reports go through the same `ReportBuilder`.
+ */
+import type { ApprovalStore } from "../bot/approvals/store.js";
+import type { Config } from "../config/schema.js";
+import { CronSchedule } from "../core/cron.js";
+import { UserError } from "../core/errors.js";
+import type { Message } from "../core/message.js";
+import { type Clock, type Logger, systemClock } from "../core/ports.js";
+import type { KeyValueRecord } from "../core/record.js";
+import type { ReleaseModel } from "../core/release.js";
+import type { BuiltReport, ReportRunner } from "../core/report.js";
+import { didYouMean } from "../core/suggest.js";
+import type { ConfigRepo } from "../gitops/config-repo.js";
+import type { ReleaseOperations } from "../gitops/operations.js";
+import type { ReportConfig } from "../notifications/config.js";
+import { browsableRepoUrl } from "../notifications/format/links.js";
+import type { SyncStatusReader } from "../reconciler/sync/state.js";
+import { ReportBuilder, type ReportDefinition, SectionRegistry } from "../reports/report.js";
+import { ReportScheduler, type ScheduledReport } from "../reports/scheduler.js";
+import { activitySection } from "../reports/sections/activity.js";
+import { approvalsSection, type PendingRequest } from "../reports/sections/approvals.js";
+import { locksSection } from "../reports/sections/locks.js";
+import { releasesSection } from "../reports/sections/releases.js";
+import { type SyncSnapshot, syncSection } from "../reports/sections/sync.js";
+
+export interface ReportsDeps {
+  ops: Pick<ReleaseOperations, "model" | "history">;
+  repo: Pick<ConfigRepo, "log" | "head" | "publicUrl">;
+  approvals: ApprovalStore;
+  /** The sync status record; undefined when no sync runs (no cluster). */
+  syncStatus?: SyncStatusReader;
+  commitUrl(sha: string): string | undefined;
+  clock?: Clock;
+  logger: Logger;
+}
+
+/** The built-in report `report` builds when no name is given and several (or no) reports are configured. */
+const BUILT_IN: ReportDefinition = {
+  name: "all",
+  onlyProblems: false,
+  staleLockDays: 7,
+};
+
+/** A configured report as the builder and the scheduler take it. */
+export function reportDefinition(r: ReportConfig): ScheduledReport {
+  return {
+    name: r.name,
+    schedule: CronSchedule.parse(r.schedule, r.timezone ?? "UTC"),
+    ...(r.sections ? { sections: r.sections } : {}),
+    ...(r.envs ? { envs: r.envs } : {}),
+    onlyProblems: r.onlyProblems,
+    staleLockDays: r.staleLockDays,
+    to: r.to,
+  };
+}
+
+/** The model, read once for all the sections of one report (5 s). */
+function modelOnce(ops: Pick<ReleaseOperations, "model">): () => Promise<ReleaseModel> {
+  let cached: { at: number; p: Promise<ReleaseModel> } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > 5000) {
+      const p = ops.model();
+      cached = { at: Date.now(), p };
+      p.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.p;
+  };
+}
+
+function snapshot(reader: SyncStatusReader): () => Promise<SyncSnapshot> {
+  return async () => {
+    const s = await reader.read();
+    const time = s.lastSyncTime ?? s.lastChangeTime;
+    return {
+      result: s.result,
+      ...(s.lastAppliedRevision ? { revision: s.lastAppliedRevision } : {}),
+      ...(time ? { time } : {}),
+      ...(s.message ? { message: s.message } : {}),
+      failed: s.errors,
+      drift: s.drift.map((d) => ({ id: d.id, fields: d.fields, corrected: d.corrected })),
+    };
+  };
+}
+
+function pendingRequests(
+  store: ApprovalStore,
+  cfg: Pick<Config, "approvals">,
+): () => Promise<PendingRequest[]> {
+  const a = cfg.approvals.approvers;
+  const named = [...a.users, ...a.groups, ...a.channels.map((c) => `#${c}`)];
+  return async () =>
+    (await store.list()).map((p) => ({
+      id: p.id,
+      command: p.command,
+      ...(p.env ? { env: p.env } : {}),
+      requester: p.requester.name,
+      createdAt: p.createdAt,
+      expiresAt: p.expiresAt,
+      missing: Math.max(0, p.required - p.approvals.length),
+      approvedBy: p.approvals.map((x) => x.name),
+      waitingFor: named.length
+        ? named.join(", ")
+        : `anyone allowed in ${p.env ?? "that env"} other than ${p.requester.name}`,
+    }));
+}
+
+/** Everything reports need in one process: the builder, the runner and the definitions. */
+export interface Reports {
+  builder: ReportBuilder;
+  runner: ReportRunner;
+  definitions: ScheduledReport[];
+  /** Starts the scheduler (serve): leader-only posts, the run record against duplicates. */
+  schedule(deps: {
+    post(to: string[], key: string, message: Message): void;
+    runs: KeyValueRecord;
+    isLeader(): boolean;
+  }): ReportScheduler | undefined;
+}
+
+/** Builds the sections, the builder and the runner from `cfg`. */
+export function buildReports(
+  cfg: Pick<Config, "clusterName" | "notifications" | "approvals" | "repo">,
+  deps: ReportsDeps,
+): Reports {
+  const clock = deps.clock ?? systemClock;
+  const model = modelOnce(deps.ops);
+  const sections = new SectionRegistry();
+  sections.register(releasesSection({ model, history: (a) => deps.ops.history(a) }));
+  sections.register(
+    syncSection({
+      cluster: cfg.clusterName,
+      ...(deps.syncStatus ? { read: snapshot(deps.syncStatus) } : {}),
+      head: async () => (await model()).revision,
+    }),
+  );
+  sections.register(locksSection({ model }));
+  sections.register(approvalsSection({ pending: pendingRequests(deps.approvals, cfg) }));
+  sections.register(activitySection({ repo: deps.repo, commitUrl: deps.commitUrl }));
+  // Image automation (`automation`) and the HelmRelease reconciler (`helm`) register here.
+
+  const repoUrl = browsableRepoUrl(cfg.notifications.repoUrl ?? deps.repo.publicUrl);
+  const builder = new ReportBuilder({
+    sections,
+    cluster: cfg.clusterName,
+    envs: async () => (await model()).envs,
+    ...(repoUrl ? { moreUrl: repoUrl } : {}),
+    logger: deps.logger,
+  });
+  const definitions = cfg.notifications.reports.map(reportDefinition);
+  const runner: ReportRunner = {
+    names: () => definitions.map((d) => d.name),
+    build: (name?: string): Promise<BuiltReport> =>
+      builder.build(pick(definitions, name), { now: clock.now() }),
+  };
+  return {
+    builder,
+    runner,
+    definitions,
+    schedule: (s) => {
+      if (definitions.length === 0) return undefined;
+      const scheduler = new ReportScheduler(definitions, {
+        build: (def, time) => builder.build(def, time),
+        post: s.post,
+        runs: s.runs,
+        isLeader: s.isLeader,
+        clock,
+        logger: deps.logger,
+      });
+      scheduler.start();
+      return scheduler;
+    },
+  };
+}
+
+/** The report named `name`; without a name the only configured one, else the built-in `all`. */
+function pick(defs: ReportDefinition[], name: string | undefined): ReportDefinition {
+  if (name === undefined || name === "") return defs.length === 1 ? (defs[0] as ReportDefinition) : BUILT_IN;
+  const hit = defs.find((d) => d.name === name) ?? (name === BUILT_IN.name ? BUILT_IN : undefined);
+  if (hit) return hit;
+  const close = didYouMean(
+    name,
+    defs.map((d) => d.name),
+  );
+  throw new UserError(
+    `no report named "${name}"${close.length ? `; did you mean ${close.join(" or ")}?` : ""}`,
+    {
+      code: "unknown-report",
+      hint: defs.length
+        ? `Reports: ${defs.map((d) => d.name).join(", ")} (notifications.reports), or \`all\` for every section.`
+        : "No reports are configured (notifications.reports); `report` without a name shows every section.",
+    },
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * Golden files for each report section on Slack, Teams and plain text, over one deterministic state
+ * (test/helpers/report-state.ts). `UPDATE_GOLDEN=1 npx vitest run test/unit/reports` rewrites
+ * test/fixtures/reports/. Plus what a reader depends on: the section shows up with its problems,
+ * long lists end in a count and a link, and the Slack/Teams messages stay within platform limits.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderText } from "../../../src/chat/shell/render.js";
+import { renderSlack } from "../../../src/chat/slack/render.js";
+import { renderTeams } from "../../../src/chat/teams/render.js";
+import { CronSchedule } from "../../../src/core/cron.js";
+import type { ReportSectionId } from "../../../src/core/report.js";
+import type { ReportDefinition } from "../../../src/reports/report.js";
+import { alice, reportState } from "../../helpers/report-state.js";
+
+const dir = join(import.meta.dirname, "../../fixtures/reports");
+const update = process.env["UPDATE_GOLDEN"] === "1";
+
+function golden(file: string, actual: string): void {
+  const path = join(dir, file);
+  if (update) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, actual);
+    return;
+  }
+  expect(existsSync(path), `missing golden ${file}; run with UPDATE_GOLDEN=1`).toBe(true);
+  expect(actual).toBe(readFileSync(path, "utf8"));
+}
+
+const NOW = new Date("2026-01-12T08:00:00Z"); // 09:00 in Berlin: the daily slot
+
+function def(id: ReportSectionId, schedule = "0 9 * * *"): ReportDefinition {
+  return {
+    name: id,
+    schedule: CronSchedule.parse(schedule, "Europe/Berlin"),
+    sections: [id],
+    onlyProblems: false,
+    staleLockDays: 7,
+  };
+}
+
+const CASES: { id: ReportSectionId; schedule?: string; problems: RegExp[]; shows: RegExp[] }[] = [
+  {
+    id: "releases",
+    problems: [],
+    shows: [/podinfo stg → prod: `0\.4\.10` → `dev-abc12345`/, /\*prod\*\\nfrontend/],
+  },
+  {
+    id: "sync",
+    problems: [/1 object\(s\) failed to apply/, /1 object\(s\) drifted/],
+    shows: [/prod:deployment\/web/, /spec\.replicas: Invalid value: -1/, /partly synced/],
+  },
+  {
+    id: "locks",
+    problems: [/2 lock\(s\) older than 7 days/],
+    shows: [/db migration \(11 d\)/, /still needed\?/],
+  },
+  {
+    id: "approvals",
+    problems: [/1 approval\(s\) pending/],
+    shows: [/promote podinfo stg prod/, /1 more from anyone allowed in prod other than bob/],
+  },
+  // A yearly slot, so the period holds the commits the state was built with (and a dozen more).
+  { id: "activity", schedule: "0 1 1 1 *", problems: [], shows: [/… and \d+ more/, /by person/] },
+];
+
+describe("report sections", () => {
+  for (const c of CASES) {
+    it(`${c.id}: renders the same data for Slack, Teams and text (golden)`, async () => {
+      const s = await reportState();
+      if (c.id === "activity") {
+        for (let k = 0; k < 6; k++) {
+          await s.ops.lock({ app: "podinfo", env: "dev", actor: alice, message: `try ${k}` });
+          await s.ops.unlock({ app: "podinfo", env: "dev", actor: alice });
+        }
+      }
+      const r = await s.reports.builder.build(def(c.id, c.schedule), { now: NOW });
+      const slack = renderSlack(r.message);
+      const teams = renderTeams(r.message);
+      golden(`${c.id}.slack.json`, `${JSON.stringify(slack, null, 2)}\n`);
+      golden(`${c.id}.teams.json`, `${JSON.stringify(teams, null, 2)}\n`);
+      golden(`${c.id}.txt`, r.text);
+      golden(`${c.id}.chat.txt`, renderText(r.message, { color: false }));
+
+      expect(r.problems).toHaveLength(c.problems.length);
+      for (const p of c.problems) expect(r.problems.join("\n")).toMatch(p);
+      for (const re of c.shows) expect(JSON.stringify(slack)).toMatch(re);
+      expect(JSON.stringify(slack).length).toBeLessThan(40_000);
+    });
+  }
+
+  it("truncates a long list with the count of the rest and a link to the repo", async () => {
+    const s = await reportState();
+    for (let k = 0; k < 6; k++) {
+      await s.ops.lock({ app: "podinfo", env: "dev", actor: alice, message: `try ${k}` });
+      await s.ops.unlock({ app: "podinfo", env: "dev", actor: alice });
+    }
+    const r = await s.reports.builder.build(def("activity", "0 1 1 1 *"), { now: NOW });
+    const blocks = JSON.stringify(r.message.blocks);
+    expect(blocks).toContain('"text":"… and 6 more commits","url":"https://git.example.com/org/config"');
+    // The text form (for scripts) keeps the whole list.
+    expect(r.text.match(/^ {2}[0-9a-f]{7} /gm)).toHaveLength(16);
+  });
+
+  it("says a section is not available when nothing in the process provides it", async () => {
+    const s = await reportState();
+    const r = await s.reports.builder.build(def("automation"), { now: NOW });
+    expect(r.text).toContain("== Image automation ==\nnot available here");
+    expect(r.problems).toEqual([]);
+  });
+});
