@@ -22,6 +22,8 @@ export interface ChatDeps {
   ledger?: MessageRefStore | undefined;
   /** Teams conversation references (from `app/state.ts`). */
   conversations?: ConversationStore | undefined;
+  /** How long a platform's stop waits for its queued commands (default 10 s). */
+  stopGraceMs?: number | undefined;
 }
 
 /** The front ends `cfg` enables (not started yet). */
@@ -31,6 +33,7 @@ export function buildChat(cfg: Config, deps: ChatDeps): { teams?: TeamsPlatform;
     http: deps.http,
     redactor: deps.redactor,
     ...(deps.ledger ? { ledger: deps.ledger } : {}),
+    ...(deps.stopGraceMs !== undefined ? { stopGraceMs: deps.stopGraceMs } : {}),
   };
   const teams = cfg.teams
     ? TeamsPlatform.fromConfig(cfg.teams, {

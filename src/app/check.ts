@@ -25,16 +25,28 @@ export interface CheckReport {
   warnings: CheckFinding[];
 }
 
+/** True for an address only this machine can reach (`127.0.0.0/8`, `::1`, `localhost`). */
+function isLoopbackBind(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 /** Things that work but are probably not what the operator wants. */
 function configWarnings(cfg: Config): CheckFinding[] {
   const out: CheckFinding[] = [];
   if (!cfg.slack && !cfg.teams)
     out.push({ path: "", message: "no chat front end is configured (no `slack` or `teams` section)" });
-  if (cfg.teams && !cfg.teams.appId)
+  if (cfg.teams && !cfg.teams.appId) {
     out.push({
       path: "teams.appId",
       message: "Teams requests are NOT authenticated without appId (local testing only)",
     });
+    if (!isLoopbackBind(cfg.http.host))
+      out.push({
+        path: "http.host",
+        message: `the HTTP server listens on ${cfg.http.host === "0.0.0.0" || cfg.http.host === "::" ? "every interface" : cfg.http.host} (${cfg.http.host}:${cfg.http.port}) while Teams runs in test mode: anyone who can reach that port can run any command as any user they name, prod included`,
+        hint: "for local testing set `http.host: 127.0.0.1`; anywhere else set teams.appId, teams.appPassword and teams.tenantId",
+      });
+  }
   for (const a of ambiguousIds(cfg.authz, cfg.approvals))
     out.push({
       path: a.path,
@@ -102,7 +114,10 @@ export async function runCheck(
   out(`  front ends: ${frontEnds.join(", ") || "none"}`);
   out(`  sync: ${sync}`);
   out(`  notification destinations: ${destinations.join(", ") || "none"}`);
-  for (const w of report.warnings) out(`  warning: ${w.path ? `${w.path}: ` : ""}${w.message}`);
+  for (const w of report.warnings) {
+    out(`  warning: ${w.path ? `${w.path}: ` : ""}${w.message}`);
+    if (w.hint) out(`    hint: ${w.hint}`);
+  }
   if (values["config-only"]) return finish();
 
   await checkRepo(cfg, report, out, json);

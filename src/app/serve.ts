@@ -32,6 +32,8 @@ export interface ServiceDeps {
   logger?: Logger;
   /** Extra sinks that receive every event (the demo printer, tests). */
   extraSinks?: EventSink[];
+  /** How long each chat platform's stop waits for its queue before the engine's drain (default 10 s). */
+  chatStopGraceMs?: number;
 }
 
 /** A running service. */
@@ -48,6 +50,9 @@ export interface Service {
 }
 
 type Stop = { name: string; stop: () => Promise<void> };
+
+/** How long a stop waits for running commands after the platforms' own drain (Kubernetes kills at 30 s). */
+const COMMAND_DRAIN_MS = 15_000;
 
 /**
  * Builds and starts everything `cfg` enables:
@@ -90,6 +95,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       redactor,
       ledger: state.ledger,
       conversations: state.conversations,
+      stopGraceMs: deps.chatStopGraceMs,
     });
     const notifications = buildNotifications(cfg, {
       ops,
@@ -140,6 +146,10 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       reports: built.runner,
       commitUrl,
     });
+    // Stopped after the chat platforms (they stop taking commands and drain their queues for a
+    // while) and before what commands use: a command still running finishes, commits, notifies
+    // and replies before the notifications, the stores and the repo close under it.
+    stops.push({ name: "commands", stop: async () => void (await engine.drain(COMMAND_DRAIN_MS)) });
 
     // With leader election only the leader posts; the run record stops a repeat after a failover.
     const reports = built.schedule({

@@ -30,7 +30,9 @@ import {
 import { Authorizer, type AuthzDecision } from "./authz.js";
 import { commands as builtinCommands } from "./commands/index.js";
 import { IdempotencyCache } from "./idempotency.js";
-import { bindArgs, didYouMean, type ParsedLine, parseLine, quote } from "./parse.js";
+import { actorFor, canonicalText } from "./identity.js";
+import { InFlight } from "./in-flight.js";
+import { type ParsedLine, parseLine } from "./parse.js";
 import type { ChatUser, Invocation, Responder } from "./platform.js";
 import {
   type ApprovalDecisions,
@@ -42,6 +44,7 @@ import {
   type SyncCommands,
 } from "./registry.js";
 import { confirmationMessage, errorMessage, failureResult } from "./replies.js";
+import { validateArgs } from "./validate.js";
 import { WriteRecorder } from "./writes.js";
 
 /** How an execution ended. */
@@ -103,25 +106,6 @@ export interface EngineDeps {
   idempotency?: KeyValueRecord;
 }
 
-/** The identity a chat user commits as. */
-export function actorFor(user: ChatUser): Actor {
-  const local = user.id.replace(/[^A-Za-z0-9._-]+/g, ".").replace(/^\.+|\.+$/g, "") || "user";
-  return {
-    id: user.id,
-    name: user.name,
-    identity: { name: user.name, email: user.email ?? `${local}@users.gitops-bot.invalid` },
-  };
-}
-
-/** Canonical text of a parsed line: verb, quoted positionals, then flags (used to store and replay). */
-export function canonicalText(p: ParsedLine, drop: string[] = []): string {
-  const pos = p.tokens.filter((x) => !x.flag).map((x) => x.text);
-  const flags = p.tokens.filter((x) => x.flag && !drop.includes(x.text)).map((x) => x.text);
-  // A positional that starts with '-' must stay quoted, or it would come back as a flag.
-  const quoted = pos.map((s) => (s.startsWith("-") ? `'${s.replace(/'/g, `'"'"'`)}'` : quote([s])));
-  return [p.verb, ...quoted, ...flags].join(" ");
-}
-
 /** The command engine. One per process; safe for concurrent invocations. */
 export class CommandEngine {
   readonly registry: CommandRegistry;
@@ -133,6 +117,8 @@ export class CommandEngine {
   private readonly redactor: Redactor;
   private readonly seen: IdempotencyCache<EngineResult>;
   private readonly writes: WriteRecorder;
+  /** Invocations between their start and their reply (see `drain`). */
+  private readonly running = new InFlight();
 
   constructor(private readonly deps: EngineDeps) {
     this.ops = deps.ops;
@@ -185,18 +171,35 @@ export class CommandEngine {
   }
 
   /** The `InvocationHandler` platforms register: runs the invocation and replies (once). */
-  readonly handle = async (inv: Invocation, responder: Responder): Promise<void> => {
-    const r = await this.execute(inv);
-    if (r.outcome === "duplicate") return;
-    try {
-      await responder.reply(r.message);
-    } catch (e) {
-      this.logger.error({ err: e, invocation: inv.id }, "reply failed");
-    }
-  };
+  readonly handle = (inv: Invocation, responder: Responder): Promise<void> =>
+    this.running.track(async () => {
+      const r = await this.execute(inv);
+      if (r.outcome === "duplicate") return;
+      try {
+        await responder.reply(r.message);
+      } catch (e) {
+        this.logger.error({ err: e, invocation: inv.id }, "reply failed");
+      }
+    });
+
+  /**
+   * Graceful stop: waits until every invocation running now has finished and replied (at most
+   * `graceMs`), so the config repo and the notification pipeline are closed only after them.
+   * Resolves with how many still run; the engine takes new invocations meanwhile (the platforms
+   * stopped taking them before).
+   */
+  async drain(graceMs: number): Promise<number> {
+    const left = await this.running.drain(graceMs);
+    if (left > 0) this.logger.warn({ left, graceMs }, "commands still running at stop");
+    return left;
+  }
 
   /** Runs one invocation through the pipeline and returns the reply with its outcome. Never throws. */
-  async execute(inv: Invocation, opts: ExecuteOptions = {}): Promise<EngineResult> {
+  execute(inv: Invocation, opts: ExecuteOptions = {}): Promise<EngineResult> {
+    return this.running.track(() => this.executeTracked(inv, opts));
+  }
+
+  private async executeTracked(inv: Invocation, opts: ExecuteOptions): Promise<EngineResult> {
     const r = await this.seen.once(inv.id, () => this.executeOnce(inv, opts));
     if (r.first) return r.value;
     this.logger.info({ invocation: inv.id }, "duplicate delivery ignored");
@@ -226,7 +229,7 @@ export class CommandEngine {
       command = canonicalText(parsed);
       log.info({ command }, "command");
       const model = this.memoModel();
-      const args = await this.validate(cmd, parsed, model);
+      const args = await validateArgs(cmd, parsed, model);
       const perm = cmd.permission(args);
       const write = cmd.sideEffects === "write";
       const dryRun = write && (args as { dryRun?: boolean }).dryRun === true;
@@ -308,44 +311,6 @@ export class CommandEngine {
       p ??= this.ops.model();
       return p;
     };
-  }
-
-  /** Binds tokens, checks app and env names against the model, and applies the zod schema. */
-  private async validate(
-    cmd: Command<unknown>,
-    parsed: ParsedLine,
-    model: () => Promise<ReleaseModel>,
-  ): Promise<unknown> {
-    const raw = bindArgs(cmd, parsed.tokens);
-    const named = cmd.params.filter(
-      (p) => (p.kind === "app" || p.kind === "env") && raw[p.key] !== undefined,
-    );
-    if (named.length > 0) {
-      const m = await model();
-      for (const p of named) {
-        const v = raw[p.key] as string;
-        const known = p.kind === "app" ? m.apps : m.envs;
-        if (!known.includes(v)) {
-          const close = didYouMean(v, known);
-          throw new UserError(
-            `unknown ${p.kind} "${v}"${close.length ? `; did you mean ${close.join(" or ")}?` : ""}`,
-            {
-              code: p.kind === "app" ? "unknown-app" : "unknown-env",
-              hint: `${p.kind === "app" ? "Apps" : "Environments"}: ${known.join(", ") || "none found"}. Usage: ${cmd.usage}`,
-            },
-          );
-        }
-      }
-    }
-    const r = cmd.args.safeParse(raw);
-    if (!r.success) {
-      const what = r.error.issues.map((i) => `${i.path.join(".") || "arguments"}: ${i.message}`).join("; ");
-      throw new UserError(`invalid arguments for ${cmd.name}: ${what}`, {
-        code: "usage",
-        hint: `Usage: ${cmd.usage}`,
-      });
-    }
-    return r.data;
   }
 
   /** Builds the context a command runs with. Writes go through a recorder that forces dry runs in previews. */
@@ -446,7 +411,7 @@ export class CommandEngine {
     const parsed = parseLine(p.command);
     const cmd = this.registry.resolve(parsed.verb);
     const model = this.memoModel();
-    const args = await this.validate(cmd, parsed, model);
+    const args = await validateArgs(cmd, parsed, model);
     // Rights may have changed since the request: check the requester again.
     const decision = this.authorizer.check(cmd.permission(args), true, {
       user: requester,

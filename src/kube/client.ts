@@ -127,8 +127,9 @@ export interface KubeClient {
   stats(): RequestStats;
 }
 
-/** An error status from the API server (4xx other than 429). 5xx, 429 and network failures are
- * `TransientError`s instead. `message` is the API server's own message. */
+/** An error status from the API server about this request: a 4xx other than 429, or a 500 about
+ * the object a write carried (see `isOutage`). Outages (429, 502-504, storage trouble, timeouts)
+ * and network failures are `TransientError`s instead. `message` is the API server's own message. */
 export class KubeApiError extends Error {
   override readonly name = "KubeApiError";
   constructor(
@@ -139,6 +140,37 @@ export class KubeApiError extends Error {
   ) {
     super(message);
   }
+}
+
+// A 500 saying the API server could not reach its storage or ran out of time: an outage, whatever
+// the request was. Anything else a 500 says on a write is about the object it carried.
+const OUTAGE_500 =
+  /etcdserver|timed? ?out|timeout|deadline exceeded|code = Unavailable|leader changed|no leader|currently unable|try again later|too many requests/i;
+// An admission webhook is part of one kind's path, not of the cluster: its failures are the object's.
+const WEBHOOK = /failed calling webhook/i;
+
+/**
+ * True when an error answer means the cluster (not this request) is in trouble, so the caller
+ * retries with backoff instead of reporting the object: 429, 502, 503 and 504; a 5xx whose body is
+ * not a Kubernetes `Status` (a proxy or load balancer answered); a `Timeout`/`ServerTimeout`/
+ * `ServiceUnavailable` reason; and a 500 from a read or a delete, or one whose message is about
+ * storage or time. A 500 answering a write of an object for any other reason (`failed to create
+ * typed patch object … expected numeric` for `replicas: three`, a failing admission webhook) is
+ * about that object's content: the caller reports it with the object and goes on with the rest.
+ */
+export function isOutage(
+  status: number,
+  answer: { isStatus: boolean; reason?: string; message?: string },
+  request: { objectWrite: boolean },
+): boolean {
+  if (status === 429 || status === 502 || status === 503 || status === 504) return true;
+  if (status < 500) return false;
+  if (!answer.isStatus) return true;
+  if (["Timeout", "ServerTimeout", "ServiceUnavailable", "TooManyRequests"].includes(answer.reason ?? ""))
+    return true;
+  if (status !== 500 || !request.objectWrite) return true;
+  const message = answer.message ?? "";
+  return !WEBHOOK.test(message) && OUTAGE_500.test(message);
 }
 
 /** True for a `KubeApiError` with this status code. */

@@ -7,6 +7,7 @@ import {
   type ApplyOptions,
   type ApplyResult,
   type DeleteOptions,
+  isOutage,
   KubeApiError,
   type KubeClient,
   type KubeObject,
@@ -150,7 +151,7 @@ export class K8sKubeClient implements KubeClient {
     if (WRITE_METHODS.has(method) && !dryRun) this.counters.writes++;
     else this.counters.reads++;
     if (res.status >= 200 && res.status < 300) return res;
-    throw toError(res, `${method} ${path}`);
+    throw toError(res, method, `${method} ${path}`);
   }
 
   private once(
@@ -352,6 +353,7 @@ export class K8sKubeClient implements KubeClient {
       for await (const c of res) chunks.push(c as Buffer);
       throw toError(
         { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() },
+        "GET",
         `WATCH ${path}`,
       );
     }
@@ -382,15 +384,19 @@ function networkError(err: Error, method: string, path: string): TransientError 
   return new TransientError(`${method} ${path}: ${err.message}`, { cause: err });
 }
 
-function toError(res: Response, what: string): Error {
-  let status: { message?: string; reason?: string; details?: unknown } = {};
+// Requests whose body is the object (apply, create, replace): a 500 there can be about its content.
+const OBJECT_WRITES = new Set(["POST", "PUT", "PATCH"]);
+
+function toError(res: Response, method: string, what: string): Error {
+  let status: { kind?: string; message?: string; reason?: string; details?: unknown } = {};
   try {
     status = JSON.parse(res.body);
   } catch {
     // Not a Status object (a proxy in between, or a crash): keep the raw text.
   }
   const message = status.message || res.body.slice(0, 500) || `HTTP ${res.status}`;
-  if (res.status === 429 || res.status >= 500) {
+  const answer = { isStatus: status?.kind === "Status", reason: status.reason, message: status.message };
+  if (isOutage(res.status, answer, { objectWrite: OBJECT_WRITES.has(method) })) {
     const retryAfter = Number(res.headers["retry-after"]);
     return new TransientError(`${what}: ${message}`, {
       retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,

@@ -298,7 +298,8 @@ export class Controller<T, P = unknown> {
             : `${key}: ${result.message ?? state}`,
       });
     }
-    const level = result.status === "failed" ? "warn" : "debug";
+    // A failure is a warning when it is new; while it repeats (every interval) it is only debug.
+    const level = result.status === "failed" && !sameCondition(prev, result) ? "warn" : "debug";
     this.logger[level](
       { key, status: result.status, reason: result.reason, message: result.message },
       "reconciled",

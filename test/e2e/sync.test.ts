@@ -1,158 +1,45 @@
 // The sync reconciler (issue #6) against the real kube-apiserver and a real git server:
 // create / update / no-op / prune / ignore / error isolation / CRD ordering / immutable fields /
 // drift / restart resumes / force push / unreachable git / API server outage and restart mid-sync.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { promisify } from "node:util";
+import { symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoSchema } from "../../src/config/schema.js";
-import type { GitopsEvent, ReconcilerEvent, SyncEvent } from "../../src/core/events.js";
-import { nullLogger } from "../../src/core/ports.js";
-import { GitConfigRepo } from "../../src/gitops/git-config-repo.js";
-import type { KubeObject } from "../../src/kube/client.js";
-import type { K8sKubeClient } from "../../src/kube/k8s-client.js";
+import type { ReconcilerEvent } from "../../src/core/events.js";
 import { ANN_CREATED } from "../../src/reconciler/sync/engine.js";
-import { SyncService } from "../../src/reconciler/sync/service.js";
 import { e2eEnv, e2eKubeClient } from "../harness/e2e.js";
-import { type GitServer, startGitServer } from "../harness/git-server.js";
+import type { GitServer } from "../harness/git-server.js";
 import { startKube } from "../harness/kube.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
+import {
+  actions,
+  cmRef,
+  cmYaml,
+  deployYaml,
+  execFileP,
+  nsYaml,
+  PASSWORD,
+  type SyncSuite,
+  startSyncSuite,
+  syncEvents,
+  value,
+} from "./sync-fixture.js";
 
-const execFileP = promisify(execFile);
-const USER = "e2e";
-const PASSWORD = randomBytes(8).toString("hex");
-
+let suite: SyncSuite;
 let git: GitServer;
 let scratch: string;
 const cleanups: (() => Promise<void> | void)[] = [];
+const fixture: SyncSuite["fixture"] = (files, opts) => suite.fixture(files, opts);
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), "gitops-bot-sync-e2e-"));
-  git = await startGitServer({ username: USER, password: PASSWORD });
+  suite = await startSyncSuite();
+  ({ git, scratch } = suite);
 });
 
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
-  await git?.stop();
-  await rm(scratch, { recursive: true, force: true });
+  await suite?.stop();
 });
-
-interface Fixture {
-  id: string;
-  /** A namespace name unique to this test. */
-  ns: string;
-  repoName: string;
-  kube: K8sKubeClient;
-  events: GitopsEvent[];
-  take(): GitopsEvent[];
-  push(files: Record<string, string | null>, message: string): Promise<string>;
-  sync(): Promise<SyncService["trigger"] extends (...a: never[]) => Promise<infer R> ? R : never>;
-  restart(): void;
-  svc: SyncService;
-  repo: GitConfigRepo;
-}
-
-async function fixture(
-  files: (ns: string) => Record<string, string>,
-  opts: { driftCorrection?: boolean; kube?: K8sKubeClient } = {},
-): Promise<Fixture> {
-  const id = randomBytes(4).toString("hex");
-  const ns = `sync-${id}`;
-  const seed = join(scratch, `seed-${id}`);
-  for (const [p, content] of Object.entries(files(ns))) {
-    await mkdir(dirname(join(seed, p)), { recursive: true });
-    await writeFile(join(seed, p), content);
-  }
-  const repoName = `sync-${id}.git`;
-  const bare = await git.createBareRepo(repoName, { seedFrom: seed });
-  // Let the force-push test rewrite history, as hosts allow on unprotected branches.
-  await execFileP("git", ["--git-dir", bare, "config", "receive.denyNonFastForwards", "false"]);
-  const repo = await GitConfigRepo.open(
-    repoSchema.parse({
-      url: git.url(repoName),
-      branch: "main",
-      auth: { username: USER, password: PASSWORD },
-      workdir: join(scratch, `work-${id}`),
-    }),
-    { logger: nullLogger },
-  );
-  const kube = opts.kube ?? e2eKubeClient();
-  const events: GitopsEvent[] = [];
-  const make = () =>
-    new SyncService(
-      {
-        name: `e2e-${id}`,
-        paths: [
-          { path: "namespaces/", prune: true },
-          { path: "releases/", prune: true },
-        ],
-        intervalMs: 3_600_000,
-        prune: true,
-        driftCorrection: opts.driftCorrection ?? true,
-        concurrency: 8,
-        namespace: "gitops-bot-system",
-        clusterName: "e2e",
-        source: `${repo.publicUrl}#main`,
-      },
-      { repo, kube, sink: { emit: (e) => events.push(e) } },
-    );
-  const f: Fixture = {
-    id,
-    ns,
-    repoName,
-    kube,
-    events,
-    repo,
-    svc: make(),
-    take: () => events.splice(0, events.length),
-    push: (changes, message) => git.commitDirect(repoName, { files: changes, message }),
-    sync: () => f.svc.trigger(),
-    restart: () => {
-      f.svc.pause();
-      f.svc = make();
-      f.svc.controller.start();
-    },
-  };
-  f.svc.controller.start();
-  cleanups.push(async () => {
-    f.svc.pause();
-    await repo.close();
-    if (!opts.kube) kube.close();
-  });
-  return f;
-}
-
-const nsYaml = (name: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n`;
-const cmYaml = (ns: string, name: string, value: string, annotations = "") =>
-  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${annotations ? `  annotations:\n${annotations}` : ""}data:\n  value: "${value}"\n`;
-const deployYaml = (ns: string, name: string, replicas: number, selector = name) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-  namespace: ${ns}
-spec:
-  replicas: ${replicas}
-  selector:
-    matchLabels: { app: ${selector} }
-  template:
-    metadata:
-      labels: { app: ${selector} }
-    spec:
-      containers:
-        - name: app
-          image: ghcr.io/stefanprodan/podinfo:6.7.0
-          ports:
-            - containerPort: 9898
-`;
-
-const syncEvents = (evs: GitopsEvent[]) => evs.filter((e): e is SyncEvent => e.kind === "sync");
-const actions = (ev: SyncEvent | undefined) =>
-  Object.fromEntries((ev?.objects ?? []).map((o) => [o.id, o.action])) as Record<string, string>;
-const cmRef = (ns: string, name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name });
-const value = (o?: KubeObject) => (o?.data as Record<string, string> | undefined)?.value;
 
 describe("sync e2e: the basic loop", () => {
   it("creates, updates only what changed, makes no writes when nothing changed, and prunes", async () => {
@@ -270,7 +157,7 @@ describe("sync e2e: bad input is isolated", () => {
       "releases/dev/good.yaml": cmYaml(ns, "good", "1"),
       "releases/dev/broken.yaml":
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n  labels: [oops\n",
-      "releases/dev/helmrelease.yaml": `apiVersion: helm.fluxcd.io/v1\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: ${ns}\nspec:\n  releaseName: podinfo\n`,
+      "releases/dev/gadget.yaml": `apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n  namespace: ${ns}\nspec: {}\n`,
       // One app: a valid ConfigMap and an invalid Service. Neither may apply.
       "releases/dev/api/config.yaml": cmYaml(ns, "api-config", "1"),
       "releases/dev/api/service.yaml": `apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: ${ns}\nspec:\n  ports:\n    - port: 70000\n`,
@@ -285,11 +172,8 @@ describe("sync e2e: bad input is isolated", () => {
       file: "releases/dev/broken.yaml",
     });
     expect(byId["file:releases/dev/broken.yaml"]?.error).toMatch(/invalid YAML/);
-    expect(byId[`${f.ns}:helmrelease/podinfo`]).toMatchObject({
-      action: "failed",
-      file: "releases/dev/helmrelease.yaml",
-    });
-    expect(byId[`${f.ns}:helmrelease/podinfo`]?.error).toMatch(/unknown kind HelmRelease/);
+    expect(byId[`${f.ns}:gadget/g`]).toMatchObject({ action: "failed", file: "releases/dev/gadget.yaml" });
+    expect(byId[`${f.ns}:gadget/g`]?.error).toMatch(/unknown kind Gadget/);
     // The API server's own message, with the file.
     expect(byId[`${f.ns}:service/api`]).toMatchObject({
       action: "failed",

@@ -102,6 +102,38 @@ describe("gitops-bot check", () => {
     });
   });
 
+  it("warns loudly when Teams test mode listens beyond loopback, and not when it stays local or is authenticated", async () => {
+    const warningsFor = async (name: string, extra: string) => {
+      const file = join(dir, `${name}.yaml`);
+      await writeFile(file, `repo:\n  url: ${repoPath}\n  workdir: ${join(dir, name)}\n${extra}`);
+      const out = capture();
+      await runCheck(["--config", file, "--config-only", "--json"], { stdout: out.stdout, env: {} });
+      expect(JSON.parse(out.text()).problems).toEqual([]);
+      return (JSON.parse(out.text()).warnings as { path: string; message: string; hint?: string }[]).filter(
+        (w) => w.path === "http.host",
+      );
+    };
+    const open = await warningsFor("teams-open", "teams: {}\n");
+    expect(open).toHaveLength(1);
+    expect(open[0]?.message).toMatch(
+      /every interface \(0\.0\.0\.0:8080\).*test mode.*any command as any user/,
+    );
+    expect(open[0]?.hint).toMatch(/http\.host: 127\.0\.0\.1/);
+    const lan = await warningsFor("teams-lan", "http: { host: 10.1.2.3, port: 9000 }\nteams: {}\n");
+    expect(lan[0]?.message).toMatch(/listens on 10\.1\.2\.3 \(10\.1\.2\.3:9000\)/);
+    expect(await warningsFor("teams-local", "http: { host: 127.0.0.1 }\nteams: {}\n")).toEqual([]);
+    expect(
+      await warningsFor("teams-auth", "teams: { appId: app, appPassword: pw, tenantId: tenant }\n"),
+    ).toEqual([]);
+
+    // Without --json the warning and what to do are printed too.
+    const file = join(dir, "teams-open.yaml");
+    const text = capture();
+    await runCheck(["--config", file, "--config-only"], { stdout: text.stdout, env: {} });
+    expect(text.text()).toMatch(/warning: http\.host: the HTTP server listens on every interface/);
+    expect(text.text()).toMatch(/hint: for local testing set `http\.host: 127\.0\.0\.1`/);
+  });
+
   it("rejects an unknown key in the file, naming it, without --json too", async () => {
     const file = join(dir, "typo.yaml");
     await writeFile(file, `repo:\n  url: ${repoPath}\n  branhc: main\n`);

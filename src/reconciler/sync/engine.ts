@@ -47,6 +47,8 @@ export interface SyncReport {
   transient?: TransientError;
   /** Files that were read. */
   files: number;
+  /** HelmReleases not applied because the cluster has no CRD for them (the HelmRelease reconciler reads them from git). */
+  skipped: { id: string; file: string }[];
 }
 
 /**
@@ -66,6 +68,8 @@ export interface SyncReport {
  */
 export class SyncEngine {
   private cache: { revision: string; loaded: LoadedManifests } | undefined;
+  /** Kinds whose skipping was logged: said once per process, not every interval. */
+  private readonly toldSkipped = new Set<string>();
 
   constructor(
     private readonly kube: KubeClient,
@@ -92,6 +96,7 @@ export class SyncEngine {
     const loaded = await this.load(repo, revision);
     mark("load");
     const desired = desiredSet(loaded, await this.discover(loaded, limit), name);
+    this.tellSkipped(desired.skipped);
 
     // 2. List what is live and decide what to write.
     const live = await listLive(this.kube, kindsToList(desired.items, inventory), name, limit, signal);
@@ -122,7 +127,21 @@ export class SyncEngine {
       { revision, objects: objects.length, pending: plan.pending.length, pruned: pruned.size, ms },
       "sync pass finished",
     );
-    return { revision, objects, drift: plan.drift, inventory: next, transient, files: loaded.files };
+    const skipped = [...desired.skipped.values()].flat();
+    return { revision, objects, drift: plan.drift, inventory: next, transient, files: loaded.files, skipped };
+  }
+
+  /** One info line per HelmRelease kind the cluster has no CRD for, the first time it is seen. */
+  private tellSkipped(skipped: Map<string, { id: string; file: string }[]>): void {
+    for (const [kind, objects] of skipped) {
+      if (this.toldSkipped.has(kind)) continue;
+      this.toldSkipped.add(kind);
+      const [apiVersion] = kind.split("|");
+      this.logger.info(
+        { apiVersion, objects: objects.length, files: objects.slice(0, 10).map((o) => o.file) },
+        `the cluster has no HelmRelease CRD for ${apiVersion}: the sync does not apply these HelmReleases (the HelmRelease reconciler reads them from git); install the CRD to have them in the cluster too`,
+      );
+    }
   }
 
   /** The manifests of `revision`: a revision's files never change, so they are parsed once. */

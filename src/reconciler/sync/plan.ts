@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { SyncObjectResult } from "../../core/events.js";
+import { isHelmRelease } from "../../helm/spec.js";
 import { type KubeObject, objectId, type ResourceInfo } from "../../kube/client.js";
 import { lostFields } from "./drift.js";
 import type { LoadedManifests, Manifest, SyncPath } from "./manifests.js";
@@ -42,6 +43,8 @@ export interface PlanItem {
   phase: 0 | 1;
   live?: KubeObject;
   error?: string;
+  /** Not applied, and not an error: a HelmRelease whose CRD is not installed (see `desiredSet`). */
+  skipped?: boolean;
   result?: SyncObjectResult;
   drift?: string[];
 }
@@ -65,6 +68,8 @@ export interface DesiredSet {
   failedApps: Map<string, string>;
   /** Keys of `fluxcd.io/ignore` objects: never pruned. */
   ignoredKeys: Set<string>;
+  /** HelmReleases left out because the cluster has no CRD for them, by `apiVersion|kind`. */
+  skipped: Map<string, { id: string; file: string }[]>;
 }
 
 /** The plan of one run: the desired set, what is live, what to write and the drift seen. */
@@ -163,7 +168,9 @@ export function prepare(
   const key = invKey({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: md.namespace, name: md.name });
   const it: PlanItem = { m, id: objectId(obj), key, obj, hash, phase };
   if (info) it.info = info;
-  if (error) it.error = error;
+  // Without its CRD a HelmRelease is no object to apply: the HelmRelease reconciler reads it from git.
+  if (error && !found && namespaced === undefined && isHelmRelease(obj)) it.skipped = true;
+  else if (error) it.error = error;
   return it;
 }
 
@@ -177,7 +184,13 @@ export function desiredSet(loaded: LoadedManifests, discovery: Discovery, name: 
     failedApps.set(e.app, `${e.file}: ${e.message}`);
   }
   const crdKinds = crdKindsOf(loaded.manifests);
-  const items = loaded.manifests.map((m) => prepare(m, name, discovery.get(kindKey(m.object)), crdKinds));
+  const skipped: DesiredSet["skipped"] = new Map();
+  const items: PlanItem[] = [];
+  for (const m of loaded.manifests) {
+    const it = prepare(m, name, discovery.get(kindKey(m.object)), crdKinds);
+    if (!it.skipped) items.push(it);
+    else skipped.set(kindKey(it.obj), [...(skipped.get(kindKey(it.obj)) ?? []), { id: it.id, file: m.file }]);
+  }
   const byKey = new Map<string, PlanItem>();
   for (const it of items) {
     const prev = byKey.get(it.key);
@@ -201,7 +214,7 @@ export function desiredSet(loaded: LoadedManifests, discovery: Discovery, name: 
       ),
     ),
   );
-  return { items, fileErrors, failedFiles, failedApps, ignoredKeys };
+  return { items, fileErrors, failedFiles, failedApps, ignoredKeys, skipped };
 }
 
 /** The kinds to LIST for live objects: desired kinds the server serves, and inventory kinds. */

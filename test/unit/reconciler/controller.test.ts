@@ -8,6 +8,7 @@ import {
   type ReconcileResult,
   type Reconciler,
 } from "../../../src/reconciler/controller.js";
+import { RecordingLogger } from "../../helpers/recording-logger.js";
 
 interface Obj {
   key: string;
@@ -141,6 +142,25 @@ describe("Controller", () => {
     expect(events).toHaveLength(2);
     expect(events[1]).toBe(own);
     expect(r.runs).toHaveLength(3); // retry: false -> no backoff runs
+  });
+
+  it("logs a failure as a warning when it is new, not again on every run while it repeats", async () => {
+    const r = new ScriptedReconciler([
+      { status: "failed", reason: "BadValues", message: "bad values" },
+      { status: "failed", reason: "BadValues", message: "bad values" },
+      { status: "failed", reason: "BadValues", message: "bad values" },
+      { status: "failed", reason: "ChartMissing", message: "chart missing" },
+    ]);
+    const logger = new RecordingLogger();
+    const c = new Controller(r, { sink: { emit: () => {} }, clusterName: "c1", logger });
+    c.start();
+    for (let i = 0; i < 4; i++) await c.enqueue({ key: "a", input: "1" });
+    c.stop();
+    const warned = logger.records.filter((l) => l.level === "warn" && l.msg === "reconciled");
+    expect(warned.map((l) => (l.obj as { message?: string }).message)).toEqual([
+      "bad values",
+      "chart missing",
+    ]);
   });
 
   it("stop() aborts the running reconcile and cancels retries", async () => {

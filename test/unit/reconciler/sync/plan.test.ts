@@ -121,21 +121,75 @@ describe("sync plan", () => {
   });
 
   it("an unknown kind fails on its own, and a duplicate object fails the second definition", () => {
-    const hr = manifest("releases/dev/hr.yaml", {
-      apiVersion: "helm.fluxcd.io/v1",
-      kind: "HelmRelease",
-      metadata: { name: "podinfo", namespace: "dev" },
+    const gadget = manifest("releases/dev/gadget.yaml", {
+      apiVersion: "example.com/v1",
+      kind: "Gadget",
+      metadata: { name: "g", namespace: "dev" },
     });
     const desired = desiredSet(
-      loaded([cm("releases/dev/a.yaml", "a"), cm("releases/dev/b.yaml", "a"), hr]),
+      loaded([cm("releases/dev/a.yaml", "a"), cm("releases/dev/b.yaml", "a"), gadget]),
       discovery,
       NAME,
     );
     const errors = Object.fromEntries(desired.items.map((i) => [`${i.m.file}`, i.error]));
     expect(errors["releases/dev/a.yaml"]).toBeUndefined();
     expect(errors["releases/dev/b.yaml"]).toMatch(/also defined in releases\/dev\/a\.yaml/);
-    expect(errors["releases/dev/hr.yaml"]).toMatch(/unknown kind HelmRelease .*CRD/);
+    expect(errors["releases/dev/gadget.yaml"]).toMatch(/unknown kind Gadget .*CRD/);
     expect(ids(decide(desired, new Map(), [], OPTS).pending)).toEqual(["dev:configmap/a"]);
+  });
+
+  it("leaves out HelmReleases (v1 and v2) whose CRD the cluster lacks, instead of failing them", () => {
+    const hr = (file: string, apiVersion: string, name: string) =>
+      manifest(file, { apiVersion, kind: "HelmRelease", metadata: { name, namespace: "dev" } });
+    const desired = desiredSet(
+      loaded([
+        cm("releases/dev/a.yaml", "a"),
+        hr("releases/dev/podinfo.yaml", "helm.fluxcd.io/v1", "podinfo"),
+        hr("releases/dev/redis.yaml", "helm.toolkit.fluxcd.io/v2", "redis"),
+        // Same kind name, another group: an ordinary unknown kind.
+        hr("releases/dev/other.yaml", "example.com/v1", "other"),
+      ]),
+      discovery,
+      NAME,
+    );
+    expect(Object.fromEntries(desired.items.map((i) => [i.id, i.error]))).toEqual({
+      "dev:configmap/a": undefined,
+      "dev:helmrelease/other": expect.stringMatching(/unknown kind HelmRelease in example.com\/v1/),
+    });
+    expect(Object.fromEntries(desired.skipped)).toEqual({
+      "helm.fluxcd.io/v1|HelmRelease": [{ id: "dev:helmrelease/podinfo", file: "releases/dev/podinfo.yaml" }],
+      "helm.toolkit.fluxcd.io/v2|HelmRelease": [
+        { id: "dev:helmrelease/redis", file: "releases/dev/redis.yaml" },
+      ],
+    });
+    expect(ids(decide(desired, new Map(), [], OPTS).pending)).toEqual(["dev:configmap/a"]);
+  });
+
+  it("applies HelmReleases like any custom resource when their CRD is served or in the same commit", () => {
+    const v1 = manifest("releases/dev/podinfo.yaml", {
+      apiVersion: "helm.fluxcd.io/v1",
+      kind: "HelmRelease",
+      metadata: { name: "podinfo", namespace: "dev" },
+    });
+    const hrCrd = manifest("releases/crds/hr.yaml", {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: "helmreleases.helm.fluxcd.io" },
+      spec: {
+        group: "helm.fluxcd.io",
+        scope: "Namespaced",
+        names: { kind: "HelmRelease", plural: "helmreleases" },
+        versions: [{ name: "v1" }],
+      },
+    });
+    const inCommit = desiredSet(loaded([v1, hrCrd]), discovery, NAME);
+    expect(inCommit.skipped.size).toBe(0);
+    expect(ids(decide(inCommit, new Map(), [], OPTS).pending)).toContain("dev:helmrelease/podinfo");
+    const served = new Map(discovery);
+    served.set("helm.fluxcd.io/v1|HelmRelease", info("helm.fluxcd.io/v1", "HelmRelease", true));
+    const withCrd = desiredSet(loaded([v1]), served, NAME);
+    expect(withCrd.skipped.size).toBe(0);
+    expect(ids(decide(withCrd, new Map(), [], OPTS).pending)).toEqual(["dev:helmrelease/podinfo"]);
   });
 
   it("skips unchanged objects, re-applies changed and drifted ones, and only records drift when correction is off", () => {

@@ -6,6 +6,7 @@ import { ANN_CREATED } from "../../../../src/reconciler/sync/engine.js";
 import { SyncService } from "../../../../src/reconciler/sync/service.js";
 import { FakeKubeClient } from "../../../helpers/fake-kube-client.js";
 import { InMemoryConfigRepo } from "../../../helpers/in-memory-config-repo.js";
+import { RecordingLogger } from "../../../helpers/recording-logger.js";
 
 const ns = (name: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n`;
 const cm = (namespace: string, name: string, value: string, extra = "") =>
@@ -30,7 +31,7 @@ spec:
 
 function setup(
   files: Record<string, string>,
-  opts: { driftCorrection?: boolean; kube?: FakeKubeClient } = {},
+  opts: { driftCorrection?: boolean; kube?: FakeKubeClient; logger?: RecordingLogger } = {},
 ) {
   const repo = new InMemoryConfigRepo(files);
   const kube = opts.kube ?? new FakeKubeClient();
@@ -52,7 +53,7 @@ function setup(
         clusterName: "test-cluster",
         source: "memory://config-repo#main",
       },
-      { repo, kube, sink: { emit: (e) => events.push(e) } },
+      { repo, kube, sink: { emit: (e) => events.push(e) }, ...(opts.logger ? { logger: opts.logger } : {}) },
     );
   let svc = make();
   svc.controller.start();
@@ -312,16 +313,46 @@ describe("sync: bad input", () => {
   it("an unknown kind fails its app only, with a clear message", async () => {
     const t = setup({
       "namespaces/dev.yaml": ns("dev"),
-      "releases/dev/hr.yaml":
-        "apiVersion: helm.fluxcd.io/v1\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: dev\nspec: {}\n",
+      "releases/dev/gadget.yaml":
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n  namespace: dev\nspec: {}\n",
       "releases/dev/a.yaml": cm("dev", "a", "1"),
     });
     await t.sync();
     const [ev] = syncEvents(t.take());
-    const hr = ev?.objects.find((o) => o.id === "dev:helmrelease/podinfo");
-    expect(hr).toMatchObject({ action: "failed", file: "releases/dev/hr.yaml" });
-    expect(hr?.error).toMatch(/unknown kind HelmRelease .*CRD/);
+    const gadget = ev?.objects.find((o) => o.id === "dev:gadget/g");
+    expect(gadget).toMatchObject({ action: "failed", file: "releases/dev/gadget.yaml" });
+    expect(gadget?.error).toMatch(/unknown kind Gadget .*CRD/);
     expect(actions(ev)["dev:configmap/a"]).toBe("created");
+  });
+
+  it("HelmReleases without their CRD are left to the HelmRelease reconciler: no failure, said once", async () => {
+    const logger = new RecordingLogger();
+    const hr = (api: string, name: string) =>
+      `apiVersion: ${api}\nkind: HelmRelease\nmetadata:\n  name: ${name}\n  namespace: dev\nspec: {}\n`;
+    const t = setup(
+      {
+        "namespaces/dev.yaml": ns("dev"),
+        "releases/dev/podinfo.yaml": hr("helm.fluxcd.io/v1", "podinfo"),
+        "releases/stg/podinfo.yaml": hr("helm.fluxcd.io/v1", "podinfo-rc"),
+        "releases/dev/redis.yaml": hr("helm.toolkit.fluxcd.io/v2", "redis"),
+        "releases/dev/a.yaml": cm("dev", "a", "1"),
+      },
+      { logger },
+    );
+    const r = await t.sync();
+    expect(r?.status).toBe("ready");
+    const [ev] = syncEvents(t.take());
+    expect(actions(ev)).toEqual({ "<cluster>:namespace/dev": "created", "dev:configmap/a": "created" });
+    expect((await t.svc.status.read()).errors).toEqual([]);
+    t.repo.commitFiles({ "releases/dev/a.yaml": cm("dev", "a", "2") }, "bump a");
+    await t.sync();
+    await t.sync();
+    const told = logger.records.filter((l) => /no HelmRelease CRD/.test(l.msg ?? ""));
+    expect(told.map((l) => l.msg)).toEqual([
+      expect.stringContaining("helm.fluxcd.io/v1"),
+      expect.stringContaining("helm.toolkit.fluxcd.io/v2"),
+    ]);
+    expect(told[0]?.obj).toMatchObject({ objects: 2 });
   });
 
   it("an app with one invalid object applies none of its objects", async () => {
