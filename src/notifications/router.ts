@@ -12,12 +12,13 @@
  * - Failures are retried in the lane; one destination's failures never delay another.
  * - Everything that leaves (message and events) goes through the `Redactor` first.
  */
+
+import type { NotificationsConfig, RouteConfig } from "../config/notifications.js";
 import type { EventSink, GitopsEvent } from "../core/events.js";
 import type { Message } from "../core/message.js";
 import { type Logger, nullLogger } from "../core/ports.js";
 import type { Redactor } from "../core/redact.js";
 import type { Lock } from "../core/release.js";
-import type { NotificationsConfig, RouteConfig } from "./config.js";
 import { digestItemMessage, maybeDigest } from "./digest.js";
 import { fluxcloudMessage } from "./format/fluxcloud.js";
 import { CommitLinker } from "./format/links.js";

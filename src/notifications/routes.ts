@@ -2,8 +2,9 @@
  * Routing rules (issue #5, cut out of router.ts for issue #10): which destinations an event goes
  * to. A route matches on kind, severity, env, app and namespace; patterns are globs (`*` only).
  */
+
+import type { RouteConfig } from "../config/notifications.js";
 import type { GitopsEvent } from "../core/events.js";
-import type { RouteConfig } from "./config.js";
 import { eventNamespaces, eventSeverity } from "./state.js";
 
 /** Glob (only `*`) to an anchored regex. */
