@@ -86,9 +86,8 @@ export function clusterPlan(
   return { location, syncRuns: true, line: `sync: on, ${where}` };
 }
 
-/** Builds the stores by the rule above. */
-export function buildState(cfg: Config, deps: StateDeps): AppState {
-  const { logger } = deps;
+/** The rule above, applied: which stores are shared through the cluster, and the client to reach it. */
+function placement(cfg: Config, deps: StateDeps) {
   const plan = clusterPlan(cfg, deps.env);
   const { location } = plan;
   const shared = (store: "auto" | "cluster" | "file", what: string): boolean => {
@@ -113,6 +112,13 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
           ...(location.kind === "kubeconfig" ? { kubeconfig: location.path } : {}),
         })
       : undefined;
+  return { plan, location, approvalsShared, teamsShared, inCluster, kube };
+}
+
+/** Builds the stores by the rule above. */
+export function buildState(cfg: Config, deps: StateDeps): AppState {
+  const { logger } = deps;
+  const { plan, location, approvalsShared, teamsShared, inCluster, kube } = placement(cfg, deps);
 
   const fallbacks: FallbackRecord[] = [];
   const clusterRecord = (client: KubeClient, name: string, record: string, what: string) => {
