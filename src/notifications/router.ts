@@ -381,6 +381,7 @@ export class NotificationRouter implements EventSink, Notifier {
     const rich: Parameters<typeof richMessage>[1] = { linker: lane.linker };
     if (this.opts.envOrder) rich.envOrder = this.opts.envOrder;
     if (this.opts.lockOf) rich.lockOf = this.opts.lockOf;
+    if (this.opts.holdForSync === false) rich.awaitsSync = false;
     return richMessage(view, rich);
   }
 }
