@@ -59,6 +59,10 @@ const COMMAND_DRAIN_MS = 15_000;
  * config repo -> release operations -> state -> notifications -> (sync, when there is a cluster) ->
  * command engine -> chat platforms -> HTTP server. Fails fast, with everything started so far
  * stopped again, when a component cannot start.
+ *
+ * Long on purpose: it is the one list of what runs, in start order, each step one builder call
+ * (the builders hold the logic); cut into helpers it would pass a dozen components and the stop
+ * list between them and no longer read top to bottom.
  */
 export async function startService(cfg: Config, deps: ServiceDeps): Promise<Service> {
   const secrets = configSecrets(cfg);

@@ -30,7 +30,7 @@ import { ConfigMapRecord } from "../kube/configmap-records.js";
 import { K8sKubeClient } from "../kube/k8s-client.js";
 import { type ClusterLocation, describeLocation, locateCluster } from "../kube/locate.js";
 import { type MessageLedger, RecordMessageLedger } from "../notifications/ledger.js";
-import { FallbackRecord } from "../state/fallback-record.js";
+import { ClusterOutage, FallbackRecord } from "../state/fallback-record.js";
 import { FileRecord } from "../state/file-record.js";
 import { MemoryRecord } from "../state/record.js";
 
@@ -86,9 +86,8 @@ export function clusterPlan(
   return { location, syncRuns: true, line: `sync: on, ${where}` };
 }
 
-/** Builds the stores by the rule above. */
-export function buildState(cfg: Config, deps: StateDeps): AppState {
-  const { logger } = deps;
+/** The rule above, applied: which stores are shared through the cluster, and the client to reach it. */
+function placement(cfg: Config, deps: StateDeps) {
   const plan = clusterPlan(cfg, deps.env);
   const { location } = plan;
   const shared = (store: "auto" | "cluster" | "file", what: string): boolean => {
@@ -113,8 +112,16 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
           ...(location.kind === "kubeconfig" ? { kubeconfig: location.path } : {}),
         })
       : undefined;
+  return { plan, location, approvalsShared, teamsShared, inCluster, kube };
+}
+
+/** Builds the stores by the rule above. */
+export function buildState(cfg: Config, deps: StateDeps): AppState {
+  const { logger } = deps;
+  const { plan, location, approvalsShared, teamsShared, inCluster, kube } = placement(cfg, deps);
 
   const fallbacks: FallbackRecord[] = [];
+  const outage = new ClusterOutage();
   const clusterRecord = (client: KubeClient, name: string, record: string, what: string) => {
     const r = new FallbackRecord(
       new ConfigMapRecord(client, {
@@ -122,7 +129,7 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
         name: `gitops-bot-${name}-${cfg.sync.name}`,
         record,
       }),
-      { what, logger, ...(deps.clusterTimeoutMs ? { timeoutMs: deps.clusterTimeoutMs } : {}) },
+      { what, logger, outage, ...(deps.clusterTimeoutMs ? { timeoutMs: deps.clusterTimeoutMs } : {}) },
     );
     fallbacks.push(r);
     return r;

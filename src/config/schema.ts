@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { notificationsSchema } from "../notifications/config.js";
+import { notificationsSchema } from "./notifications.js";
 import { sshSchema } from "./ssh-schema.js";
 
 /**

@@ -26,6 +26,11 @@ export interface RichOptions {
   envOrder?: string[];
   /** Current lock of an app in an env, when the caller knows it (release model). */
   lockOf?: (env: string, app: string) => Lock | undefined;
+  /**
+   * Whether a reconciler reports on commits here (a sync runs). Default true; false: a commit's
+   * message does not say "waiting for sync", since no sync will come (issue #11).
+   */
+  awaitsSync?: boolean;
 }
 
 /** Maximum failed objects listed in one detail reply (the rest are counted). */
@@ -87,7 +92,7 @@ const countBy = (objs: SyncObjectResult[], action: SyncObjectResult["action"]) =
   objs.filter((o) => o.action === action).length;
 
 /** One-line progress: committed -> synced -> Helm. */
-function status(v: View): RichText {
+function status(v: View, awaitsSync: boolean): RichText {
   const parts: string[] = [];
   if (v.origin) parts.push(`committed ${v.origin.commit.sha.slice(0, 7)}`);
   if (v.sync) {
@@ -103,7 +108,7 @@ function status(v: View): RichText {
     const state =
       countBy(o, "failed") > 0 ? "sync failed" : v.sync.recovered ? "synced (recovered)" : "synced";
     parts.push(n.length > 0 ? `${state}: ${n.join(", ")}` : `${state}: no changes`);
-  } else if (v.origin) parts.push("waiting for sync");
+  } else if (v.origin && awaitsSync) parts.push("waiting for sync");
   if (v.helm)
     parts.push(
       `Helm ${v.helm.phase}${v.helm.revision !== undefined ? ` (revision ${v.helm.revision})` : ""}`,
@@ -214,7 +219,7 @@ export function richMessage(v: View, opts: RichOptions): Message {
     ];
     blocks.push({ kind: "facts", facts: f });
   } else {
-    blocks.push({ kind: "text", text: status(v) });
+    blocks.push({ kind: "text", text: status(v, opts.awaitsSync !== false) });
     blocks.push({ kind: "facts", facts: facts(v, opts) });
     const failed = v.sync?.objects.filter((o) => o.action === "failed") ?? [];
     if (failed.length > 0)

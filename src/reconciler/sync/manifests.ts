@@ -1,5 +1,6 @@
 import { parseAllDocuments } from "yaml";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
+import { normalizeRepoPath } from "../../gitops/git/paths.js";
 import type { KubeObject } from "../../kube/client.js";
 import { limiter } from "./limit.js";
 
@@ -38,13 +39,19 @@ export interface LoadedManifests {
 
 const IGNORE_ANNOTATIONS = ["fluxcd.io/ignore", "flux.weave.works/ignore"];
 
-/** Normalizes a configured sync path to `dir/` form; throws for paths that leave the repo. */
+/**
+ * Normalizes a configured sync path to `dir/` form (`""` for the repo root, so `.` syncs the whole
+ * repo) by the repo's one path rule (`normalizeRepoPath`, tidy: `./a//b/` is `a/b/`); throws for
+ * paths that leave the repo.
+ */
 export function normalizeSyncPath(p: string): string {
-  const trimmed = p.replace(/^\.\/+/, "").replace(/\/+$/, "");
-  if (trimmed.startsWith("/") || trimmed.split("/").some((seg) => seg === ".." || seg === "")) {
+  let path: string;
+  try {
+    path = normalizeRepoPath(p, { tidy: true });
+  } catch {
     throw new Error(`sync path ${JSON.stringify(p)} must be a repo-relative folder without ".."`);
   }
-  return `${trimmed}/`;
+  return path === "" ? "" : `${path}/`;
 }
 
 /** The app a file belongs to: its folder when that is at least two levels below the sync path

@@ -65,6 +65,22 @@ describe("sync paths and apps", () => {
     expect(() => normalizeSyncPath("/etc")).toThrow(/repo-relative/);
   });
 
+  it("reads `.` as the whole repo and tidies a path the way every repo path is tidied", async () => {
+    expect(normalizeSyncPath(".")).toBe("");
+    expect(normalizeSyncPath("./")).toBe("");
+    expect(normalizeSyncPath("releases/./dev//")).toBe("releases/dev/");
+    const repo = new InMemoryConfigRepo({
+      "namespaces/dev.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n",
+      "releases/dev/podinfo/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    });
+    const loaded = await loadManifests(repo, await repo.head(), [{ path: ".", prune: true }]);
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.manifests.map((m) => m.file)).toEqual([
+      "namespaces/dev.yaml",
+      "releases/dev/podinfo/cm.yaml",
+    ]);
+  });
+
   it("groups an app folder as one app and a plain file as its own app", () => {
     expect(appOf("releases/dev/podinfo.yaml", "releases/")).toBe("releases/dev/podinfo.yaml");
     expect(appOf("releases/dev/podinfo/deploy.yaml", "releases/")).toBe("releases/dev/podinfo/");

@@ -6,8 +6,7 @@
 import { z } from "zod";
 import { CronSchedule } from "../core/cron.js";
 import { REPORT_SECTION_IDS } from "../core/report.js";
-import { templatesSchema } from "./providers/common.js";
-import { destinationSchema } from "./providers/index.js";
+import { destinationSchema, templatesSchema } from "./notification-destinations.js";
 
 const EVENT_KINDS = ["command-commit", "sync", "auto-release", "helm", "reconciler"] as const;
 const SEVERITIES = ["info", "success", "warning", "error"] as const;
