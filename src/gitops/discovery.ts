@@ -13,6 +13,7 @@ import { UserError } from "../core/errors.js";
 import { printable } from "../core/names.js";
 import type { AppInstance, DiscoveryProblem, ReleaseModel, Workload, WorkloadKind } from "../core/release.js";
 import type { ConfigRepo } from "./config-repo.js";
+import { isBotPath } from "./freezes.js";
 import { normalizeRepoPath } from "./git/paths.js";
 import { isObj, readWorkload } from "./workload-reader.js";
 
@@ -103,7 +104,8 @@ export async function discover(
       message: `cannot list the releases: ${(e as Error).message}`,
     });
   }
-  files = files.filter((f) => YAML_FILE.test(f)).sort();
+  // The bot's own records (`.gitops-bot/`) are never workloads, even with `releasesPath: .`.
+  files = files.filter((f) => YAML_FILE.test(f) && !isBotPath(f)).sort();
   const instances: AppInstance[] = [];
   const envs = new Set<string>();
   const wanted = files.filter(
