@@ -23,6 +23,7 @@
 import { type Document, isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { StalledError, UserError } from "../core/errors.js";
 import { isSafeName, printable } from "../core/names.js";
+import type { EnvFreeze } from "../core/release.js";
 import type { ConfigRepo } from "./config-repo.js";
 
 /** The folder of the bot's own records in the config repo. */
@@ -30,13 +31,8 @@ export const BOT_DIR = ".gitops-bot";
 /** The freeze record. */
 export const FREEZES_FILE = `${BOT_DIR}/freezes.yaml`;
 
-/** One frozen env: who froze it, when (ISO time) and why. */
-export interface FreezeRecord {
-  env: string;
-  reason?: string;
-  by?: string;
-  at?: string;
-}
+/** One frozen env: who froze it, when (ISO time) and why (the release model's `EnvFreeze`). */
+export type FreezeRecord = EnvFreeze;
 
 /** A mistake in the freezes file; `env` is set when the entry still names its env (it stays frozen). */
 export interface FreezeProblem {

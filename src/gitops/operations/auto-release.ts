@@ -1,8 +1,8 @@
 /**
  * Image automation's write: many tags in ONE commit (`Auto-release <image:tag>` or `Auto-release
  * multiple (N) images`, trailer `Gitops-Action: auto-release` with every env/app). An update is
- * skipped, not failed, when the instance is gone, locked, not automated, its filter rejects the tag,
- * or it already runs it; the runner checks this on the model and again on the HEAD being built.
+ * skipped, not failed, when the instance is gone, its env is frozen, it is locked, not automated, its
+ * filter rejects the tag, or it already runs it; the runner checks this on the model and again on the HEAD being built.
  */
 import { findInstance } from "../../core/release.js";
 import { isValidTag } from "../image-ref.js";
@@ -15,10 +15,12 @@ import type { BatchOperation } from "./runner.js";
 /** The auto-release batch operation (see the file comment). */
 export const autoReleaseOp: BatchOperation<AutoReleaseUpdate, AutoReleaseApplied, AutoReleaseSkip> = {
   locate: (model, u) => findInstance(model, u.app, u.env),
-  check(inst, u) {
+  check(inst, u, frozen) {
     const img = inst?.workload.images.find((i) => i.container === u.container);
     if (!inst || !img) return "unknown";
     if (!isValidTag(u.tag)) return "bad-tag";
+    // The planner leaves frozen envs alone; this is the second line, on the HEAD being built.
+    if (frozen(inst.env)) return "frozen";
     if (inst.workload.policies.locked) return "locked";
     if (!inst.workload.policies.automated) return "not-automated";
     if (img.filter && !matchesTagFilter(img.filter, u.tag)) return "filter-mismatch";
