@@ -230,7 +230,10 @@ export async function frozenEnvs(
   return new Map(f.freezes.map((x) => [x.env, x]));
 }
 
-/** "frozen by alice since 2026-12-07T01:00:00Z: release weekend". */
+/** "frozen by alice since 2026-12-07 01:00 UTC: release weekend" (a time that does not parse is
+ * shown as written). */
 export function describeFreeze(f: FreezeRecord): string {
-  return `frozen${f.by ? ` by ${f.by}` : ""}${f.at ? ` since ${f.at}` : ""}${f.reason ? `: ${f.reason}` : ""}`;
+  const d = f.at ? new Date(f.at) : undefined;
+  const at = d && !Number.isNaN(d.getTime()) ? `${d.toISOString().slice(0, 16).replace("T", " ")} UTC` : f.at;
+  return `frozen${f.by ? ` by ${f.by}` : ""}${at ? ` since ${at}` : ""}${f.reason ? `: ${f.reason}` : ""}`;
 }

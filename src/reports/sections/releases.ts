@@ -36,6 +36,8 @@ export interface ReleasesData {
   apps: { app: string; cells: Record<string, ReleaseCell> }[];
   gaps: PromotionGap[];
   unreadable: { file: string; message: string }[];
+  /** Envs where automation is frozen (`freeze <env>`); details are in the locks section. */
+  frozen?: string[];
   now: string;
 }
 
@@ -112,7 +114,16 @@ export function releasesSection(deps: ReleasesDeps): ReportSection<ReleasesData>
         });
       }
       const unreadable = model.problems.map((p) => ({ file: p.file, message: p.message }));
-      return { revision: model.revision, envs, apps, gaps, unreadable, now: scope.now.toISOString() };
+      const frozen = envs.filter((e) => model.freezes?.some((f) => f.env === e));
+      return {
+        revision: model.revision,
+        envs,
+        apps,
+        gaps,
+        unreadable,
+        frozen,
+        now: scope.now.toISOString(),
+      };
     },
     problems: (d) =>
       d.unreadable.length > 0 ? [`${d.unreadable.length} file(s) of the config repo could not be read`] : [],
@@ -135,8 +146,12 @@ export function releasesSection(deps: ReleasesDeps): ReportSection<ReleasesData>
             ...(gap ? [t(" · "), b(`${gap.from} has ${gap.tag}`)] : []),
           ]);
         }
+        const note = d.frozen?.includes(env) ? "· automation frozen" : undefined;
         if (items.length > 0)
-          out.push({ kind: "text", text: [...envHeading(env), t("\n"), ...lines(items, opts, "apps")] });
+          out.push({
+            kind: "text",
+            text: [...envHeading(env, note), t("\n"), ...lines(items, opts, "apps")],
+          });
       }
       if (d.gaps.length > 0) {
         const items = d.gaps.map(
@@ -179,7 +194,8 @@ export function releasesSection(deps: ReleasesDeps): ReportSection<ReleasesData>
           return `${cellText(c, now)}${gap ? " *" : ""}`;
         }),
       ]);
-      const out = [d.apps.length ? textTable(["app", ...d.envs], rows) : "No apps in these envs."];
+      const heads = d.envs.map((e) => (d.frozen?.includes(e) ? `${e} (frozen)` : e));
+      const out = [d.apps.length ? textTable(["app", ...heads], rows) : "No apps in these envs."];
       if (d.gaps.length > 0) {
         out.push("", "* differs from the env before it; a promotion would carry:");
         for (const g of d.gaps)

@@ -56,9 +56,7 @@ describe("freeze and unfreeze", () => {
     const before = (await repo.log()).length;
     const e = await errorOf(svc.freeze({ env: "prod", actor: alice }));
     expect(e.code).toBe("already-frozen");
-    expect(e.message).toBe(
-      "prod is already frozen by Bob <b@example.com> since 2026-12-06T09:00:00.000Z: audit",
-    );
+    expect(e.message).toBe("prod is already frozen by Bob <b@example.com> since 2026-12-06 09:00 UTC: audit");
     expect((await repo.log()).length).toBe(before);
   });
 
@@ -68,7 +66,7 @@ describe("freeze and unfreeze", () => {
     expect(r.subject).toBe("[prod] unfreeze automation");
     expect(parseFreezes(await repo.read(FREEZES_FILE)).freezes.map((f) => f.env)).toEqual(["stg"]);
     const [c] = await repo.log({ limit: 1 });
-    expect(c?.body).toContain("frozen by Bob <b@example.com> since 2026-12-06T09:00:00.000Z: audit");
+    expect(c?.body).toContain("frozen by Bob <b@example.com> since 2026-12-06 09:00 UTC: audit");
     expect(readTrailers(c?.trailers ?? []).action).toBe("unfreeze");
     const e = await errorOf(svc.unfreeze({ env: "prod", actor: alice }));
     expect(e.code).toBe("not-frozen");
