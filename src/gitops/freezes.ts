@@ -23,7 +23,7 @@
 import { type Document, isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from "yaml";
 import { StalledError, UserError } from "../core/errors.js";
 import { isSafeName, printable } from "../core/names.js";
-import type { EnvFreeze } from "../core/release.js";
+import type { EnvFreeze, ReleaseModel } from "../core/release.js";
 import type { ConfigRepo } from "./config-repo.js";
 
 /** The folder of the bot's own records in the config repo. */
@@ -220,11 +220,24 @@ export async function frozenEnvs(
   repo: Pick<ConfigRepo, "read">,
   rev?: string,
 ): Promise<ReadonlyMap<string, FreezeRecord>> {
-  const f = await readFreezes(repo, rev);
+  return frozenMap(await readFreezes(repo, rev));
+}
+
+/** `frozenEnvs` from a release model (the freezes of the revision its instances come from). */
+export function frozenInModel(
+  model: Pick<ReleaseModel, "freezes" | "freezeProblems">,
+): ReadonlyMap<string, FreezeRecord> {
+  return frozenMap({ freezes: model.freezes ?? [], problems: model.freezeProblems ?? [] });
+}
+
+function frozenMap(f: {
+  freezes: readonly FreezeRecord[];
+  problems: readonly { file: string; env?: string; message: string; hint?: string }[];
+}): ReadonlyMap<string, FreezeRecord> {
   const whole = f.problems.find((p) => p.env === undefined);
   if (whole) {
     throw new StalledError(
-      `${whole.file} cannot be read (${whole.message}), so automation does not know which envs are frozen: ${whole.hint}`,
+      `${whole.file} cannot be read (${whole.message}), so automation does not know which envs are frozen${whole.hint ? `: ${whole.hint}` : ""}`,
     );
   }
   return new Map(f.freezes.map((x) => [x.env, x]));

@@ -1,16 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { StalledError, UserError } from "../../../src/core/errors.js";
-import { discover } from "../../../src/gitops/discovery.js";
+import { discover, discoverFromRepo } from "../../../src/gitops/discovery.js";
 import {
   addFreeze,
   FREEZES_FILE,
   type FreezeRecord,
   frozenEnvs,
+  frozenInModel,
   parseFreezes,
   removeFreeze,
   serializeFreezes,
 } from "../../../src/gitops/freezes.js";
+import { loadDir } from "../../helpers/example-repo.js";
 import { InMemoryConfigRepo } from "../../helpers/in-memory-config-repo.js";
 
 const prod: FreezeRecord = {
@@ -129,6 +131,17 @@ describe("frozenEnvs", () => {
     const repo = new InMemoryConfigRepo({ [FREEZES_FILE]: "freezes: [\n" });
     await expect(frozenEnvs(repo)).rejects.toThrow(StalledError);
     await expect(frozenEnvs(repo)).rejects.toThrow(/\.gitops-bot\/freezes\.yaml cannot be read/);
+    const model = await discoverFromRepo(repo);
+    expect(() => frozenInModel(model)).toThrow(/which envs are frozen: Fix the YAML syntax/);
+  });
+
+  it("the release model carries the freezes of its own revision", async () => {
+    const repo = new InMemoryConfigRepo({ ...loadDir(), [FREEZES_FILE]: serializeFreezes([prod]) });
+    const model = await discoverFromRepo(repo);
+    expect(model.freezes).toEqual([prod]);
+    expect(model.freezeProblems).toEqual([]);
+    expect(model.problems).toEqual([]);
+    expect([...frozenInModel(model).keys()]).toEqual(["prod"]);
   });
 });
 
