@@ -86,6 +86,16 @@ describe("freeze and unfreeze from chat", () => {
     expect(await s.commitCount()).toBe(before + 1);
   });
 
+  it("two people freezing the same env at once: one commit, the other is told it is frozen", async () => {
+    s = await setup();
+    const before = await s.commitCount();
+    const [a, b] = await Promise.all([s.run("freeze dev first"), s.run("freeze dev second", { user: bob })]);
+    expect([a.outcome, b.outcome].sort()).toEqual(["ok", "user-error"]);
+    expect([a, b].find((r) => r.outcome === "user-error")?.error?.code).toBe("already-frozen");
+    expect(await s.commitCount()).toBe(before + 1);
+    expect(parseFreezes(await s.repo.read(FREEZES_FILE)).freezes).toHaveLength(1);
+  });
+
   it("unfreezing someone else's freeze asks for confirmation first", async () => {
     s = await setup();
     await s.run("freeze dev audit");
