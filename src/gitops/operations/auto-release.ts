@@ -1,8 +1,8 @@
 /**
  * Image automation's write: many tags in ONE commit (`Auto-release <image:tag>` or `Auto-release
  * multiple (N) images`, trailer `Gitops-Action: auto-release` with every env/app). An update is
- * skipped, not failed, when the instance is gone, its env is frozen, it is locked, not automated, its
- * filter rejects the tag, or it already runs it; the runner checks this on the model and again on the HEAD being built.
+ * skipped, not failed, when the instance is gone, locked, not automated, its filter rejects the tag,
+ * or it already runs it; the runner checks this on the model and again on the HEAD being built.
  */
 import { findInstance } from "../../core/release.js";
 import { isValidTag } from "../image-ref.js";
@@ -19,7 +19,8 @@ export const autoReleaseOp: BatchOperation<AutoReleaseUpdate, AutoReleaseApplied
     const img = inst?.workload.images.find((i) => i.container === u.container);
     if (!inst || !img) return "unknown";
     if (!isValidTag(u.tag)) return "bad-tag";
-    // The planner leaves frozen envs alone; this is the second line, on the HEAD being built.
+    // A frozen env (`freeze <env>`): the planner leaves it alone; this is the second line of
+    // defense, checked again on the HEAD being built.
     if (frozen(inst.env)) return "frozen";
     if (inst.workload.policies.locked) return "locked";
     if (!inst.workload.policies.automated) return "not-automated";
