@@ -7,6 +7,7 @@ import { approve } from "./approve.js";
 import { automate } from "./automate.js";
 import { deautomate } from "./deautomate.js";
 import { diff } from "./diff.js";
+import { freeze } from "./freeze.js";
 import { help } from "./help.js";
 import { history } from "./history.js";
 import { images } from "./images.js";
@@ -20,6 +21,7 @@ import { report } from "./report.js";
 import { rollback } from "./rollback.js";
 import { status } from "./status.js";
 import { sync } from "./sync.js";
+import { unfreeze } from "./unfreeze.js";
 import { unlock } from "./unlock.js";
 
 /** All built-in commands. */
@@ -35,6 +37,8 @@ export const commands: AnyCommand[] = [
   automate,
   deautomate,
   policy,
+  freeze,
+  unfreeze,
   images,
   sync,
   approve,

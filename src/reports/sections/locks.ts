@@ -1,11 +1,13 @@
 /**
  * The locks section: who locked what, why and since when, grouped by env, with a nudge for locks
- * older than the report's `staleLockDays`. Read from the release model (the lock annotations).
+ * older than the report's `staleLockDays`; and the env freezes (`freeze <env>`: no automation in the
+ * whole env) the same way, first in their env. Read from the release model (the lock annotations
+ * and `.gitops-bot/freezes.yaml`).
  */
-import { b, type RichText, t } from "../../core/message.js";
+import { b, code, type RichText, t } from "../../core/message.js";
 import type { ReleaseModel } from "../../core/release.js";
 import type { ReportSection } from "../../core/report.js";
-import { byEnv, daysSince, envHeading, lines, when } from "../format.js";
+import { daysSince, envHeading, lines, when } from "../format.js";
 
 export interface LockEntry {
   env: string;
@@ -17,10 +19,26 @@ export interface LockEntry {
   stale: boolean;
 }
 
+/** A frozen env: automation changes nothing there. */
+export interface FreezeEntry {
+  env: string;
+  user?: string;
+  message?: string;
+  since?: string;
+  days?: number;
+  stale: boolean;
+}
+
 export interface LocksData {
   envs: string[];
   locks: LockEntry[];
+  /** Frozen envs (absent in data recorded before freezes existed). */
+  freezes?: FreezeEntry[];
   staleLockDays: number;
+}
+
+function describeFreeze(f: FreezeEntry): string {
+  return `${f.user ? `by ${f.user}` : "by ?"}${f.message ? `: ${f.message}` : ""}${f.days !== undefined ? ` (${f.days} d)` : ""}`;
 }
 
 function describe(l: LockEntry): string {
@@ -30,7 +48,7 @@ function describe(l: LockEntry): string {
 export function locksSection(deps: { model(): Promise<ReleaseModel> }): ReportSection<LocksData> {
   return {
     id: "locks",
-    title: "Locks",
+    title: "Locks and freezes",
     async collect(scope) {
       const model = await deps.model();
       const envs = model.envs.filter((e) => scope.envs.includes(e));
@@ -49,32 +67,64 @@ export function locksSection(deps: { model(): Promise<ReleaseModel> }): ReportSe
           stale: days !== undefined && days >= scope.staleLockDays,
         });
       }
-      return { envs, locks, staleLockDays: scope.staleLockDays };
+      const freezes: FreezeEntry[] = (model.freezes ?? [])
+        .filter((f) => envs.includes(f.env))
+        .map((f) => {
+          const days = daysSince(f.at, scope.now);
+          return {
+            env: f.env,
+            ...(f.by ? { user: f.by } : {}),
+            ...(f.reason ? { message: f.reason } : {}),
+            ...(f.at ? { since: f.at } : {}),
+            ...(days !== undefined ? { days } : {}),
+            stale: days !== undefined && days >= scope.staleLockDays,
+          };
+        });
+      return { envs, locks, freezes, staleLockDays: scope.staleLockDays };
     },
     problems: (d) => {
       const stale = d.locks.filter((l) => l.stale).length;
-      return stale > 0 ? [`${stale} lock(s) older than ${d.staleLockDays} days`] : [];
+      const staleFreezes = (d.freezes ?? []).filter((f) => f.stale).length;
+      return [
+        ...(staleFreezes > 0 ? [`${staleFreezes} freeze(s) older than ${d.staleLockDays} days`] : []),
+        ...(stale > 0 ? [`${stale} lock(s) older than ${d.staleLockDays} days`] : []),
+      ];
     },
-    count: (d) => d.locks.length,
+    count: (d) => d.locks.length + (d.freezes?.length ?? 0),
     blocks(d, opts) {
-      if (d.locks.length === 0) return [{ kind: "context", text: [t("Nothing is locked.")] }];
-      const out: ReturnType<ReportSection["blocks"]> = byEnv(d.locks, d.envs).map(([env, ls]) => ({
-        kind: "text" as const,
-        text: [
-          ...envHeading(env),
-          t("\n"),
-          ...lines(
-            ls.map(
-              (l): RichText => [
-                t(`${l.app} locked ${describe(l)}`),
-                ...(l.stale ? [t(" · "), b("still needed? unlock when done")] : []),
-              ],
-            ),
-            opts,
-            "locks",
-          ),
-        ],
-      }));
+      const freezes = d.freezes ?? [];
+      if (d.locks.length === 0 && freezes.length === 0)
+        return [{ kind: "context", text: [t("Nothing is locked or frozen.")] }];
+      // Both lists only hold envs of the report (see collect).
+      const shown = d.envs.filter(
+        (e) => freezes.some((f) => f.env === e) || d.locks.some((l) => l.env === e),
+      );
+      const out: ReturnType<ReportSection["blocks"]> = shown.map((env) => {
+        const f = freezes.find((x) => x.env === env);
+        const ls = d.locks.filter((l) => l.env === env);
+        const items = ls.map(
+          (l): RichText => [
+            t(`${l.app} locked ${describe(l)}`),
+            ...(l.stale ? [t(" · "), b("still needed? unlock when done")] : []),
+          ],
+        );
+        const frozenLine: RichText = f
+          ? [
+              b(`automation frozen ${describeFreeze(f)}`),
+              ...(f.stale ? [t(" · still needed? "), code(`unfreeze ${env}`), t(" when done")] : []),
+            ]
+          : [];
+        return {
+          kind: "text" as const,
+          text: [
+            ...envHeading(env),
+            t("\n"),
+            ...frozenLine,
+            ...(f && items.length > 0 ? [t("\n")] : []),
+            ...(items.length > 0 ? lines(items, opts, "locks") : []),
+          ],
+        };
+      });
       const stale = d.locks.filter((l) => l.stale).length;
       if (stale > 0)
         out.push({
@@ -88,13 +138,18 @@ export function locksSection(deps: { model(): Promise<ReleaseModel> }): ReportSe
       return out;
     },
     text(d) {
-      if (d.locks.length === 0) return "Nothing is locked.";
-      return d.locks
-        .map(
+      const freezes = d.freezes ?? [];
+      if (d.locks.length === 0 && freezes.length === 0) return "Nothing is locked or frozen.";
+      return [
+        ...freezes.map(
+          (f) =>
+            `${f.env}: automation frozen ${describeFreeze(f)}${f.since ? ` since ${when(f.since)}` : ""}${f.stale ? `  <- older than ${d.staleLockDays} days, still needed?` : ""}`,
+        ),
+        ...d.locks.map(
           (l) =>
             `${l.env}/${l.app}: locked ${describe(l)}${l.since ? ` since ${when(l.since)}` : ""}${l.stale ? `  <- older than ${d.staleLockDays} days, still needed?` : ""}`,
-        )
-        .join("\n");
+        ),
+      ].join("\n");
     },
   };
 }

@@ -36,6 +36,8 @@ export interface ReleasesData {
   apps: { app: string; cells: Record<string, ReleaseCell> }[];
   gaps: PromotionGap[];
   unreadable: { file: string; message: string }[];
+  /** Envs where automation is frozen (`freeze <env>`); details are in the locks section. */
+  frozen?: string[];
   now: string;
 }
 
@@ -108,7 +110,8 @@ async function releasesCollect(deps: ReleasesDeps, scope: ReportScope): Promise<
     });
   }
   const unreadable = model.problems.map((p) => ({ file: p.file, message: p.message }));
-  return { revision: model.revision, envs, apps, gaps, unreadable, now: scope.now.toISOString() };
+  const frozen = envs.filter((e) => model.freezes?.some((f) => f.env === e));
+  return { revision: model.revision, envs, apps, gaps, unreadable, frozen, now: scope.now.toISOString() };
 }
 
 function releasesBlocks(
@@ -134,7 +137,14 @@ function releasesBlocks(
       ]);
     }
     if (items.length > 0)
-      out.push({ kind: "text", text: [...envHeading(env), t("\n"), ...lines(items, opts, "apps")] });
+      out.push({
+        kind: "text",
+        text: [
+          ...envHeading(env, d.frozen?.includes(env) ? "· automation frozen" : undefined),
+          t("\n"),
+          ...lines(items, opts, "apps"),
+        ],
+      });
   }
   if (d.gaps.length > 0) {
     const items = d.gaps.map(
@@ -171,7 +181,8 @@ function releasesText(d: ReleasesData): string {
       return `${cellText(c, now)}${gap ? " *" : ""}`;
     }),
   ]);
-  const out = [d.apps.length ? textTable(["app", ...d.envs], rows) : "No apps in these envs."];
+  const heads = d.envs.map((e) => (d.frozen?.includes(e) ? `${e} (frozen)` : e));
+  const out = [d.apps.length ? textTable(["app", ...heads], rows) : "No apps in these envs."];
   if (d.gaps.length > 0) {
     out.push("", "* differs from the env before it; a promotion would carry:");
     for (const g of d.gaps)

@@ -83,7 +83,8 @@ export async function setup(
   const events: GitopsEvent[] = [];
   const make = () =>
     new CommandEngine({
-      ops: new ReleaseService({ repo }),
+      // One clock for the engine and the operations: lock and freeze times are the test's.
+      ops: new ReleaseService({ repo, clock }),
       authorizer: new Authorizer(o.authz, o.approvals),
       approvals: store,
       events: { emit: (e) => events.push(e) },
