@@ -8,12 +8,12 @@ import type { ImagesConfig } from "../../config/images-schema.js";
 import type { Logger } from "../../core/ports.js";
 import { ImageScanner, type ScanCache } from "../../images/scan.js";
 import { type Platform, parsePlatform } from "../../registry/client.js";
+import { DistributionClient, type RegistryHostOptions } from "../../registry/distribution-client.js";
 import {
   parseDockerConfig,
   type RegistryCredentials,
   usesCredentialHelpers,
 } from "../../registry/docker-config.js";
-import { DistributionClient, type RegistryHostOptions } from "../../registry/distribution-client.js";
 
 /** Reads a Docker config.json's credentials; a file that cannot be read is one warning, not a crash. */
 function dockerCredentials(file: string, logger: Logger): Map<string, RegistryCredentials> {

@@ -1,7 +1,7 @@
 import type { Config } from "../../config/schema.js";
 import type { EventSink } from "../../core/events.js";
-import type { KeyValueRecord } from "../../core/record.js";
 import { type Clock, type Logger, nullLogger } from "../../core/ports.js";
+import type { KeyValueRecord } from "../../core/record.js";
 import type { Actor, ReleaseOperations } from "../../gitops/operations.js";
 import type { ImageScanner } from "../../images/scan.js";
 import type { Controller } from "../controller.js";
