@@ -23,6 +23,12 @@ export interface ImageRequest {
 /** Frozen envs (the freeze record): names, or names with who froze them and why. */
 export type FrozenEnvs = ReadonlySet<string> | ReadonlyMap<string, Freeze>;
 
+/** The frozen envs as the planner takes them (none when `f` is undefined). */
+export function frozenMap(f: FrozenEnvs | undefined): Map<string, Freeze> {
+  if (!f) return new Map();
+  return f instanceof Map ? new Map(f) : new Map([...(f as ReadonlySet<string>)].map((e) => [e, {}]));
+}
+
 export interface ImageReconcilerDeps {
   ops: Pick<ReleaseOperations, "model" | "autoRelease">;
   scanner: ImageScanner;
@@ -91,8 +97,7 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
 
   /** The frozen envs now, as the planner takes them. */
   async frozen(): Promise<Map<string, Freeze>> {
-    const f = (await this.deps.frozenEnvs?.()) ?? new Set<string>();
-    return f instanceof Map ? new Map(f) : new Map([...(f as ReadonlySet<string>)].map((e) => [e, {}]));
+    return frozenMap(await this.deps.frozenEnvs?.());
   }
 
   async reconcile(req: ImageRequest, ctx: ReconcileContext): Promise<ReconcileResult<ImagePayload>> {
