@@ -15,7 +15,13 @@ import { type FlagName, type Param, usageLine } from "./parse.js";
 import type { Invocation } from "./platform.js";
 
 /** The sync contract lives in core (the reconciler implements it); re-exported for the commands. */
-export type { ImageCandidate, ImageCatalog, ImageCandidates, SyncCommands, SyncSummary } from "../core/ports.js";
+export type {
+  ImageCandidate,
+  ImageCandidates,
+  ImageCatalog,
+  SyncCommands,
+  SyncSummary,
+} from "../core/ports.js";
 
 /** A `UserError` that offers buttons (e.g. "pin it with --force"); the engine adds them to the reply. */
 export class ActionableUserError extends UserError {
