@@ -57,7 +57,13 @@ export function imageFindings(
   return {
     registry: [...registry].map(([repo, r]) => `${repo}|${r.error} (used by ${r.users.sort().join(", ")})`),
     stalled,
-    problems: problems.map((p) => `${p.file}|${p.message}`),
+    // A file whose container is already a stalled finding (its filter is invalid) is told there.
+    problems: problems
+      .filter(
+        (p) =>
+          !decisions.some((d) => d.file === p.file && d.action === "wait" && d.reason === "invalid-filter"),
+      )
+      .map((p) => `${p.file}|${p.message}`),
   };
 }
 
