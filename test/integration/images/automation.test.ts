@@ -3,175 +3,23 @@
  * fault-injecting proxy where a fault is needed), the real git server, the `ImageService` on the
  * reconciler template and the `ReleaseService` it commits through.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { imagesSchema } from "../../../src/config/images-schema.js";
-import { repoSchema } from "../../../src/config/schema.js";
-import type { AutoReleaseEvent, GitopsEvent, ReconcilerEvent } from "../../../src/core/events.js";
-import { nullLogger } from "../../../src/core/ports.js";
-import { GitConfigRepo } from "../../../src/gitops/git-config-repo.js";
-import type { Actor } from "../../../src/gitops/operations.js";
-import { ReleaseService } from "../../../src/gitops/release-service.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTrailers } from "../../../src/gitops/trailers.js";
-import type { Freeze } from "../../../src/images/plan.js";
-import { imageScanner, registryClient } from "../../../src/reconciler/images/registries.js";
-import { ImageService } from "../../../src/reconciler/images/service.js";
-import { MemoryRecord } from "../../../src/state/record.js";
-import { type GitServer, startGitServer } from "../../harness/git-server.js";
 import { pushImage, type RegistryServer, startRegistry } from "../../harness/registry.js";
-import { RecordingLogger } from "../../helpers/recording-logger.js";
-import { type RegistryProxy, startRegistryProxy } from "../../helpers/registry-proxy.js";
+import {
+  alice,
+  day,
+  deployment,
+  proxy,
+  reconcilerEvents,
+  reg,
+  released,
+  server,
+  setup,
+  useImageFixture,
+} from "./fixture.js";
 
-const USER = "bot";
-const PASSWORD = "images-git-pass-42";
-const day = (n: number) => new Date(Date.UTC(2026, 0, n, 12));
-const alice: Actor = {
-  id: "slack:U1",
-  name: "alice",
-  identity: { name: "Alice", email: "alice@example.com" },
-};
-
-/** A Deployment in `releases/<env>/<name>.yaml` with one container per image. */
-function deployment(o: {
-  env: string;
-  name: string;
-  images: { container: string; image: string; filter?: string }[];
-  automated?: boolean;
-  locked?: boolean;
-}): string {
-  const ann = [
-    ...(o.automated === false ? [] : ['    fluxcd.io/automated: "true"']),
-    ...(o.locked ? ['    fluxcd.io/locked: "true"', "    fluxcd.io/locked_user: dave"] : []),
-    ...o.images.flatMap((i) => (i.filter ? [`    filter.fluxcd.io/${i.container}: ${i.filter}`] : [])),
-  ];
-  return [
-    `# ${o.name} in ${o.env}: comments stay`,
-    "apiVersion: apps/v1",
-    "kind: Deployment",
-    "metadata:",
-    `  name: ${o.name}`,
-    `  namespace: ${o.env}`,
-    ...(ann.length > 0 ? ["  annotations:", ...ann] : []),
-    "spec:",
-    "  template:",
-    "    spec:",
-    "      containers:",
-    ...o.images.flatMap((i) => [
-      `        - name: ${i.container}`,
-      `          image: ${i.image} # the ${i.container}`,
-    ]),
-    "",
-  ].join("\n");
-}
-
-let reg: RegistryServer;
-let proxy: RegistryProxy;
-let server: GitServer;
-let tmp: string;
-let n = 0;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  [reg, server] = await Promise.all([
-    startRegistry(),
-    startGitServer({ username: USER, password: PASSWORD }),
-  ]);
-  proxy = await startRegistryProxy({ target: reg.url });
-  tmp = await mkdtemp(join(tmpdir(), "images-it-"));
-});
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  proxy.fault = undefined;
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await Promise.all([reg?.stop(), server?.stop()]);
-  await rm(tmp, { recursive: true, force: true });
-});
-
-interface Setup {
-  name: string;
-  repo: GitConfigRepo;
-  ops: ReleaseService;
-  images: ImageService;
-  events: GitopsEvent[];
-  logger: RecordingLogger;
-  cycle(): Promise<Awaited<ReturnType<ImageService["trigger"]>>>;
-  /** Commits on the server's branch, newest first. */
-  log(): Promise<Awaited<ReturnType<GitConfigRepo["log"]>>>;
-}
-
-async function setup(
-  files: Record<string, string>,
-  opts: { frozen?: Map<string, Freeze>; images?: Record<string, unknown> } = {},
-): Promise<Setup> {
-  const name = `cfg-${++n}.git`;
-  const seed = join(tmp, `seed-${n}`);
-  for (const [p, c] of Object.entries({ "README.md": "config\n", ...files })) {
-    await mkdir(dirname(join(seed, p)), { recursive: true });
-    await writeFile(join(seed, p), c);
-  }
-  await server.createBareRepo(name, { seedFrom: seed });
-  const open = () =>
-    GitConfigRepo.open(
-      repoSchema.parse({
-        url: server.url(name),
-        workdir: join(tmp, `wd-${n}-${Math.random().toString(36).slice(2)}`),
-        auth: { username: USER, password: PASSWORD },
-        author: { name: "gitops-bot", email: "bot@example.com" },
-      }),
-      { logger: nullLogger },
-    );
-  const repo = await open();
-  const reader = await open();
-  const ops = new ReleaseService({ repo });
-  const events: GitopsEvent[] = [];
-  const logger = new RecordingLogger();
-  const cfg = imagesSchema.parse({ interval: "1h", ...opts.images });
-  const images = ImageService.fromConfig(
-    {
-      images: cfg,
-      clusterName: "it",
-      repo: { author: { name: "gitops-bot", email: "bot@example.com" } } as never,
-    },
-    {
-      ops,
-      record: new MemoryRecord("image-status"),
-      sink: { emit: (e) => events.push(e) },
-      logger,
-      scanner: imageScanner(cfg, registryClient(cfg, logger)),
-      ...(opts.frozen ? { frozenEnvs: async () => opts.frozen as Map<string, Freeze> } : {}),
-    },
-  );
-  images.controller.start();
-  cleanups.push(async () => {
-    images.pause();
-    await repo.close();
-    await reader.close();
-  });
-  return {
-    name,
-    repo,
-    ops,
-    images,
-    events,
-    logger,
-    cycle: () => images.trigger({ reason: "command" }),
-    log: async () => {
-      await reader.sync();
-      return reader.log({ limit: 20 });
-    },
-  };
-}
-
-const released = (events: GitopsEvent[]) =>
-  events.filter((e): e is AutoReleaseEvent => e.kind === "auto-release");
-const reconcilerEvents = (events: GitopsEvent[]) =>
-  events.filter((e): e is ReconcilerEvent => e.kind === "reconciler");
+useImageFixture();
 
 describe("image automation against the real registry and git server", () => {
   it("a newer tag by creation time becomes one commit by the bot, with trailers and an auto-release event", async () => {
