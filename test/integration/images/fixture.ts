@@ -24,7 +24,7 @@ import { RecordingLogger } from "../../helpers/recording-logger.js";
 import { type RegistryProxy, startRegistryProxy } from "../../helpers/registry-proxy.js";
 
 export const USER = "bot";
-const PASSWORD = "images-git-pass-42";
+export const PASSWORD = "images-git-pass-42";
 export const day = (n: number) => new Date(Date.UTC(2026, 0, n, 12));
 export const alice: Actor = {
   id: "slack:U1",
