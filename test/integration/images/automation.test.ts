@@ -222,6 +222,11 @@ describe("image automation against the real registry and git server", () => {
     // The other image moved in the same cycle.
     expect(released(s.events).map((e) => `${e.app}:${e.to}`)).toEqual(["up:dev-2"]);
 
+    // A restarted process compares with the recorded condition: no second announcement.
+    s.restart();
+    await s.cycle();
+    expect(reconcilerEvents(s.events).filter((e) => e.state === "failed")).toHaveLength(1);
+
     proxy.fault = undefined;
     const r2 = await s.cycle();
     expect(r2.result).toMatchObject({ status: "ready", reason: "Released" });

@@ -102,6 +102,8 @@ export interface Setup {
   images: ImageService;
   events: GitopsEvent[];
   logger: RecordingLogger;
+  /** A new process: a new `ImageService` (empty caches) over the same status record and repo. */
+  restart(): void;
   cycle(): Promise<Awaited<ReturnType<ImageService["trigger"]>>>;
   /** Commits on the server's branch, newest first. */
   log(): Promise<Awaited<ReturnType<GitConfigRepo["log"]>>>;
@@ -134,21 +136,24 @@ export async function setup(
   const events: GitopsEvent[] = [];
   const logger = new RecordingLogger();
   const cfg = imagesSchema.parse({ interval: "1h", ...opts.images });
-  const images = ImageService.fromConfig(
-    {
-      images: cfg,
-      clusterName: "it",
-      repo: { author: { name: "gitops-bot", email: "bot@example.com" } } as never,
-    },
-    {
-      ops,
-      record: new MemoryRecord("image-status"),
-      sink: { emit: (e) => events.push(e) },
-      logger,
-      scanner: imageScanner(cfg, registryClient(cfg, logger)),
-      ...(opts.frozen ? { frozenEnvs: async () => opts.frozen as Map<string, Freeze> } : {}),
-    },
-  );
+  const record = new MemoryRecord("image-status");
+  const build = () =>
+    ImageService.fromConfig(
+      {
+        images: cfg,
+        clusterName: "it",
+        repo: { author: { name: "gitops-bot", email: "bot@example.com" } } as never,
+      },
+      {
+        ops,
+        record,
+        sink: { emit: (e) => events.push(e) },
+        logger,
+        scanner: imageScanner(cfg, registryClient(cfg, logger)),
+        ...(opts.frozen ? { frozenEnvs: async () => opts.frozen as Map<string, Freeze> } : {}),
+      },
+    );
+  let images = build();
   images.controller.start();
   cleanups.push(async () => {
     images.pause();
@@ -159,9 +164,16 @@ export async function setup(
     name,
     repo,
     ops,
-    images,
+    get images() {
+      return images;
+    },
     events,
     logger,
+    restart: () => {
+      images.pause();
+      images = build();
+      images.controller.start();
+    },
     cycle: () => images.trigger({ reason: "command" }),
     log: async () => {
       await reader.sync();
