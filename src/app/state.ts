@@ -10,7 +10,8 @@
  *
  * The stores: pending approvals, Teams conversation references, the notification ledger (only
  * shared through the cluster: one process needs none), the idempotency record and the report run
- * record (which slot of each scheduled report was posted: no repeat after a restart or failover).
+ * record (which slot of each scheduled report was posted: no repeat after a restart or failover)
+ * and the image automation's status record.
  */
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -50,6 +51,8 @@ export interface AppState {
   idempotency: KeyValueRecord;
   /** Which slot of each scheduled report was posted. */
   reportRuns: KeyValueRecord;
+  /** The image automation's status record (its last condition, so a restart does not announce again). */
+  imageStatus: KeyValueRecord;
   /** Stops the background probes and flushes what is pending. */
   stop(): Promise<void>;
 }
@@ -181,6 +184,13 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
         ? new MemoryRecord("report-runs")
         : new FileRecord(join(dir, "report-runs.json"), logger);
 
+  const imageStatus =
+    inCluster && kube
+      ? clusterRecord(kube, "images", "image-status", "image automation status")
+      : deps.memory
+        ? new MemoryRecord("image-status")
+        : new FileRecord(join(dir, "image-status.json"), logger);
+
   return {
     location,
     kube,
@@ -190,6 +200,7 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
     ledger,
     idempotency,
     reportRuns,
+    imageStatus,
     stop: async () => {
       await ledger?.flush();
       for (const f of fallbacks) f.close();

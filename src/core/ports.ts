@@ -80,3 +80,37 @@ export interface SyncSummary {
   /** Objects changed in the cluster behind git's back, as last seen. */
   drift: number;
 }
+
+/** One candidate image tag for `images`. */
+export interface ImageCandidate {
+  tag: string;
+  /** When the image was built (ISO time), for filters that order by time. */
+  created?: string;
+  /** True for the tag deployed now. */
+  current: boolean;
+  /** True when it matches the instance's filter. */
+  matches: boolean;
+  /** True for the tag automation would move to next. */
+  next?: boolean;
+}
+
+/** The candidates of one container of an instance, newest first. */
+export interface ImageCandidates {
+  container: string;
+  repository: string;
+  /** The filter as written (`glob:dev-*`), `glob:*` when none. */
+  filter?: string;
+  tags: ImageCandidate[];
+  /** How the candidates are ordered: by image creation time or by version. */
+  order?: "time" | "version";
+  /** Tags of the repository not listed (the filter does not admit them, or the list was cut). */
+  more?: number;
+  /** Why automation does not move this container now (locked, frozen, cannot order, registry
+   * error, not automated, …); absent when it runs the newest. */
+  waiting?: string;
+}
+
+/** Lists candidate tags from the registries (the image automation's scanner and planner implement it). */
+export interface ImageCatalog {
+  candidates(a: { app: string; env: string }): Promise<ImageCandidates[]>;
+}

@@ -13,6 +13,7 @@
  * - `Gitops-From` / `Gitops-To`: the version before and after (main image tag), when it changed
  * - `Gitops-Source-Env`: the env a promotion copied from
  * - `Gitops-Image`: `<container>=<repository>:<tag>`, one per changed image
+ * - `Gitops-Change`: `<env>/<app> <container>: <old> -> <new> (<file>)`, one per auto-release change
  * - `Gitops-Chart`: the chart version or ref set, when it changed
  * - `Requested-By`: `slack:U123 (alice)`; `Approved-By`: the same form, one per approver
  */
