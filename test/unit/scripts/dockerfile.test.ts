@@ -118,14 +118,14 @@ describe("the Dockerfile", () => {
 
     const env = runtime
       .filter((i) => i.op === "ENV")
-      .flatMap((i) => [...i.args.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]] as const));
+      .flatMap((i) => [...i.args.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1] ?? "", m[2] ?? ""] as const));
     const home = Object.fromEntries(env)["HOME"] ?? "";
     const volumes = json(runtime.find((i) => i.op === "VOLUME")?.args ?? "[]");
     expect(volumes).toContain(home);
     expect(volumes).toContain("/tmp");
     // Every cache/config directory is under a volume.
     for (const [k, v] of env) {
-      if (/HOME$|TMPDIR/.test(k ?? "")) {
+      if (/HOME$|TMPDIR/.test(k)) {
         expect(
           volumes.some((vol) => v === vol || v.startsWith(`${vol}/`)),
           `${k}=${v} is on a volume`,
