@@ -27,7 +27,6 @@ import type { Logger } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import type { KubeClient } from "../kube/client.js";
 import { ConfigMapRecord } from "../kube/configmap-records.js";
-import { K8sKubeClient } from "../kube/k8s-client.js";
 import { type ClusterLocation, describeLocation, locateCluster } from "../kube/locate.js";
 import { type MessageLedger, RecordMessageLedger } from "../notifications/ledger.js";
 import { FallbackRecord } from "../state/fallback-record.js";
@@ -87,7 +86,7 @@ export function clusterPlan(
 }
 
 /** Builds the stores by the rule above. */
-export function buildState(cfg: Config, deps: StateDeps): AppState {
+export async function buildState(cfg: Config, deps: StateDeps): Promise<AppState> {
   const { logger } = deps;
   const plan = clusterPlan(cfg, deps.env);
   const { location } = plan;
@@ -106,9 +105,10 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
   const approvalsShared = shared(cfg.approvals.store, "approvals");
   const teamsShared = cfg.teams ? shared(cfg.teams.store, "teams") : false;
   const inCluster = !deps.memory && plan.syncRuns;
+  // @kubernetes/client-node costs ~85 MiB of RSS and a second to import: only with a cluster.
   const kube =
     location.kind !== "none" && (plan.syncRuns || approvalsShared || teamsShared)
-      ? K8sKubeClient.fromOptions({
+      ? (await import("../kube/k8s-client.js")).K8sKubeClient.fromOptions({
           env: deps.env,
           ...(location.kind === "kubeconfig" ? { kubeconfig: location.path } : {}),
         })

@@ -7,7 +7,7 @@
  * Bot Framework limits per conversation: about 7 messages/s and 60 per 30 s.
  */
 import { z } from "zod";
-import { cardActivity, type TeamsCardActivity } from "../../chat/teams/client.js";
+import { cardActivity, type TeamsCardActivity } from "../../chat/teams/activity.js";
 import { renderTeams } from "../../chat/teams/render.js";
 import { StalledError, TransientError, UserError } from "../../core/errors.js";
 import { type FetchLike, postJson } from "../http.js";
@@ -46,8 +46,8 @@ export const teamsDestinationSchema = z
 
 export type TeamsDestination = z.infer<typeof teamsDestinationSchema>;
 
-export type { TeamsCardActivity } from "../../chat/teams/client.js";
-export { cardActivity } from "../../chat/teams/client.js";
+export type { TeamsCardActivity } from "../../chat/teams/activity.js";
+export { cardActivity } from "../../chat/teams/activity.js";
 
 /**
  * Posts to a stored conversation. Implemented by the chat `TeamsClient` (botbuilder
