@@ -17,8 +17,8 @@ import {
 } from "botbuilder";
 import { StalledError, TransientError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports.js";
-import { baseConversationId } from "./conversations.js";
 import type { TeamsCardActivity } from "./activity.js";
+import { baseConversationId } from "./conversations.js";
 import type { AdaptiveCard } from "./render.js";
 
 // Re-exported: they live apart so that the notification provider does not load botbuilder.

@@ -13,7 +13,11 @@ describe("app/state: the cluster is never in the way of chat (issue #11)", () =>
   });
 
   it("builds no cluster client and keeps state out of the cluster without one", async () => {
-    const state = await buildState(cfg, { env: { HOME: "/nonexistent-home" }, logger: nullLogger, memory: true });
+    const state = await buildState(cfg, {
+      env: { HOME: "/nonexistent-home" },
+      logger: nullLogger,
+      memory: true,
+    });
     expect(state.kube).toBeUndefined();
     expect(state.syncRuns).toBe(false);
     expect(state.ledger).toBeUndefined();
