@@ -9,21 +9,28 @@
 # test/unit/scripts/dockerfile.test.ts keeps this file consistent with package.json and the e2e tools.
 
 # --- helm -----------------------------------------------------------------------------------------
-FROM golang:1.26-bookworm AS helm
+# Built on the build machine's platform and cross-compiled for the target (CGO off), so a
+# multi-arch build (`docker buildx build --platform linux/amd64,linux/arm64`) compiles at full speed.
+FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS helm
 # Same version as scripts/e2e-tools.mjs (HELM_VERSION). The h1: sum is helm.sh/helm/v4's go.sum
-# line for that version: `go mod download` must report exactly it, or the build stops.
+# line for that version: the download must have exactly it, and so must the binary's build info.
 ARG HELM_VERSION=v4.3.1
 ARG HELM_MODULE_SUM=h1:UndCoLe9UPmNoL7IvWzaUXveL7T5t/ijoorEmgJdI9g=
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOSUMDB=sum.golang.org
 WORKDIR /src
 RUN go mod download -json "helm.sh/helm/v4@${HELM_VERSION}" > download.json \
  && grep -q "\"Sum\": \"${HELM_MODULE_SUM}\"" download.json \
  || { echo "helm.sh/helm/v4@${HELM_VERSION}: module checksum is not ${HELM_MODULE_SUM}" >&2; cat download.json >&2; exit 1; }
 # The stamps helm's Makefile sets for a release tag (otherwise it reports "+unreleased").
-RUN GOBIN=/out go install -trimpath \
+RUN GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" go install -trimpath \
       -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
       "helm.sh/helm/v4/cmd/helm@${HELM_VERSION}" \
- && test "$(/out/helm version --short | cut -d+ -f1)" = "${HELM_VERSION}"
+ && mkdir -p /out && find "$(go env GOPATH)/bin" -type f -name helm -exec cp {} /out/helm \; \
+ && test "$(go version -m /out/helm | awk '$1 == "mod" { print $2, $3, $4 }')" = "helm.sh/helm/v4 ${HELM_VERSION} ${HELM_MODULE_SUM}" \
+ && go version -m /out/helm | grep -q "GOARCH=${TARGETARCH}\$" \
+ || { echo "helm: the built binary is not helm.sh/helm/v4 ${HELM_VERSION} (${HELM_MODULE_SUM}) for ${TARGETARCH}" >&2; exit 1; }
 
 # --- build ----------------------------------------------------------------------------------------
 FROM node:22-bookworm-slim AS build
