@@ -18,6 +18,8 @@ ARG HELM_VERSION=v4.3.1
 ARG HELM_MODULE_SUM=h1:UndCoLe9UPmNoL7IvWzaUXveL7T5t/ijoorEmgJdI9g=
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
+# Mirrors: `--build-arg GOPROXY=https://goproxy.example.com` (ARGs are in the RUN environment).
+ARG GOPROXY=https://proxy.golang.org,direct
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOSUMDB=sum.golang.org
 WORKDIR /src
 RUN go mod download -json "helm.sh/helm/v4@${HELM_VERSION}" > download.json \
@@ -34,6 +36,8 @@ RUN GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" go install -trimpath \
 
 # --- build ----------------------------------------------------------------------------------------
 FROM node:22-bookworm-slim AS build
+# Mirror: `--build-arg npm_config_registry=https://npm.example.com/`.
+ARG npm_config_registry=https://registry.npmjs.org/
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
