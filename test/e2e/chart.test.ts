@@ -204,4 +204,37 @@ describe("the gitops-bot Helm chart", () => {
     expect(await can("get", "secrets", "-n", ns)).toBe("no");
     expect(await can("get", "secrets", "-n", "default")).toBe("no");
   });
+  it("the API server accepts every object of the full example (PDB, Ingress, scheduling, probes)", async () => {
+    const ns = await newNamespace("chart-full");
+    const release = `bot-${ns.slice(-6)}`;
+    // No Prometheus Operator here (ServiceMonitor) and the CRD belongs to the test above.
+    await helm(
+      ns,
+      "install",
+      release,
+      chart,
+      "-f",
+      join(chart, "ci", "full-values.yaml"),
+      "--set",
+      `fullnameOverride=${release}`,
+      "--set",
+      "serviceMonitor.enabled=false",
+      "--set",
+      "crds.helmRelease.install=false",
+    );
+    const kinds = (await kubectl("get", "deploy,svc,ingress,pdb,cm,sa", "-n", ns, "-o", "name")).split("\n");
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        `deployment.apps/${release}`,
+        `service/${release}`,
+        `ingress.networking.k8s.io/${release}`,
+        `poddisruptionbudget.policy/${release}`,
+      ]),
+    );
+    const deploy = JSON.parse(await kubectl("get", "deployment", release, "-n", ns, "-o", "json"));
+    const pod = deploy.spec.template.spec;
+    expect(pod.containers[0].startupProbe.httpGet.path).toBe("/healthz");
+    expect(pod.terminationGracePeriodSeconds).toBe(45);
+    expect(pod.containers[0].image).toMatch(/@sha256:/);
+  });
 });
