@@ -98,9 +98,9 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
 
     // One line at start saying whether the cluster reconcilers run, and why not (issue #11).
     logger.info({}, clusterPlan(cfg, deps.env).line);
-    const state = buildState(cfg, { env: deps.env, logger });
+    const state = await buildState(cfg, { env: deps.env, logger });
     stops.push({ name: "state", stop: () => state.stop() });
-    const chat = buildChat(cfg, {
+    const chat = await buildChat(cfg, {
       logger,
       http,
       redactor,

@@ -28,7 +28,6 @@ import type { Logger } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import type { KubeClient } from "../kube/client.js";
 import { ConfigMapRecord } from "../kube/configmap-records.js";
-import { K8sKubeClient } from "../kube/k8s-client.js";
 import { type ClusterLocation, describeLocation, locateCluster } from "../kube/locate.js";
 import { type MessageLedger, RecordMessageLedger } from "../notifications/ledger.js";
 import { ClusterOutage, FallbackRecord } from "../state/fallback-record.js";
@@ -90,7 +89,7 @@ export function clusterPlan(
 }
 
 /** The rule above, applied: which stores are shared through the cluster, and the client to reach it. */
-function placement(cfg: Config, deps: StateDeps) {
+async function placement(cfg: Config, deps: StateDeps) {
   const plan = clusterPlan(cfg, deps.env);
   const { location } = plan;
   const shared = (store: "auto" | "cluster" | "file", what: string): boolean => {
@@ -110,7 +109,8 @@ function placement(cfg: Config, deps: StateDeps) {
   const inCluster = !deps.memory && plan.syncRuns;
   const kube =
     location.kind !== "none" && (plan.syncRuns || approvalsShared || teamsShared)
-      ? K8sKubeClient.fromOptions({
+      ? // @kubernetes/client-node costs ~85 MiB of RSS and a second to import: only with a cluster.
+        (await import("../kube/k8s-client.js")).K8sKubeClient.fromOptions({
           env: deps.env,
           ...(location.kind === "kubeconfig" ? { kubeconfig: location.path } : {}),
         })
@@ -119,9 +119,9 @@ function placement(cfg: Config, deps: StateDeps) {
 }
 
 /** Builds the stores by the rule above. */
-export function buildState(cfg: Config, deps: StateDeps): AppState {
+export async function buildState(cfg: Config, deps: StateDeps): Promise<AppState> {
   const { logger } = deps;
-  const { plan, location, approvalsShared, teamsShared, inCluster, kube } = placement(cfg, deps);
+  const { plan, location, approvalsShared, teamsShared, inCluster, kube } = await placement(cfg, deps);
 
   const fallbacks: FallbackRecord[] = [];
   const outage = new ClusterOutage();
