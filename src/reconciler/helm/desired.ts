@@ -18,7 +18,7 @@ import {
   resolveSourceRef,
 } from "../../helm/spec.js";
 import type { KubeObject } from "../../kube/client.js";
-import { isIgnored, loadManifests, type Manifest, type SyncPath } from "../sync/manifests.js";
+import { loadManifests, type Manifest, type SyncPath } from "../sync/manifests.js";
 
 /** Annotations that opt an object out of pruning (the sync's, plus Flux's). */
 const PRUNE_OPT_OUT = ["gitops-bot.dev/prune", "kustomize.toolkit.fluxcd.io/prune"];
