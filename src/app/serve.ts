@@ -18,6 +18,7 @@ import { ReleaseService } from "../gitops/release-service.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
+import type { HelmService } from "../reconciler/helm/service.js";
 import type { SyncService } from "../reconciler/sync/service.js";
 import type { ReportScheduler } from "../reports/scheduler.js";
 import { buildChat, startChat } from "./chat.js";
@@ -43,6 +44,8 @@ export interface Service {
   engine: CommandEngine;
   repo: GitConfigRepo;
   sync: SyncService | undefined;
+  /** The HelmRelease reconciler, when it runs (a cluster, helm.enabled and a helm binary). */
+  helm?: HelmService;
   /** Scheduled sync reports, when configured. */
   reports?: ReportScheduler;
   platforms: ChatPlatform[];
@@ -110,13 +113,18 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
     stops.push({ name: "notifications", stop: notifications.stop });
     const { sink, router } = notifications;
 
-    const rec = buildReconcilers(cfg, {
+    const rec = await buildReconcilers(cfg, {
       repo,
       kube: state.syncRuns ? state.kube : undefined,
       sink,
       http,
       logger,
       env: deps.env,
+      redactor,
+      locate: async (file) => {
+        const inst = (await ops.model()).instances.find((i) => i.workload.file === file);
+        return inst ? { env: inst.env, app: inst.app } : undefined;
+      },
     });
     if (rec.stop) stops.push({ name: "sync", stop: rec.stop });
 
@@ -143,6 +151,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       approvals: state.approvals,
       idempotency: state.idempotency,
       ...(rec.commandSync ? { sync: rec.commandSync } : {}),
+      ...(rec.commandHelm ? { helm: rec.commandHelm } : {}),
       reports: built.runner,
       commitUrl,
     });
@@ -173,6 +182,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
         repo: repo.publicUrl,
         platforms: chat.platforms.map((p) => p.name),
         sync: rec.sync !== undefined,
+        helm: rec.helm !== undefined,
       },
       "gitops-bot started",
     );
@@ -181,6 +191,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       engine,
       repo,
       sync: rec.sync,
+      ...(rec.helm ? { helm: rec.helm } : {}),
       platforms: chat.platforms,
       ...(reports ? { reports } : {}),
       stop: stopAll,

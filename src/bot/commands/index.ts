@@ -17,6 +17,7 @@ import { promote } from "./promote.js";
 import { reject } from "./reject.js";
 import { release } from "./release.js";
 import { report } from "./report.js";
+import { retry } from "./retry.js";
 import { rollback } from "./rollback.js";
 import { status } from "./status.js";
 import { sync } from "./sync.js";
@@ -37,6 +38,7 @@ export const commands: AnyCommand[] = [
   policy,
   images,
   sync,
+  retry,
   approve,
   reject,
   pending,
