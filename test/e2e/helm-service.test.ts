@@ -172,7 +172,15 @@ describe("Helm service e2e (tutorial layout)", () => {
     };
     await kube.apply(crd, { fieldManager: "e2e", force: true });
     try {
-      for (let i = 0; i < 50 && !(await e2eKubeClient().resource("helm.fluxcd.io/v1", "HelmRelease")); i++) {
+      // Served once its storage is ready (a list answers instead of "storage is (re)initializing").
+      for (let i = 0; i < 100; i++) {
+        const probe = e2eKubeClient();
+        const ok = await probe.list("helm.fluxcd.io/v1", "HelmRelease", { namespace: "default" }).then(
+          () => true,
+          () => false,
+        );
+        probe.close();
+        if (ok && i > 0) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       const f = await helmFixture(suite, (ns) => ({
