@@ -59,6 +59,8 @@ export interface HelmFixture {
   push(files: Record<string, string | null>, message: string): Promise<string>;
   /** Sync (which triggers Helm), then wait for the release's pass at that revision. */
   syncAndSettle(): Promise<ReconcileResult<HelmPayload> | undefined>;
+  /** Waits for (another) pass of one HelmRelease of the fixture's namespace. */
+  settle(name: string): Promise<ReconcileResult<HelmPayload> | undefined>;
   history(): Promise<[number, string][]>;
   sync: SyncService;
   helm: HelmService;
@@ -134,6 +136,7 @@ export async function helmFixture(
       await svc.scan(r.revision);
       return svc.reconcileNow({ namespace: ns, name: "podinfo" });
     },
+    settle: (name) => svc.reconcileNow({ namespace: ns, name }),
     history: async () =>
       (await cli.history({ release, namespace: ns })).map((h) => [h.revision, h.status] as [number, string]),
     sync,

@@ -149,7 +149,10 @@ export async function reconcilePresent(
     ),
   );
   const { status, reason } = conditionOf(result);
-  const message = `${spec.file}: ${result.message}`;
+  // A pass that did nothing tells the same story as the pass that did (a failure is announced
+  // once, also after a restart): keep its message while the condition stays.
+  const quiet = result.actions.length === 0 && prev?.status === status && prev.reason === reason;
+  const message = quiet && prev?.message ? prev.message : `${spec.file}: ${result.message}`;
   const deployed = result.actions.some(
     (a) => a.ok && (a.action.type === "install" || a.action.type === "upgrade"),
   );
