@@ -195,7 +195,9 @@ describe("Helm service e2e (tutorial layout)", () => {
         name: "podinfo",
       });
       expect(hr?.status).toMatchObject({ phase: "Deployed", releaseName: f.release, revision: 1 });
-      expect((hr?.status as { message?: string } | undefined)?.message).toContain("releases/dev/podinfo.yaml");
+      expect((hr?.status as { message?: string } | undefined)?.message).toContain(
+        "releases/dev/podinfo.yaml",
+      );
     } finally {
       // Other suites rely on this API server having no HelmRelease CRD.
       await kube.delete({
