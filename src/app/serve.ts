@@ -18,6 +18,7 @@ import { ReleaseService } from "../gitops/release-service.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
+import type { HelmService } from "../reconciler/helm/service.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
 import type { ImageService } from "../reconciler/images/service.js";
 import type { SyncService } from "../reconciler/sync/service.js";
@@ -49,6 +50,8 @@ export interface Service {
   sync: SyncService | undefined;
   /** Image automation, unless `images.enabled: false`. */
   images: ImageService | undefined;
+  /** The HelmRelease reconciler, when it runs (a cluster, helm.enabled and a helm binary). */
+  helm?: HelmService;
   /** Scheduled sync reports, when configured. */
   reports?: ReportScheduler;
   platforms: ChatPlatform[];
@@ -123,7 +126,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
 
     const clustered = state.syncRuns && state.kube !== undefined;
     logger.info({}, imagesPlan(cfg, clustered).line);
-    const rec = buildReconcilers(cfg, {
+    const rec = await buildReconcilers(cfg, {
       repo,
       ops,
       kube: state.syncRuns ? state.kube : undefined,
@@ -133,6 +136,11 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       env: deps.env,
       imageStatus: state.imageStatus,
       ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+      redactor,
+      locate: async (file) => {
+        const inst = (await ops.model()).instances.find((i) => i.workload.file === file);
+        return inst ? { env: inst.env, app: inst.app } : undefined;
+      },
     });
     if (rec.stop) stops.push({ name: "reconcilers", stop: rec.stop });
 
@@ -160,6 +168,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       idempotency: state.idempotency,
       ...(rec.commandSync ? { sync: rec.commandSync } : {}),
       ...(rec.imageCatalog ? { images: rec.imageCatalog } : {}),
+      ...(rec.commandHelm ? { helm: rec.commandHelm } : {}),
       reports: built.runner,
       commitUrl,
     });
@@ -191,6 +200,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
         platforms: chat.platforms.map((p) => p.name),
         sync: rec.sync !== undefined,
         images: rec.images !== undefined,
+        helm: rec.helm !== undefined,
       },
       "gitops-bot started",
     );
@@ -200,6 +210,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       repo,
       sync: rec.sync,
       images: rec.images,
+      ...(rec.helm ? { helm: rec.helm } : {}),
       platforms: chat.platforms,
       ...(reports ? { reports } : {}),
       stop: stopAll,

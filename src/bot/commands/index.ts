@@ -18,6 +18,7 @@ import { promote } from "./promote.js";
 import { reject } from "./reject.js";
 import { release } from "./release.js";
 import { report } from "./report.js";
+import { retry } from "./retry.js";
 import { rollback } from "./rollback.js";
 import { status } from "./status.js";
 import { sync } from "./sync.js";
@@ -41,6 +42,7 @@ export const commands: AnyCommand[] = [
   unfreeze,
   images,
   sync,
+  retry,
   approve,
   reject,
   pending,
