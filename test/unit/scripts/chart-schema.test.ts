@@ -14,7 +14,9 @@ const ciFiles = readdirSync(join(CHART_DIR, "ci")).filter((f) => f.endsWith("-va
 describe("the chart's values.schema.json", () => {
   it("is up to date with src/config/schema.ts and scripts/chart-schema.ts (run `npm run chart:schema`)", () => {
     expect(read("values.schema.json")).toBe(renderValuesSchema());
-    expect(read("README.md")).toBe(withValuesTable(read("README.md"), renderValuesSchema()));
+    expect(read("README.md")).toBe(
+      withValuesTable(read("README.md"), renderValuesSchema(), read("values.yaml")),
+    );
   });
 
   it("types and describes every top-level key of values.yaml (and no key values.yaml lacks)", () => {

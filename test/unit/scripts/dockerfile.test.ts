@@ -4,12 +4,15 @@
  * build context, helm is the version the e2e tests run (with a pinned module checksum), the image
  * runs as a non-root user and writes only to the volumes the chart mounts.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { toolsDir } from "../../harness/tools.js";
 
 const root = resolve(import.meta.dirname, "../../..");
+const goOnPath = () => (process.env.PATH ?? "").split(":").some((d) => d && existsSync(join(d, "go")));
 const read = (p: string) => readFileSync(join(root, p), "utf8");
 
 interface Instruction {
@@ -106,6 +109,14 @@ describe("the Dockerfile", () => {
     const modCache = process.env["GOMODCACHE"] || join(homedir(), "go", "pkg", "mod");
     const ziphash = join(modCache, "cache/download/helm.sh/helm/v4/@v", `${e2eVersion}.ziphash`);
     if (existsSync(ziphash)) expect(readFileSync(ziphash, "utf8").trim()).toBe(sum);
+    // And the helm binary the e2e tests run was built from exactly that module.
+    const e2eHelm = join(toolsDir(), `helm-${e2eVersion}`, "bin", "helm");
+    if (existsSync(e2eHelm) && goOnPath()) {
+      const info = execFileSync("go", ["version", "-m", e2eHelm], { encoding: "utf8" });
+      expect(info).toMatch(
+        new RegExp(`\\smod\\s+helm\\.sh/helm/v4\\s+${e2eVersion}\\s+${sum.replace(/[+/=]/g, "\\$&")}`),
+      );
+    }
   });
 
   it("runs as a non-root user with writable paths only on volumes (read-only root filesystem)", () => {
