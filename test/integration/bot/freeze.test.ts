@@ -96,6 +96,15 @@ describe("freeze and unfreeze from chat", () => {
     expect(parseFreezes(await s.repo.read(FREEZES_FILE)).freezes).toHaveLength(1);
   });
 
+  it("automating an app in a frozen env says that nothing moves until unfreeze", async () => {
+    s = await setup();
+    await s.run("deautomate podinfo dev");
+    await s.run("freeze dev");
+    const r = await s.run("automate podinfo dev");
+    expect(r.outcome).toBe("ok");
+    expect(text(r)).toContain("dev is frozen: automation starts there after unfreeze dev.");
+  });
+
   it("unfreezing someone else's freeze asks for confirmation first", async () => {
     s = await setup();
     await s.run("freeze dev audit");
