@@ -6,10 +6,11 @@ import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { FREEZES_FILE, parseFreezes } from "../../../src/gitops/freezes.js";
-import { bob, type Setup, setup } from "./setup.js";
+import { type GitServer, startGitServer } from "../../harness/git-server.js";
+import { bob, type Setup, setup, setupOverHttp } from "./setup.js";
 
 const exec = promisify(execFile);
 const carol = { id: "slack:UCAROL", name: "carol", email: "carol@example.com" };
@@ -163,5 +164,25 @@ describe("freeze and unfreeze from chat", () => {
     expect(st).toContain("dev is frozen since someday");
     expect(st).toContain("stg is frozen by alice");
     expect(st).toContain('freezes[0] (dev): "at" is not a time');
+  });
+});
+
+describe.each(["native", "isomorphic"] as const)("freeze over HTTP (%s git backend)", (backend) => {
+  let server: GitServer;
+  beforeAll(async () => {
+    server = await startGitServer({ username: "bot", password: "s3cret-pw" });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("creates .gitops-bot/freezes.yaml in the remote and removes the entry again", async () => {
+    s = await setupOverHttp(server, { backend });
+    expect((await s.run("freeze dev nightly tests")).outcome).toBe("ok");
+    const frozen = await s.run("status dev");
+    expect(text(frozen)).toContain("dev is frozen by alice <alice@example.com>");
+    expect((await s.lastCommit()).message).toContain("Gitops-Action: freeze");
+    expect((await s.run("unfreeze dev")).outcome).toBe("ok");
+    expect(text(await s.run("status dev"))).not.toContain("is frozen");
   });
 });
