@@ -54,6 +54,15 @@ describe("freeze and unfreeze from chat", () => {
     expect(text(st)).toContain(
       "stg is frozen by alice <alice@example.com> since 2026-03-01 10:00 UTC (0s ago): release weekend, back monday",
     );
+    // Scripts (`gitops-bot cmd --json -- status`) get the freeze as data.
+    expect((st.data as { freezes: unknown[] }).freezes).toEqual([
+      {
+        env: "stg",
+        reason: "release weekend, back monday",
+        by: "alice <alice@example.com>",
+        at: "2026-03-01T10:00:00.000Z",
+      },
+    ]);
     expect(text(await s.run("status prod"))).not.toContain("frozen");
   });
 
