@@ -161,7 +161,9 @@ describe("freeze and unfreeze from chat", () => {
     expect(r.outcome).toBe("user-error");
     expect(r.error?.message).toMatch(/^\.gitops-bot\/freezes\.yaml cannot be read: invalid YAML/);
     expect(r.error?.hint).toContain("Fix .gitops-bot/freezes.yaml in the config repo");
-    expect(text(await s.run("status"))).toContain(".gitops-bot/freezes.yaml has 1 mistake(s)");
+    const st = text(await s.run("status"));
+    expect(st).toContain(".gitops-bot/freezes.yaml has 1 mistake(s)");
+    expect(st).toContain("Automation is stopped in every env until it is fixed.");
     expect((await s.run("lock podinfo stg")).outcome).toBe("ok");
   });
 
@@ -173,6 +175,7 @@ describe("freeze and unfreeze from chat", () => {
     expect(st).toContain("dev is frozen since someday");
     expect(st).toContain("stg is frozen by alice");
     expect(st).toContain('freezes[0] (dev): "at" is not a time');
+    expect(st).not.toContain("every env");
   });
 });
 
