@@ -34,6 +34,8 @@ export interface LocksData {
   locks: LockEntry[];
   /** Frozen envs (absent in data recorded before freezes existed). */
   freezes?: FreezeEntry[];
+  /** Mistakes in the freezes file, `file: message`. */
+  freezeProblems?: string[];
   staleLockDays: number;
 }
 
@@ -63,7 +65,10 @@ async function locksCollect(model: ReleaseModel, scope: ReportScope): Promise<Lo
   const freezes: FreezeEntry[] = (model.freezes ?? [])
     .filter((f) => envs.includes(f.env))
     .map((f) => ({ env: f.env, ...entry(f.by, f.reason, f.at) }));
-  return { envs, locks, freezes, staleLockDays: scope.staleLockDays };
+  const freezeProblems = (model.freezeProblems ?? [])
+    .filter((p) => p.env === undefined || envs.includes(p.env))
+    .map((p) => `${p.file}: ${p.message}`);
+  return { envs, locks, freezes, freezeProblems, staleLockDays: scope.staleLockDays };
 }
 
 /** Per env: its freeze first, then its locks; stale ones get a nudge. */
@@ -72,8 +77,12 @@ function locksBlocks(
   opts: Parameters<ReportSection["blocks"]>[1],
 ): ReturnType<ReportSection["blocks"]> {
   const freezes = d.freezes ?? [];
+  const mistakes: ReturnType<ReportSection["blocks"]> = (d.freezeProblems ?? []).map((p) => ({
+    kind: "context",
+    text: [t(p)],
+  }));
   if (d.locks.length === 0 && freezes.length === 0)
-    return [{ kind: "context", text: [t("Nothing is locked or frozen.")] }];
+    return [{ kind: "context", text: [t("Nothing is locked or frozen.")] }, ...mistakes];
   // Both lists only hold envs of the report (see locksCollect).
   const shown = d.envs.filter((e) => freezes.some((f) => f.env === e) || d.locks.some((l) => l.env === e));
   const out: ReturnType<ReportSection["blocks"]> = shown.map((env) => {
@@ -103,6 +112,7 @@ function locksBlocks(
       ],
     };
   });
+  out.push(...mistakes);
   const stale = d.locks.filter((l) => l.stale).length;
   if (stale > 0)
     out.push({
@@ -118,12 +128,15 @@ function locksBlocks(
 
 function locksText(d: LocksData): string {
   const freezes = d.freezes ?? [];
-  if (d.locks.length === 0 && freezes.length === 0) return "Nothing is locked or frozen.";
+  const mistakes = (d.freezeProblems ?? []).map((p) => `mistake: ${p}`);
+  if (d.locks.length === 0 && freezes.length === 0)
+    return ["Nothing is locked or frozen.", ...mistakes].join("\n");
   const tail = (x: { since?: string; stale: boolean }) =>
     `${x.since ? ` since ${when(x.since)}` : ""}${x.stale ? `  <- older than ${d.staleLockDays} days, still needed?` : ""}`;
   return [
     ...freezes.map((f) => `${f.env}: automation frozen ${describe(f)}${tail(f)}`),
     ...d.locks.map((l) => `${l.env}/${l.app}: locked ${describe(l)}${tail(l)}`),
+    ...mistakes,
   ].join("\n");
 }
 
@@ -135,7 +148,9 @@ export function locksSection(deps: { model(): Promise<ReleaseModel> }): ReportSe
     problems: (d) => {
       const stale = d.locks.filter((l) => l.stale).length;
       const staleFreezes = (d.freezes ?? []).filter((f) => f.stale).length;
+      const mistakes = d.freezeProblems?.length ?? 0;
       return [
+        ...(mistakes > 0 ? [`${mistakes} mistake(s) in the freezes file (.gitops-bot/freezes.yaml)`] : []),
         ...(staleFreezes > 0 ? [`${staleFreezes} freeze(s) older than ${d.staleLockDays} days`] : []),
         ...(stale > 0 ? [`${stale} lock(s) older than ${d.staleLockDays} days`] : []),
       ];
