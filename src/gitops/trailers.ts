@@ -159,9 +159,10 @@ export function formatCommitMessage(
   return `${parts.join("\n\n")}\n`;
 }
 
-/** `[prod/podinfo] promote stg-9ij63o4c from stg`, cut to 100 characters. */
+/** `[prod/podinfo] promote stg-9ij63o4c from stg` (`[prod] freeze automation` without an app), cut
+ * to 100 characters. */
 export function commitSubject(env: string, app: string, text: string): string {
-  const s = sanitizeTrailerValue(`[${env}/${app}] ${text}`);
+  const s = sanitizeTrailerValue(`[${app ? `${env}/${app}` : env}] ${text}`);
   return s.length > 100 ? `${s.slice(0, 99)}…` : s;
 }
 

@@ -75,10 +75,13 @@ function freezeBlocks(model: ReleaseModel, envs: string[], now: Date): Message["
   const problems = (model.freezeProblems ?? []).filter((p) => p.env === undefined || envs.includes(p.env));
   if (problems.length > 0) {
     const shown = problems.slice(0, 3).map((p) => p.message);
+    // Without a readable env list automation cannot tell which env was meant, so it stops everywhere.
+    const everywhere = problems.some((p) => p.env === undefined);
     out.push({
       kind: "context",
       text: [
         t(`${problems[0]?.file} has ${problems.length} mistake(s): ${shown.join("; ")}. `),
+        ...(everywhere ? [b("Automation is stopped in every env until it is fixed. ")] : []),
         t(problems[0]?.hint ?? ""),
       ],
     });

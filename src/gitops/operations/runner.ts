@@ -14,13 +14,7 @@ import type { DiscoveryOptions } from "../discovery.js";
 import { FREEZES_FILE, type Freezes, parseFreezes, readFreezes } from "../freezes.js";
 import { findInFile } from "../history.js";
 import type { Actor, ImageChange, OpOptions, OpResult } from "../operations.js";
-import {
-  buildTrailers,
-  commitSubject,
-  emptyTrailers,
-  type GitopsTrailers,
-  sanitizeTrailerValue,
-} from "../trailers.js";
+import { buildTrailers, commitSubject, emptyTrailers, type GitopsTrailers } from "../trailers.js";
 
 /** What every operation may use: the repo (history reads), the clock (lock times), discovery options. */
 export interface OperationContext {
@@ -164,7 +158,7 @@ export class OperationRunner {
       const out = op.apply(text, env, a, this.ctx);
       if (out !== (text ?? "")) await files.write(FREEZES_FILE, out);
     };
-    const subject = sanitizeTrailerValue(`[${env}] ${d.subject}`).slice(0, 100);
+    const subject = commitSubject(env, "", d.subject);
     const commit = await this.ctx.repo.commit({
       subject,
       body: d.body.join("\n"),

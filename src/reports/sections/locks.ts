@@ -6,7 +6,7 @@
  */
 import { b, code, type RichText, t } from "../../core/message.js";
 import type { ReleaseModel } from "../../core/release.js";
-import type { ReportSection } from "../../core/report.js";
+import type { ReportScope, ReportSection } from "../../core/report.js";
 import { daysSince, envHeading, lines, when } from "../format.js";
 
 export interface LockEntry {
@@ -34,122 +34,129 @@ export interface LocksData {
   locks: LockEntry[];
   /** Frozen envs (absent in data recorded before freezes existed). */
   freezes?: FreezeEntry[];
+  /** Mistakes in the freezes file, `file: message`. */
+  freezeProblems?: string[];
   staleLockDays: number;
 }
 
-function describeFreeze(f: FreezeEntry): string {
-  return `${f.user ? `by ${f.user}` : "by ?"}${f.message ? `: ${f.message}` : ""}${f.days !== undefined ? ` (${f.days} d)` : ""}`;
+function describe(l: { user?: string; message?: string; days?: number }): string {
+  return `${l.user ? `by ${l.user}` : "by ?"}${l.message ? `: ${l.message}` : ""}${l.days !== undefined ? ` (${l.days} d)` : ""}`;
 }
 
-function describe(l: LockEntry): string {
-  return `${l.user ? `by ${l.user}` : "by ?"}${l.message ? `: ${l.message}` : ""}${l.days !== undefined ? ` (${l.days} d)` : ""}`;
+/** Locks and freezes of the report's envs, with their age. */
+async function locksCollect(model: ReleaseModel, scope: ReportScope): Promise<LocksData> {
+  const envs = model.envs.filter((e) => scope.envs.includes(e));
+  const entry = (user?: string, message?: string, since?: string) => {
+    const days = daysSince(since, scope.now);
+    return {
+      ...(user ? { user } : {}),
+      ...(message ? { message } : {}),
+      ...(since ? { since } : {}),
+      ...(days !== undefined ? { days } : {}),
+      stale: days !== undefined && days >= scope.staleLockDays,
+    };
+  };
+  const locks: LockEntry[] = [];
+  for (const i of model.instances) {
+    const l = i.workload.policies.locked;
+    if (l && envs.includes(i.env))
+      locks.push({ env: i.env, app: i.app, ...entry(l.user, l.message, l.since) });
+  }
+  const freezes: FreezeEntry[] = (model.freezes ?? [])
+    .filter((f) => envs.includes(f.env))
+    .map((f) => ({ env: f.env, ...entry(f.by, f.reason, f.at) }));
+  const freezeProblems = (model.freezeProblems ?? [])
+    .filter((p) => p.env === undefined || envs.includes(p.env))
+    .map((p) => `${p.file}: ${p.message}`);
+  return { envs, locks, freezes, freezeProblems, staleLockDays: scope.staleLockDays };
+}
+
+/** Per env: its freeze first, then its locks; stale ones get a nudge. */
+function locksBlocks(
+  d: LocksData,
+  opts: Parameters<ReportSection["blocks"]>[1],
+): ReturnType<ReportSection["blocks"]> {
+  const freezes = d.freezes ?? [];
+  const mistakes: ReturnType<ReportSection["blocks"]> = (d.freezeProblems ?? []).map((p) => ({
+    kind: "context",
+    text: [t(p)],
+  }));
+  if (d.locks.length === 0 && freezes.length === 0)
+    return [{ kind: "context", text: [t("Nothing is locked or frozen.")] }, ...mistakes];
+  // Both lists only hold envs of the report (see locksCollect).
+  const shown = d.envs.filter((e) => freezes.some((f) => f.env === e) || d.locks.some((l) => l.env === e));
+  const out: ReturnType<ReportSection["blocks"]> = shown.map((env) => {
+    const f = freezes.find((x) => x.env === env);
+    const items = d.locks
+      .filter((l) => l.env === env)
+      .map(
+        (l): RichText => [
+          t(`${l.app} locked ${describe(l)}`),
+          ...(l.stale ? [t(" · "), b("still needed? unlock when done")] : []),
+        ],
+      );
+    const frozenLine: RichText = f
+      ? [
+          b(`automation frozen ${describe(f)}`),
+          ...(f.stale ? [t(" · still needed? "), code(`unfreeze ${env}`), t(" when done")] : []),
+        ]
+      : [];
+    return {
+      kind: "text" as const,
+      text: [
+        ...envHeading(env),
+        t("\n"),
+        ...frozenLine,
+        ...(f && items.length > 0 ? [t("\n")] : []),
+        ...(items.length > 0 ? lines(items, opts, "locks") : []),
+      ],
+    };
+  });
+  out.push(...mistakes);
+  const stale = d.locks.filter((l) => l.stale).length;
+  if (stale > 0)
+    out.push({
+      kind: "context",
+      text: [
+        t(
+          `${stale} lock(s) are older than ${d.staleLockDays} days: automation and releases stay blocked there.`,
+        ),
+      ],
+    });
+  return out;
+}
+
+function locksText(d: LocksData): string {
+  const freezes = d.freezes ?? [];
+  const mistakes = (d.freezeProblems ?? []).map((p) => `mistake: ${p}`);
+  if (d.locks.length === 0 && freezes.length === 0)
+    return ["Nothing is locked or frozen.", ...mistakes].join("\n");
+  const tail = (x: { since?: string; stale: boolean }) =>
+    `${x.since ? ` since ${when(x.since)}` : ""}${x.stale ? `  <- older than ${d.staleLockDays} days, still needed?` : ""}`;
+  return [
+    ...freezes.map((f) => `${f.env}: automation frozen ${describe(f)}${tail(f)}`),
+    ...d.locks.map((l) => `${l.env}/${l.app}: locked ${describe(l)}${tail(l)}`),
+    ...mistakes,
+  ].join("\n");
 }
 
 export function locksSection(deps: { model(): Promise<ReleaseModel> }): ReportSection<LocksData> {
   return {
     id: "locks",
     title: "Locks and freezes",
-    async collect(scope) {
-      const model = await deps.model();
-      const envs = model.envs.filter((e) => scope.envs.includes(e));
-      const locks: LockEntry[] = [];
-      for (const i of model.instances) {
-        const l = i.workload.policies.locked;
-        if (!l || !envs.includes(i.env)) continue;
-        const days = daysSince(l.since, scope.now);
-        locks.push({
-          env: i.env,
-          app: i.app,
-          ...(l.user ? { user: l.user } : {}),
-          ...(l.message ? { message: l.message } : {}),
-          ...(l.since ? { since: l.since } : {}),
-          ...(days !== undefined ? { days } : {}),
-          stale: days !== undefined && days >= scope.staleLockDays,
-        });
-      }
-      const freezes: FreezeEntry[] = (model.freezes ?? [])
-        .filter((f) => envs.includes(f.env))
-        .map((f) => {
-          const days = daysSince(f.at, scope.now);
-          return {
-            env: f.env,
-            ...(f.by ? { user: f.by } : {}),
-            ...(f.reason ? { message: f.reason } : {}),
-            ...(f.at ? { since: f.at } : {}),
-            ...(days !== undefined ? { days } : {}),
-            stale: days !== undefined && days >= scope.staleLockDays,
-          };
-        });
-      return { envs, locks, freezes, staleLockDays: scope.staleLockDays };
-    },
+    collect: async (scope) => locksCollect(await deps.model(), scope),
     problems: (d) => {
       const stale = d.locks.filter((l) => l.stale).length;
       const staleFreezes = (d.freezes ?? []).filter((f) => f.stale).length;
+      const mistakes = d.freezeProblems?.length ?? 0;
       return [
+        ...(mistakes > 0 ? [`${mistakes} mistake(s) in the freezes file (.gitops-bot/freezes.yaml)`] : []),
         ...(staleFreezes > 0 ? [`${staleFreezes} freeze(s) older than ${d.staleLockDays} days`] : []),
         ...(stale > 0 ? [`${stale} lock(s) older than ${d.staleLockDays} days`] : []),
       ];
     },
     count: (d) => d.locks.length + (d.freezes?.length ?? 0),
-    blocks(d, opts) {
-      const freezes = d.freezes ?? [];
-      if (d.locks.length === 0 && freezes.length === 0)
-        return [{ kind: "context", text: [t("Nothing is locked or frozen.")] }];
-      // Both lists only hold envs of the report (see collect).
-      const shown = d.envs.filter(
-        (e) => freezes.some((f) => f.env === e) || d.locks.some((l) => l.env === e),
-      );
-      const out: ReturnType<ReportSection["blocks"]> = shown.map((env) => {
-        const f = freezes.find((x) => x.env === env);
-        const ls = d.locks.filter((l) => l.env === env);
-        const items = ls.map(
-          (l): RichText => [
-            t(`${l.app} locked ${describe(l)}`),
-            ...(l.stale ? [t(" · "), b("still needed? unlock when done")] : []),
-          ],
-        );
-        const frozenLine: RichText = f
-          ? [
-              b(`automation frozen ${describeFreeze(f)}`),
-              ...(f.stale ? [t(" · still needed? "), code(`unfreeze ${env}`), t(" when done")] : []),
-            ]
-          : [];
-        return {
-          kind: "text" as const,
-          text: [
-            ...envHeading(env),
-            t("\n"),
-            ...frozenLine,
-            ...(f && items.length > 0 ? [t("\n")] : []),
-            ...(items.length > 0 ? lines(items, opts, "locks") : []),
-          ],
-        };
-      });
-      const stale = d.locks.filter((l) => l.stale).length;
-      if (stale > 0)
-        out.push({
-          kind: "context",
-          text: [
-            t(
-              `${stale} lock(s) are older than ${d.staleLockDays} days: automation and releases stay blocked there.`,
-            ),
-          ],
-        });
-      return out;
-    },
-    text(d) {
-      const freezes = d.freezes ?? [];
-      if (d.locks.length === 0 && freezes.length === 0) return "Nothing is locked or frozen.";
-      return [
-        ...freezes.map(
-          (f) =>
-            `${f.env}: automation frozen ${describeFreeze(f)}${f.since ? ` since ${when(f.since)}` : ""}${f.stale ? `  <- older than ${d.staleLockDays} days, still needed?` : ""}`,
-        ),
-        ...d.locks.map(
-          (l) =>
-            `${l.env}/${l.app}: locked ${describe(l)}${l.since ? ` since ${when(l.since)}` : ""}${l.stale ? `  <- older than ${d.staleLockDays} days, still needed?` : ""}`,
-        ),
-      ].join("\n");
-    },
+    blocks: locksBlocks,
+    text: locksText,
   };
 }

@@ -136,15 +136,9 @@ function releasesBlocks(
         ...(gap ? [t(" · "), b(`${gap.from} has ${gap.tag}`)] : []),
       ]);
     }
+    const note = d.frozen?.includes(env) ? "· automation frozen" : undefined;
     if (items.length > 0)
-      out.push({
-        kind: "text",
-        text: [
-          ...envHeading(env, d.frozen?.includes(env) ? "· automation frozen" : undefined),
-          t("\n"),
-          ...lines(items, opts, "apps"),
-        ],
-      });
+      out.push({ kind: "text", text: [...envHeading(env, note), t("\n"), ...lines(items, opts, "apps")] });
   }
   if (d.gaps.length > 0) {
     const items = d.gaps.map(

@@ -6,10 +6,11 @@ import { execFile } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { FREEZES_FILE, parseFreezes } from "../../../src/gitops/freezes.js";
-import { bob, type Setup, setup } from "./setup.js";
+import { type GitServer, startGitServer } from "../../harness/git-server.js";
+import { bob, type Setup, setup, setupOverHttp } from "./setup.js";
 
 const exec = promisify(execFile);
 const carol = { id: "slack:UCAROL", name: "carol", email: "carol@example.com" };
@@ -53,6 +54,15 @@ describe("freeze and unfreeze from chat", () => {
     expect(text(st)).toContain(
       "stg is frozen by alice <alice@example.com> since 2026-03-01 10:00 UTC (0s ago): release weekend, back monday",
     );
+    // Scripts (`gitops-bot cmd --json -- status`) get the freeze as data.
+    expect((st.data as { freezes: unknown[] }).freezes).toEqual([
+      {
+        env: "stg",
+        reason: "release weekend, back monday",
+        by: "alice <alice@example.com>",
+        at: "2026-03-01T10:00:00.000Z",
+      },
+    ]);
     expect(text(await s.run("status prod"))).not.toContain("frozen");
   });
 
@@ -94,6 +104,15 @@ describe("freeze and unfreeze from chat", () => {
     expect([a, b].find((r) => r.outcome === "user-error")?.error?.code).toBe("already-frozen");
     expect(await s.commitCount()).toBe(before + 1);
     expect(parseFreezes(await s.repo.read(FREEZES_FILE)).freezes).toHaveLength(1);
+  });
+
+  it("automating an app in a frozen env says that nothing moves until unfreeze", async () => {
+    s = await setup();
+    await s.run("deautomate podinfo dev");
+    await s.run("freeze dev");
+    const r = await s.run("automate podinfo dev");
+    expect(r.outcome).toBe("ok");
+    expect(text(r)).toContain("dev is frozen: automation starts there after unfreeze dev.");
   });
 
   it("unfreezing someone else's freeze asks for confirmation first", async () => {
@@ -142,7 +161,9 @@ describe("freeze and unfreeze from chat", () => {
     expect(r.outcome).toBe("user-error");
     expect(r.error?.message).toMatch(/^\.gitops-bot\/freezes\.yaml cannot be read: invalid YAML/);
     expect(r.error?.hint).toContain("Fix .gitops-bot/freezes.yaml in the config repo");
-    expect(text(await s.run("status"))).toContain(".gitops-bot/freezes.yaml has 1 mistake(s)");
+    const st = text(await s.run("status"));
+    expect(st).toContain(".gitops-bot/freezes.yaml has 1 mistake(s)");
+    expect(st).toContain("Automation is stopped in every env until it is fixed.");
     expect((await s.run("lock podinfo stg")).outcome).toBe("ok");
   });
 
@@ -154,5 +175,26 @@ describe("freeze and unfreeze from chat", () => {
     expect(st).toContain("dev is frozen since someday");
     expect(st).toContain("stg is frozen by alice");
     expect(st).toContain('freezes[0] (dev): "at" is not a time');
+    expect(st).not.toContain("every env");
+  });
+});
+
+describe.each(["native", "isomorphic"] as const)("freeze over HTTP (%s git backend)", (backend) => {
+  let server: GitServer;
+  beforeAll(async () => {
+    server = await startGitServer({ username: "bot", password: "s3cret-pw" });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("creates .gitops-bot/freezes.yaml in the remote and removes the entry again", async () => {
+    s = await setupOverHttp(server, { backend });
+    expect((await s.run("freeze dev nightly tests")).outcome).toBe("ok");
+    const frozen = await s.run("status dev");
+    expect(text(frozen)).toContain("dev is frozen by alice <alice@example.com>");
+    expect((await s.lastCommit()).message).toContain("Gitops-Action: freeze");
+    expect((await s.run("unfreeze dev")).outcome).toBe("ok");
+    expect(text(await s.run("status dev"))).not.toContain("is frozen");
   });
 });

@@ -112,6 +112,15 @@ describe("report sections", () => {
     expect(r.text.match(/^ {2}[0-9a-f]{7} /gm)).toHaveLength(17);
   });
 
+  it("a mistake in the freezes file is a problem of the locks section, with the file and the mistake", async () => {
+    const s = await reportState();
+    s.repo.commitFiles({ ".gitops-bot/freezes.yaml": "freezes: [\n" }, "hand edit");
+    const r = await s.reports.builder.build(def("locks"), { now: NOW });
+    expect(r.problems).toContain("1 mistake(s) in the freezes file (.gitops-bot/freezes.yaml)");
+    expect(r.text).toMatch(/mistake: \.gitops-bot\/freezes\.yaml: invalid YAML/);
+    expect(JSON.stringify(renderSlack(r.message))).toContain(".gitops-bot/freezes.yaml: invalid YAML");
+  });
+
   it("says a section is not available when nothing in the process provides it", async () => {
     const s = await reportState();
     const r = await s.reports.builder.build(def("automation"), { now: NOW });
