@@ -124,31 +124,10 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
       elector: undefined,
     };
   }
-  if (kube && cfg.kube.leaderElection.enabled) {
-    const le = cfg.kube.leaderElection;
-    elector = new LeaderElector(kube, {
-      namespace: cfg.sync.namespace,
-      name: le.leaseName,
-      leaseDurationMs: le.leaseDuration,
-      renewDeadlineMs: le.renewDeadline,
-      retryPeriodMs: le.retryPeriod,
-      logger,
-      ...(deps.env["POD_NAME"] ? { identity: deps.env["POD_NAME"] } : {}),
-    });
-  }
+  elector = buildElector(cfg, deps);
   // Pauses the reconcilers (waiting for running helm operations), then releases the lease.
   const stop = runWhileLeading(elector, participants);
-  if (sync && cfg.sync.webhookSecret) {
-    mountGitWebhook(deps.http, {
-      secret: cfg.sync.webhookSecret,
-      branch: cfg.repo.branch,
-      trigger: sync,
-      logger,
-    });
-  }
-  if (images && cfg.images.webhookSecret) {
-    mountRegistryWebhook(deps.http, { secret: cfg.images.webhookSecret, images, logger });
-  }
+  mountWebhooks(cfg, deps, sync, images);
   const imageCatalog = images
     ? new ImageCatalogService({
         ops: deps.ops,
@@ -165,6 +144,43 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
     elector,
     stop,
   };
+}
+
+/** The Lease-based elector the reconcilers share; none without a cluster or with it turned off. */
+function buildElector(cfg: Config, deps: ReconcilersDeps): LeaderElector | undefined {
+  const { kube } = deps;
+  if (!kube || !cfg.kube.leaderElection.enabled) return undefined;
+  const le = cfg.kube.leaderElection;
+  return new LeaderElector(kube, {
+    namespace: cfg.sync.namespace,
+    name: le.leaseName,
+    leaseDurationMs: le.leaseDuration,
+    renewDeadlineMs: le.renewDeadline,
+    retryPeriodMs: le.retryPeriod,
+    logger: deps.logger,
+    ...(deps.env["POD_NAME"] ? { identity: deps.env["POD_NAME"] } : {}),
+  });
+}
+
+/** `POST /hooks/git` (sync) and `POST /hooks/registry` (image automation), when their secret is set. */
+function mountWebhooks(
+  cfg: Config,
+  deps: ReconcilersDeps,
+  sync: SyncService | undefined,
+  images: ImageService | undefined,
+): void {
+  const { logger } = deps;
+  if (sync && cfg.sync.webhookSecret) {
+    mountGitWebhook(deps.http, {
+      secret: cfg.sync.webhookSecret,
+      branch: cfg.repo.branch,
+      trigger: sync,
+      logger,
+    });
+  }
+  if (images && cfg.images.webhookSecret) {
+    mountRegistryWebhook(deps.http, { secret: cfg.images.webhookSecret, images, logger });
+  }
 }
 
 /** What the `sync` and `status` commands get of the sync. */

@@ -13,6 +13,7 @@ import type { Config } from "../config/schema.js";
 import type { EventSink } from "../core/events.js";
 import type { Logger } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
+import { frozenEnvs } from "../gitops/freezes.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
 import { HttpServer } from "../http/server.js";
@@ -135,7 +136,8 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       logger,
       env: deps.env,
       imageStatus: state.imageStatus,
-      ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+      // The freeze record (`freeze <env>`) stops image automation in that env.
+      frozenEnvs: deps.frozenEnvs ?? (() => frozenEnvs(repo)),
       redactor,
       locate: async (file) => {
         const inst = (await ops.model()).instances.find((i) => i.workload.file === file);

@@ -170,26 +170,16 @@ export async function buildState(cfg: Config, deps: StateDeps): Promise<AppState
         )
       : undefined;
 
-  const idempotency =
+  // A record shared through the cluster when the sync runs there, else in memory or a file.
+  const record = (name: string, key: string, what: string): KeyValueRecord =>
     inCluster && kube
-      ? clusterRecord(kube, "requests", "requests", "handled request ids")
+      ? clusterRecord(kube, name, key, what)
       : deps.memory
-        ? new MemoryRecord("requests")
-        : new FileRecord(join(dir, "requests.json"), logger);
-
-  const reportRuns =
-    inCluster && kube
-      ? clusterRecord(kube, "reports", "report-runs", "report runs")
-      : deps.memory
-        ? new MemoryRecord("report-runs")
-        : new FileRecord(join(dir, "report-runs.json"), logger);
-
-  const imageStatus =
-    inCluster && kube
-      ? clusterRecord(kube, "images", "image-status", "image automation status")
-      : deps.memory
-        ? new MemoryRecord("image-status")
-        : new FileRecord(join(dir, "image-status.json"), logger);
+        ? new MemoryRecord(key)
+        : new FileRecord(join(dir, `${key}.json`), logger);
+  const idempotency = record("requests", "requests", "handled request ids");
+  const reportRuns = record("reports", "report-runs", "report runs");
+  const imageStatus = record("images", "image-status", "image automation status");
 
   return {
     location,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parsePlatform } from "../registry/client.js";
+import { parsePlatform } from "../core/platform.js";
 import { duration } from "./duration.js";
 
 /** `images.registries[]`: how one registry host is reached (credentials, limits). */
