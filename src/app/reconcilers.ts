@@ -134,7 +134,8 @@ async function buildHelm(
   });
 }
 
-function helmCommands(helm: HelmService): HelmCommands {
+/** The `HelmCommands` port over the service (`retry`, and the phases for `status`). */
+export function helmCommands(helm: HelmService): HelmCommands {
   return {
     retry: async (hr, opts = {}) => {
       const r = await helm.retry(hr, opts);

@@ -64,6 +64,7 @@ export interface HelmFixture {
   history(): Promise<[number, string][]>;
   sync: SyncService;
   helm: HelmService;
+  repo: GitConfigRepo;
   kube: ReturnType<typeof e2eKubeClient>;
 }
 
@@ -141,6 +142,7 @@ export async function helmFixture(
       (await cli.history({ release, namespace: ns })).map((h) => [h.revision, h.status] as [number, string]),
     sync,
     helm: svc,
+    repo,
     kube,
   };
 }

@@ -5,6 +5,9 @@
  * `repo.aliases`; a v1 HelmRelease in `releases/`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { helmCommands } from "../../src/app/reconcilers.js";
+import { CommandEngine } from "../../src/bot/engine.js";
+import { ReleaseService } from "../../src/gitops/release-service.js";
 import type { KubeObject } from "../../src/kube/client.js";
 import { e2eKubeClient } from "../harness/e2e.js";
 import { helmFixture, podinfoRelease } from "./helm-service-fixture.js";
@@ -123,9 +126,22 @@ describe("Helm service e2e (tutorial layout)", () => {
     expect(await f.history()).toHaveLength(3);
     expect(f.helmEvents()).toEqual([]);
 
-    // `retry` forgets the failure and runs the upgrade again (it fails again and is rolled back again).
-    const retried = await f.helm.retry({ namespace: f.ns, name: "podinfo" }, { actor: "alice" });
-    expect(retried.accepted).toBe(true);
+    // The chat command `retry podinfo dev` forgets the failure and runs the upgrade again now
+    // (it fails again and is rolled back again).
+    const engine = new CommandEngine({
+      ops: new ReleaseService({ repo: f.repo }),
+      helm: helmCommands(f.helm),
+    });
+    const out = await engine.execute({
+      id: "retry-1",
+      platform: "slack",
+      text: "retry podinfo dev",
+      user: { id: "U1", name: "alice" },
+      channel: "C1",
+      receivedAt: new Date(),
+    });
+    expect(out.outcome).toBe("ok");
+    expect(out.message.fallbackText).toContain("Retried the Helm release of podinfo in dev");
     expect(await f.history()).toEqual([
       [1, "superseded"],
       [2, "failed"],
