@@ -2,10 +2,15 @@
  * Bad input for the Helm service, end to end: a chart path that does not exist, a required
  * valuesFrom Secret that is missing, a chart that refuses to render with a secret value in its
  * message. Each gives one clear event naming the release and its file, none blocks the others,
- * and the secret (a canary) never reaches an event.
+ * and the secret (a canary) never reaches an event. A release left pending by a killed helm is
+ * recovered when the service starts.
  */
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { helmFixture, podinfoRelease } from "./helm-service-fixture.js";
+import { e2eEnv } from "../harness/e2e.js";
+import { CHART, helmFixture, podinfoRelease } from "./helm-service-fixture.js";
 import { nsYaml, type SyncSuite, startSyncSuite } from "./sync-fixture.js";
 
 let suite: SyncSuite;
@@ -79,5 +84,66 @@ describe("Helm service e2e: bad input is one release's problem", () => {
     await f.syncAndSettle();
     for (const n of ["nochart", "nosecret", "strict"]) await f.settle(n);
     expect(f.helmEvents()).toEqual([]);
+  });
+
+  it("a release left pending-upgrade by a killed helm is unlocked and upgraded when the service starts", async () => {
+    const f = await helmFixture(suite, (ns) => ({
+      [`namespaces/${ns}.yaml`]: nsYaml(ns),
+      "releases/dev/podinfo.yaml": podinfoRelease(ns, { tag: "3.0.0" }),
+    }));
+    expect((await f.syncAndSettle())?.status).toBe("ready");
+    // The bot's helm, killed mid-upgrade: an upgrade waiting for a Deployment that never gets pods.
+    const dir = join(suite.scratch, `chart-${f.ns}`);
+    for (const [p, content] of Object.entries(CHART)) {
+      const target = join(dir, p.replace(/^charts\/podinfo\//, ""));
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, content);
+    }
+    const home = join(suite.scratch, `kill-${f.ns}`);
+    const child = spawn(
+      e2eEnv().tools.helm,
+      [
+        "upgrade",
+        f.release,
+        dir,
+        "-n",
+        f.ns,
+        "--reuse-values",
+        "--set",
+        "deployment=true",
+        "--wait",
+        "--timeout",
+        "120s",
+      ],
+      {
+        env: {
+          ...process.env,
+          KUBECONFIG: e2eEnv().kubeconfigPath,
+          HELM_CACHE_HOME: join(home, "cache"),
+          HELM_CONFIG_HOME: join(home, "config"),
+          HELM_DATA_HOME: join(home, "data"),
+        },
+        stdio: "ignore",
+      },
+    );
+    for (let i = 0; i < 600 && (await f.history()).at(-1)?.[1] !== "pending-upgrade"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    expect((await f.history()).at(-1)).toEqual([2, "pending-upgrade"]);
+
+    // Restart: the new leader's first pass unlocks it and runs the upgrade git asks for.
+    f.events.length = 0;
+    const svc = f.restartHelm();
+    await svc.scan();
+    const r = await f.settle("podinfo");
+    expect(r?.status).toBe("ready");
+    expect(await f.history()).toEqual([
+      [1, "superseded"],
+      [2, "failed"],
+      [3, "deployed"],
+    ]);
+    expect(f.helmEvents().map((e) => [e.phase, e.revision])).toEqual([["deployed", 3]]);
   });
 });
