@@ -146,4 +146,26 @@ describe("Helm service e2e: bad input is one release's problem", () => {
     ]);
     expect(f.helmEvents().map((e) => [e.phase, e.revision])).toEqual([["deployed", 3]]);
   });
+
+  it("stopping waits for a running helm upgrade instead of killing it (no pending release left behind)", async () => {
+    const f = await helmFixture(suite, (ns) => ({
+      [`namespaces/${ns}.yaml`]: nsYaml(ns),
+      "releases/dev/podinfo.yaml": podinfoRelease(ns, { tag: "3.0.0" }),
+    }));
+    expect((await f.syncAndSettle())?.status).toBe("ready");
+    // An upgrade that waits (up to 5 s) for a Deployment that never gets pods.
+    await f.push(
+      { "releases/dev/podinfo.yaml": podinfoRelease(f.ns, { tag: "3.1.0", hang: { timeout: 5 } }) },
+      "hang",
+    );
+    await f.sync.trigger(); // applies, and the sync's hook starts the Helm pass
+    for (let i = 0; i < 600 && (await f.history()).at(-1)?.[1] !== "pending-upgrade"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await f.history()).at(-1)?.[1]).toBe("pending-upgrade");
+    f.helm.pause();
+    expect(await f.helm.drain(60_000)).toBe(true);
+    // helm ran to its own end (timed out waiting): the release is failed, not stuck pending.
+    expect((await f.history()).at(-1)).toEqual([2, "failed"]);
+  });
 });

@@ -31,7 +31,10 @@ export const CHART: Record<string, string> = {
 };
 
 /** `releases/dev/podinfo.yaml` as in the tutorial: chart.git names the upstream repo in SSH form. */
-export function podinfoRelease(ns: string, opts: { tag: string; port?: number; rollback?: boolean }): string {
+export function podinfoRelease(
+  ns: string,
+  opts: { tag: string; port?: number; rollback?: boolean; hang?: { timeout: number } },
+): string {
   return `apiVersion: helm.fluxcd.io/v1
 kind: HelmRelease
 metadata:
@@ -44,14 +47,14 @@ spec:
     git: git@github.com:fluxcd/helm-operator-get-started
     path: charts/podinfo
     ref: master
-  wait: false
+  wait: ${opts.hang ? `true\n  timeout: ${opts.hang.timeout}` : "false"}
 ${opts.rollback ? "  rollback:\n    enable: true\n" : ""}  values:
     image:
       repository: stefanprodan/podinfo
       tag: ${opts.tag}
     service:
       port: ${opts.port ?? 9898}
-`;
+${opts.hang ? "    deployment: true\n" : ""}`;
 }
 
 export interface HelmFixture {
