@@ -151,5 +151,6 @@ export function helmCommands(helm: HelmService): HelmCommands {
         ...(r.revision !== undefined ? { revision: r.revision } : {}),
         ...(r.message ? { message: r.message } : {}),
       })),
+    revisions: (hr) => helm.revisions(hr),
   };
 }

@@ -80,6 +80,26 @@ describe("Helm service e2e (tutorial layout)", () => {
       },
     ]);
 
+    // Chat: `status` shows the Helm phase, `history` the Helm revisions next to git's.
+    const engine = new CommandEngine({
+      ops: new ReleaseService({ repo: f.repo }),
+      helm: helmCommands(f.helm),
+    });
+    const run = (text: string) =>
+      engine.execute({
+        id: text,
+        platform: "slack",
+        text,
+        user: { id: "U1", name: "alice" },
+        channel: "C1",
+        receivedAt: new Date(),
+      });
+    const st = await run("status podinfo dev");
+    expect(JSON.stringify(st.message.blocks)).toContain("Helm Deployed r2");
+    const hist = await run("history podinfo dev");
+    expect(hist.message.fallbackText).toContain("helm revision 2 deployed");
+    expect(hist.message.fallbackText).toContain("helm revision 1 superseded");
+
     f.events.length = 0;
     await f.push({ "README.md": "# config\n" }, "docs only");
     r = await f.syncAndSettle();
