@@ -6,6 +6,7 @@
  * recovered when the service starts.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,5 +168,53 @@ describe("Helm service e2e: bad input is one release's problem", () => {
     expect(await f.helm.drain(60_000)).toBe(true);
     // helm ran to its own end (timed out waiting): the release is failed, not stuck pending.
     expect((await f.history()).at(-1)).toEqual([2, "failed"]);
+  });
+
+  it("a chart whose custom resource's CRD is not applied yet fails once, then installs when a commit brings the CRD", async () => {
+    const group = `e2e${randomBytes(3).toString("hex")}.example.com`;
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.${group}
+spec:
+  group: ${group}
+  scope: Namespaced
+  names: { kind: Widget, plural: widgets, singular: widget, listKind: WidgetList }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`;
+    const f = await helmFixture(suite, (ns) => ({
+      [`namespaces/${ns}.yaml`]: nsYaml(ns),
+      "charts/widget/Chart.yaml": "apiVersion: v2\nname: widget\nversion: 0.1.0\n",
+      "charts/widget/templates/widget.yaml": `apiVersion: ${group}/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  size: 1\n`,
+      "releases/dev/widget.yaml": hr(
+        ns,
+        "widget",
+        "  chart:\n    git: git@github.com:fluxcd/helm-operator-get-started\n    ref: master\n    path: charts/widget\n",
+      ),
+    }));
+    await f.sync.trigger();
+    await f.helm.scan();
+    expect((await f.settle("widget"))?.status).toBe("failed");
+    const [failed] = f.helmEvents();
+    expect(failed).toMatchObject({ phase: "failed", file: "releases/dev/widget.yaml" });
+    expect(failed?.error).toMatch(/no matches for kind|resource mapping not found/);
+
+    // The same revision again: no new attempt, no new event.
+    f.events.length = 0;
+    expect((await f.settle("widget"))?.status).toBe("failed");
+    expect(f.helmEvents()).toEqual([]);
+
+    // A commit brings the CRD: the sync applies it first, then the release installs.
+    await f.push({ "releases/crds/widget.yaml": crd }, "add the Widget CRD");
+    const synced = await f.sync.trigger();
+    expect(synced.result?.status).toBe("ready");
+    await f.helm.scan(synced.revision);
+    expect((await f.settle("widget"))?.status).toBe("ready");
+    expect(f.helmEvents().map((e) => e.phase)).toEqual(["deployed"]);
   });
 });

@@ -44,6 +44,9 @@ export interface StepOutcome {
   requeueAfterMs?: number;
 }
 
+/** helm's words for "the cluster does not serve this kind" (a CRD not installed, an API removed). */
+const MISSING_KIND = /no matches for kind|resource mapping not found|ensure CRDs are installed first/i;
+
 /** Maps the core's outcome to a condition. */
 function conditionOf(res: ReleaseResult): { status: ConditionStatus; reason: HelmReason } {
   switch (res.outcome) {
@@ -136,7 +139,9 @@ export async function reconcilePresent(
     const revs = await deps.storage.revisions(spec.targetNamespace, spec.releaseName, deps.signal);
     retryAfter = revs[0]?.version ?? 0;
   }
-  const failedAttempt = retry ? undefined : prev?.failedAttempt;
+  // A kind the cluster did not serve may come with a later revision (its CRD): try once more then.
+  const newRevision = prev?.missingKindAt !== undefined && prev.missingKindAt !== set.revision;
+  const failedAttempt = retry || newRevision ? undefined : prev?.failedAttempt;
   const result = await deps.limit(() =>
     reconcileRelease(
       { spec, chart, values: values.values },
@@ -162,6 +167,9 @@ export async function reconcilePresent(
   else delete record.revision;
   if (result.failedAttempt) record.failedAttempt = result.failedAttempt;
   else delete record.failedAttempt;
+  const missingKind = result.actions.some((a) => !a.ok && MISSING_KIND.test(a.error?.message ?? ""));
+  if (result.failedAttempt && missingKind) record.missingKindAt = set.revision;
+  else if (!result.failedAttempt) delete record.missingKindAt;
   if (retryAfter !== undefined) record.retryAfter = retryAfter;
   if (deployed && status === "ready") record.images = images;
   return {
