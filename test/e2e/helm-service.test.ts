@@ -222,8 +222,22 @@ describe("Helm service e2e (tutorial layout)", () => {
       const f = await helmFixture(suite, (ns) => ({
         [`namespaces/${ns}.yaml`]: nsYaml(ns),
         "releases/dev/podinfo.yaml": podinfoRelease(ns, { tag: "3.0.0" }),
+        "releases/dev/broken.yaml": podinfoRelease(ns, { tag: "1" })
+          .replace("name: podinfo\n", "name: broken\n")
+          .replace("    path: charts/podinfo\n", ""),
       }));
       expect((await f.syncAndSettle())?.status).toBe("ready");
+      expect((await f.settle("broken"))?.status).toBe("stalled");
+      const broken = await f.kube.get({
+        apiVersion: "helm.fluxcd.io/v1",
+        kind: "HelmRelease",
+        namespace: f.ns,
+        name: "broken",
+      });
+      expect(broken?.status).toMatchObject({ phase: "Stalled" });
+      expect((broken?.status as { message?: string } | undefined)?.message).toContain(
+        "releases/dev/broken.yaml: spec.chart",
+      );
       const hr = await f.kube.get({
         apiVersion: "helm.fluxcd.io/v1",
         kind: "HelmRelease",
