@@ -181,6 +181,28 @@ describe("Helm service e2e (tutorial layout)", () => {
     expect((await f.history()).at(-1)).toEqual([6, "deployed"]);
   });
 
+  it("a HelmRelease with the prune opt-out annotation leaves its release in place when removed from git", async () => {
+    const keep = (ns: string) =>
+      podinfoRelease(ns, { tag: "3.0.0" }).replace(
+        '    fluxcd.io/automated: "true"\n',
+        '    fluxcd.io/automated: "true"\n    gitops-bot.dev/prune: disabled\n',
+      );
+    const f = await helmFixture(suite, (ns) => ({
+      [`namespaces/${ns}.yaml`]: nsYaml(ns),
+      "releases/dev/podinfo.yaml": keep(ns),
+    }));
+    expect((await f.syncAndSettle())?.status).toBe("ready");
+    f.events.length = 0;
+    await f.push({ "releases/dev/podinfo.yaml": null }, "remove podinfo");
+    const sr = await f.sync.trigger();
+    await f.helm.scan(sr.revision);
+    await f.helm.reconcileNow({ namespace: f.ns, name: "podinfo" });
+    expect(await f.history()).toEqual([[1, "deployed"]]);
+    // Forgotten, not uninstalled: a later pass does not touch it either.
+    expect(await f.helm.status.read()).toEqual({});
+    expect(f.helmEvents()).toEqual([]);
+  });
+
   it("with the HelmRelease CRD installed, writes phase, revision and message to the object's status", async () => {
     const kube = e2eKubeClient();
     const crd: KubeObject = {
