@@ -77,33 +77,14 @@ export async function chartOf(
   return resolveChart(entry.source, entry.spec.file, charts);
 }
 
-/** A release in git: resolve, compose, reconcile. `retry`: forget earlier failures first. */
-export async function reconcilePresent(
+/** Namespace there, chart resolved, values composed; or the outcome that says why not. */
+async function prepare(
   entry: DesiredRelease,
+  spec: DesiredRelease["spec"],
   set: DesiredSet,
-  prev: ReleaseRecord | undefined,
-  retry: boolean,
   deps: StepDeps,
-): Promise<StepOutcome> {
-  const spec =
-    deps.maxTimeout !== undefined && entry.spec.timeout > deps.maxTimeout
-      ? { ...entry.spec, timeout: deps.maxTimeout }
-      : entry.spec;
-  const base: ReleaseRecord = {
-    ...(prev ?? {}),
-    releaseName: spec.releaseName,
-    targetNamespace: spec.targetNamespace,
-    file: spec.file,
-    prune: entry.prune,
-    gitRevision: set.revision,
-  };
-  const stop = (status: ConditionStatus, reason: HelmReason, message: string, extra = {}): StepOutcome => ({
-    status,
-    reason,
-    message,
-    record: { ...base, status, reason, message },
-    ...extra,
-  });
+  stop: (status: ConditionStatus, reason: HelmReason, message: string, extra?: object) => StepOutcome,
+): Promise<StepOutcome | { chart: ResolvedChart; values: Awaited<ReturnType<typeof composeValues>> }> {
   const ns = await deps.kube.get({ apiVersion: "v1", kind: "Namespace", name: spec.targetNamespace });
   if (!ns) {
     return stop(
@@ -134,6 +115,44 @@ export async function reconcilePresent(
     if (err instanceof StalledError) return stop("stalled", HelmReasons.InvalidSpec, err.message);
     throw err;
   }
+  return { chart, values };
+}
+
+/** A release in git: resolve, compose, reconcile. `retry`: forget earlier failures first. */
+export async function reconcilePresent(
+  entry: DesiredRelease,
+  set: DesiredSet,
+  prev: ReleaseRecord | undefined,
+  retry: boolean,
+  deps: StepDeps,
+): Promise<StepOutcome> {
+  const spec =
+    deps.maxTimeout !== undefined && entry.spec.timeout > deps.maxTimeout
+      ? { ...entry.spec, timeout: deps.maxTimeout }
+      : entry.spec;
+  const base: ReleaseRecord = {
+    ...(prev ?? {}),
+    releaseName: spec.releaseName,
+    targetNamespace: spec.targetNamespace,
+    file: spec.file,
+    prune: entry.prune,
+    gitRevision: set.revision,
+  };
+  const stop = (
+    status: ConditionStatus,
+    reason: HelmReason,
+    message: string,
+    extra: object = {},
+  ): StepOutcome => ({
+    status,
+    reason,
+    message,
+    record: { ...base, status, reason, message },
+    ...extra,
+  });
+  const ready = await prepare(entry, spec, set, deps, stop);
+  if ("status" in ready) return ready;
+  const { chart, values } = ready;
   let retryAfter = retry ? undefined : prev?.retryAfter;
   if (retry) {
     const revs = await deps.storage.revisions(spec.targetNamespace, spec.releaseName, deps.signal);
