@@ -57,6 +57,27 @@ export async function probeHelm(
   });
 }
 
+/** The real helm CLI with isolated homes; in a cluster it gets the service-account environment. */
+function helmCli(
+  cfg: Pick<Config, "helm" | "kube">,
+  deps: Pick<HelmServiceDeps, "env" | "redactor">,
+  cacheDir: string,
+): HelmCli {
+  const env = deps.env ?? {};
+  const passEnv: Record<string, string> = {};
+  for (const k of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"]) {
+    const v = env[k];
+    if (v) passEnv[k] = v;
+  }
+  return new HelmCli({
+    binary: cfg.helm.binary,
+    home: join(cacheDir, "home"),
+    ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
+    ...(deps.redactor ? { redactor: deps.redactor } : {}),
+    env: passEnv,
+  });
+}
+
 /**
  * The HelmRelease reconciler: the `ReconcilerService` configured with the `HelmReconciler`, the
  * real helm CLI, Helm storage and the status record. It runs while `lead()`ed (under the leader
@@ -79,21 +100,7 @@ export class HelmService {
   ) {
     this.logger = (deps.logger ?? nullLogger).child({ component: "helm" });
     const cacheDir = cfg.helm.cacheDir ?? join(tmpdir(), `gitops-bot-helm-${cfg.sync.name}`);
-    const env = deps.env ?? {};
-    const passEnv: Record<string, string> = {};
-    for (const k of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"]) {
-      const v = env[k];
-      if (v) passEnv[k] = v;
-    }
-    const helm =
-      deps.helm ??
-      new HelmCli({
-        binary: cfg.helm.binary,
-        home: join(cacheDir, "home"),
-        ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
-        ...(deps.redactor ? { redactor: deps.redactor } : {}),
-        env: passEnv,
-      });
+    const helm = deps.helm ?? helmCli(cfg, deps, cacheDir);
     const storage = new HelmStorage(deps.kube as unknown as SecretsPort);
     this.storage = storage;
     const store = new HelmStateStore(deps.kube, {
