@@ -237,7 +237,8 @@ async function buildHelm(
   });
 }
 
-function helmCommands(helm: HelmService): HelmCommands {
+/** The `HelmCommands` port over the service (`retry`, and the phases for `status`). */
+export function helmCommands(helm: HelmService): HelmCommands {
   return {
     retry: async (hr, opts = {}) => {
       const r = await helm.retry(hr, opts);
@@ -253,5 +254,6 @@ function helmCommands(helm: HelmService): HelmCommands {
         ...(r.revision !== undefined ? { revision: r.revision } : {}),
         ...(r.message ? { message: r.message } : {}),
       })),
+    revisions: (hr) => helm.revisions(hr),
   };
 }

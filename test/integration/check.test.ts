@@ -45,6 +45,7 @@ describe("gitops-bot check", () => {
     const out = capture();
     expect(await runCheck(["--config", file], { stdout: out.stdout, env: {} })).toBe(0);
     expect(out.text()).toMatch(/ {2}sync: off .*no cluster: no kubeconfig/);
+    expect(out.text()).toContain("  helm: off (it runs with the sync, which is off)");
     expect(out.text()).toMatch(/envs: dev, prod, stg|envs: dev, stg, prod/);
     expect(out.text()).toMatch(/apps: .*frontend.*podinfo|apps: .*podinfo.*frontend/);
   });
