@@ -17,6 +17,7 @@ import type { KubeClient } from "../kube/client.js";
 import { type Leadable, LeaderElector, runWhileLeading } from "../kube/leader-election.js";
 import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
+import { imageScanner, registryClient } from "../reconciler/images/registries.js";
 import { mountRegistryWebhook } from "../reconciler/images/registry-webhook.js";
 import { ImageService } from "../reconciler/images/service.js";
 import { mountGitWebhook } from "../reconciler/sync/git-webhook.js";
@@ -44,8 +45,8 @@ export interface Reconcilers {
   commandSync: SyncCommands | undefined;
   /** Image automation; undefined when `images.enabled: false`. */
   images: ImageService | undefined;
-  /** What the `images` command uses (also on a replica that is not the leader). */
-  imageCatalog: ImageCatalog | undefined;
+  /** What the `images` command uses (also on a replica that is not the leader, and with automation off). */
+  imageCatalog: ImageCatalog;
   elector: LeaderElector | undefined;
   /** Pauses the reconcilers, then releases the lease; absent when nothing runs. */
   stop?: () => Promise<void>;
@@ -92,14 +93,14 @@ export function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Reconciler
           ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
         });
   const participants: Leadable[] = [...(sync ? [sync] : []), ...(images ? [images] : [])];
+  // `images` reads the registries also when automation is off: listing candidates changes nothing.
+  const imageCatalog = new ImageCatalogService({
+    ops: deps.ops,
+    scanner: images?.scanner ?? imageScanner(cfg.images, registryClient(cfg.images, logger)),
+    ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+  });
   if (participants.length === 0) {
-    return {
-      sync: undefined,
-      commandSync: undefined,
-      images: undefined,
-      imageCatalog: undefined,
-      elector: undefined,
-    };
+    return { sync: undefined, commandSync: undefined, images: undefined, imageCatalog, elector: undefined };
   }
   if (kube && cfg.kube.leaderElection.enabled) {
     const le = cfg.kube.leaderElection;
@@ -126,13 +127,6 @@ export function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Reconciler
   if (images && cfg.images.webhookSecret) {
     mountRegistryWebhook(deps.http, { secret: cfg.images.webhookSecret, images, logger });
   }
-  const imageCatalog = images
-    ? new ImageCatalogService({
-        ops: deps.ops,
-        scanner: images.scanner,
-        ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
-      })
-    : undefined;
   return { sync, commandSync: sync ? syncCommands(sync) : undefined, images, imageCatalog, elector, stop };
 }
 

@@ -155,7 +155,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       approvals: state.approvals,
       idempotency: state.idempotency,
       ...(rec.commandSync ? { sync: rec.commandSync } : {}),
-      ...(rec.imageCatalog ? { images: rec.imageCatalog } : {}),
+      images: rec.imageCatalog,
       reports: built.runner,
       commitUrl,
     });
