@@ -122,7 +122,10 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
     const scans = await scanner.scan(wantedScans(model.instances, frozen));
     const plan = planImageUpdates({ instances: model.instances, frozen, scans });
     this.last = { time: this.clock.now().toISOString(), decisions: plan.decisions };
-    const findings = imageFindings(plan.decisions, model.problems);
+    const permanent = new Set(
+      [...scans.values()].flatMap((x) => (!x.ok && x.permanent ? [x.repository.key] : [])),
+    );
+    const findings = imageFindings(plan.decisions, model.problems, permanent);
     const base = { findings, observedRevision: model.revision, correlationId: model.revision };
     const payload: ImagePayload = { applied: [], decisions: plan.decisions };
     if (plan.updates.length > 0 && !ctx.signal.aborted) {

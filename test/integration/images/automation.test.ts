@@ -291,7 +291,10 @@ describe("registry credentials", () => {
     );
     await s.cycle();
     expect(released(s.events).map((e) => `${e.app}:${e.to}`)).toEqual(["sec:dev-2"]);
-    expect(reconcilerEvents(s.events).some((e) => e.message.includes("it/missing"))).toBe(true);
+    // A repository that does not exist needs a fixed image name, not a retry: stalled, with the file.
+    const missing = reconcilerEvents(s.events).filter((e) => e.message.includes("it/missing"));
+    expect(missing).toMatchObject([{ state: "stalled", env: "dev", app: "gone" }]);
+    expect(missing[0]!.message).toContain("releases/dev/gone.yaml");
     const everything = [
       ...s.logger.lines,
       JSON.stringify(s.events),
