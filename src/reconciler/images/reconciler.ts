@@ -127,34 +127,19 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
     );
     const findings = imageFindings(plan.decisions, model.problems, permanent);
     const base = { findings, observedRevision: model.revision, correlationId: model.revision };
-    const payload: ImagePayload = { applied: [], decisions: plan.decisions };
-    if (plan.updates.length > 0 && !ctx.signal.aborted) {
-      try {
-        const r = await ops.autoRelease({ updates: plan.updates, actor: this.deps.actor });
-        if (r.commit.sha) {
-          payload.commit = { sha: r.commit.sha, subject: r.subject, author: this.deps.actor.identity.name };
-          payload.applied = r.applied.map((a) => changeOf(model, plan.decisions, a));
-          this.state = {
-            ...this.state,
-            lastCommit: { sha: r.commit.sha, subject: r.subject, time: this.clock.now().toISOString() },
-          };
-        }
-        for (const s of r.skipped) ctx.logger.info({ update: s }, "auto-release skipped on the new HEAD");
-      } catch (err) {
-        return this.finish(ctx, {
-          ...base,
-          payload,
-          status: "failed",
-          reason: ImageReasons.ConfigRepoUnavailable,
-          message: `cannot commit the auto-release: ${(err as Error).message}`,
-        });
-      }
+    const released = await this.release(model, plan, ctx);
+    if (typeof released === "string") {
+      const payload: ImagePayload = { applied: [], decisions: plan.decisions };
+      return this.finish(ctx, {
+        ...base,
+        payload,
+        status: "failed",
+        reason: ImageReasons.ConfigRepoUnavailable,
+        message: `cannot commit the auto-release: ${released}`,
+      });
     }
-    const result: Omit<ReconcileResult<ImagePayload>, "status"> = {
-      ...base,
-      payload,
-      changed: payload.applied.length > 0,
-    };
+    const payload = released;
+    const result = { ...base, payload, changed: payload.applied.length > 0 };
     if (payload.commit) result.correlationId = payload.commit.sha;
     const registry = findings.registry ?? [];
     if (registry.length > 0) {
@@ -176,6 +161,28 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
       reason: ImageReasons.UpToDate,
       message: "up to date",
     });
+  }
+
+  /** Commits every update of the plan in one commit; the payload, or the error text when the commit failed. */
+  private async release(
+    model: ReleaseModel,
+    plan: ReturnType<typeof planImageUpdates>,
+    ctx: ReconcileContext,
+  ): Promise<ImagePayload | string> {
+    const payload: ImagePayload = { applied: [], decisions: plan.decisions };
+    if (plan.updates.length === 0 || ctx.signal.aborted) return payload;
+    try {
+      const r = await this.deps.ops.autoRelease({ updates: plan.updates, actor: this.deps.actor });
+      for (const s of r.skipped) ctx.logger.info({ update: s }, "auto-release skipped on the new HEAD");
+      if (!r.commit.sha) return payload;
+      payload.commit = { sha: r.commit.sha, subject: r.subject, author: this.deps.actor.identity.name };
+      payload.applied = r.applied.map((a) => changeOf(model, plan.decisions, a));
+      const time = this.clock.now().toISOString();
+      this.state = { ...this.state, lastCommit: { sha: r.commit.sha, subject: r.subject, time } };
+      return payload;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   /** Saves the condition in the status record (best effort) and returns the result. */
