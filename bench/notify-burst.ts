@@ -15,9 +15,10 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { slackDestinationSchema } from "../src/config/notification-destinations.js";
 import type { GitopsEvent } from "../src/core/events.js";
 import { Redactor } from "../src/core/redact.js";
-import { SlackNotifier, slackDestinationSchema } from "../src/notifications/providers/slack.js";
+import { SlackNotifier } from "../src/notifications/providers/slack.js";
 import { NotificationRouter } from "../src/notifications/router.js";
 
 const RELEASES = 100;

@@ -5,6 +5,7 @@
  * scheduler `serve` starts. On demand and scheduled reports go through the same `ReportBuilder`.
  */
 import type { ApprovalStore } from "../bot/approvals/store.js";
+import type { ReportConfig } from "../config/notifications.js";
 import type { Config } from "../config/schema.js";
 import { CronSchedule } from "../core/cron.js";
 import { UserError } from "../core/errors.js";
@@ -16,7 +17,6 @@ import type { BuiltReport, ReportRunner } from "../core/report.js";
 import { didYouMean } from "../core/suggest.js";
 import type { ConfigRepo } from "../gitops/config-repo.js";
 import type { ReleaseOperations } from "../gitops/operations.js";
-import type { ReportConfig } from "../notifications/config.js";
 import { browsableRepoUrl } from "../notifications/format/links.js";
 import type { SyncStatusReader } from "../reconciler/sync/state.js";
 import { ReportBuilder, type ReportDefinition, SectionRegistry } from "../reports/report.js";

@@ -13,11 +13,13 @@ import type { Config } from "../config/schema.js";
 import type { EventSink } from "../core/events.js";
 import type { Logger } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
+import { frozenEnvs } from "../gitops/freezes.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
+import type { HelmService } from "../reconciler/helm/service.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
 import type { ImageService } from "../reconciler/images/service.js";
 import type { SyncService } from "../reconciler/sync/service.js";
@@ -49,6 +51,8 @@ export interface Service {
   sync: SyncService | undefined;
   /** Image automation, unless `images.enabled: false`. */
   images: ImageService | undefined;
+  /** The HelmRelease reconciler, when it runs (a cluster, helm.enabled and a helm binary). */
+  helm?: HelmService;
   /** Scheduled sync reports, when configured. */
   reports?: ReportScheduler;
   platforms: ChatPlatform[];
@@ -66,6 +70,10 @@ const COMMAND_DRAIN_MS = 15_000;
  * image automation, unless turned off) ->
  * command engine -> chat platforms -> HTTP server. Fails fast, with everything started so far
  * stopped again, when a component cannot start.
+ *
+ * Long on purpose: it is the one list of what runs, in start order, each step one builder call
+ * (the builders hold the logic); cut into helpers it would pass a dozen components and the stop
+ * list between them and no longer read top to bottom.
  */
 export async function startService(cfg: Config, deps: ServiceDeps): Promise<Service> {
   const secrets = configSecrets(cfg);
@@ -94,9 +102,9 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
 
     // One line at start saying whether the cluster reconcilers run, and why not (issue #11).
     logger.info({}, clusterPlan(cfg, deps.env).line);
-    const state = buildState(cfg, { env: deps.env, logger });
+    const state = await buildState(cfg, { env: deps.env, logger });
     stops.push({ name: "state", stop: () => state.stop() });
-    const chat = buildChat(cfg, {
+    const chat = await buildChat(cfg, {
       logger,
       http,
       redactor,
@@ -119,7 +127,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
 
     const clustered = state.syncRuns && state.kube !== undefined;
     logger.info({}, imagesPlan(cfg, clustered).line);
-    const rec = buildReconcilers(cfg, {
+    const rec = await buildReconcilers(cfg, {
       repo,
       ops,
       kube: state.syncRuns ? state.kube : undefined,
@@ -128,7 +136,13 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       logger,
       env: deps.env,
       imageStatus: state.imageStatus,
-      ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+      // The freeze record (`freeze <env>`) stops image automation in that env.
+      frozenEnvs: deps.frozenEnvs ?? (() => frozenEnvs(repo)),
+      redactor,
+      locate: async (file) => {
+        const inst = (await ops.model()).instances.find((i) => i.workload.file === file);
+        return inst ? { env: inst.env, app: inst.app } : undefined;
+      },
     });
     if (rec.stop) stops.push({ name: "reconcilers", stop: rec.stop });
 
@@ -156,6 +170,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       idempotency: state.idempotency,
       ...(rec.commandSync ? { sync: rec.commandSync } : {}),
       images: rec.imageCatalog,
+      ...(rec.commandHelm ? { helm: rec.commandHelm } : {}),
       reports: built.runner,
       commitUrl,
     });
@@ -187,6 +202,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
         platforms: chat.platforms.map((p) => p.name),
         sync: rec.sync !== undefined,
         images: rec.images !== undefined,
+        helm: rec.helm !== undefined,
       },
       "gitops-bot started",
     );
@@ -196,6 +212,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       repo,
       sync: rec.sync,
       images: rec.images,
+      ...(rec.helm ? { helm: rec.helm } : {}),
       platforms: chat.platforms,
       ...(reports ? { reports } : {}),
       stop: stopAll,

@@ -28,10 +28,9 @@ import type { Logger } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import type { KubeClient } from "../kube/client.js";
 import { ConfigMapRecord } from "../kube/configmap-records.js";
-import { K8sKubeClient } from "../kube/k8s-client.js";
 import { type ClusterLocation, describeLocation, locateCluster } from "../kube/locate.js";
 import { type MessageLedger, RecordMessageLedger } from "../notifications/ledger.js";
-import { FallbackRecord } from "../state/fallback-record.js";
+import { ClusterOutage, FallbackRecord } from "../state/fallback-record.js";
 import { FileRecord } from "../state/file-record.js";
 import { MemoryRecord } from "../state/record.js";
 
@@ -89,9 +88,8 @@ export function clusterPlan(
   return { location, syncRuns: true, line: `sync: on, ${where}` };
 }
 
-/** Builds the stores by the rule above. */
-export function buildState(cfg: Config, deps: StateDeps): AppState {
-  const { logger } = deps;
+/** The rule above, applied: which stores are shared through the cluster, and the client to reach it. */
+async function placement(cfg: Config, deps: StateDeps) {
   const plan = clusterPlan(cfg, deps.env);
   const { location } = plan;
   const shared = (store: "auto" | "cluster" | "file", what: string): boolean => {
@@ -111,13 +109,22 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
   const inCluster = !deps.memory && plan.syncRuns;
   const kube =
     location.kind !== "none" && (plan.syncRuns || approvalsShared || teamsShared)
-      ? K8sKubeClient.fromOptions({
+      ? // @kubernetes/client-node costs ~85 MiB of RSS and a second to import: only with a cluster.
+        (await import("../kube/k8s-client.js")).K8sKubeClient.fromOptions({
           env: deps.env,
           ...(location.kind === "kubeconfig" ? { kubeconfig: location.path } : {}),
         })
       : undefined;
+  return { plan, location, approvalsShared, teamsShared, inCluster, kube };
+}
+
+/** Builds the stores by the rule above. */
+export async function buildState(cfg: Config, deps: StateDeps): Promise<AppState> {
+  const { logger } = deps;
+  const { plan, location, approvalsShared, teamsShared, inCluster, kube } = await placement(cfg, deps);
 
   const fallbacks: FallbackRecord[] = [];
+  const outage = new ClusterOutage();
   const clusterRecord = (client: KubeClient, name: string, record: string, what: string) => {
     const r = new FallbackRecord(
       new ConfigMapRecord(client, {
@@ -125,7 +132,7 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
         name: `gitops-bot-${name}-${cfg.sync.name}`,
         record,
       }),
-      { what, logger, ...(deps.clusterTimeoutMs ? { timeoutMs: deps.clusterTimeoutMs } : {}) },
+      { what, logger, outage, ...(deps.clusterTimeoutMs ? { timeoutMs: deps.clusterTimeoutMs } : {}) },
     );
     fallbacks.push(r);
     return r;
@@ -163,26 +170,16 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
         )
       : undefined;
 
-  const idempotency =
+  // A record shared through the cluster when the sync runs there, else in memory or a file.
+  const record = (name: string, key: string, what: string): KeyValueRecord =>
     inCluster && kube
-      ? clusterRecord(kube, "requests", "requests", "handled request ids")
+      ? clusterRecord(kube, name, key, what)
       : deps.memory
-        ? new MemoryRecord("requests")
-        : new FileRecord(join(dir, "requests.json"), logger);
-
-  const reportRuns =
-    inCluster && kube
-      ? clusterRecord(kube, "reports", "report-runs", "report runs")
-      : deps.memory
-        ? new MemoryRecord("report-runs")
-        : new FileRecord(join(dir, "report-runs.json"), logger);
-
-  const imageStatus =
-    inCluster && kube
-      ? clusterRecord(kube, "images", "image-status", "image automation status")
-      : deps.memory
-        ? new MemoryRecord("image-status")
-        : new FileRecord(join(dir, "image-status.json"), logger);
+        ? new MemoryRecord(key)
+        : new FileRecord(join(dir, `${key}.json`), logger);
+  const idempotency = record("requests", "requests", "handled request ids");
+  const reportRuns = record("reports", "report-runs", "report runs");
+  const imageStatus = record("images", "image-status", "image automation status");
 
   return {
     location,

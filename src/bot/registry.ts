@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { Action, Message } from "../core/message.js";
-import type { Clock, ImageCatalog, Logger, SyncCommands } from "../core/ports.js";
+import type { Clock, HelmCommands, ImageCatalog, Logger, SyncCommands } from "../core/ports.js";
 import type { ReleaseModel } from "../core/release.js";
 import type { ReportRunner } from "../core/report.js";
 import { didYouMean } from "../core/suggest.js";
@@ -16,6 +16,7 @@ import type { Invocation } from "./platform.js";
 
 /** The sync contract lives in core (the reconciler implements it); re-exported for the commands. */
 export type {
+  HelmCommands,
   ImageCandidate,
   ImageCandidates,
   ImageCatalog,
@@ -61,6 +62,8 @@ export interface CommandContext {
   registry: CommandRegistry;
   approvals: ApprovalDecisions;
   sync?: SyncCommands;
+  /** The HelmRelease reconciler (absent without a cluster or with helm off). */
+  helm?: HelmCommands;
   images?: ImageCatalog;
   /** Builds sync reports (absent when the process has none, e.g. `gitops-bot cmd`). */
   reports?: ReportRunner;

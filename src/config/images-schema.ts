@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parsePlatform } from "../core/platform.js";
 import { duration } from "./duration.js";
 
 /** `images.registries[]`: how one registry host is reached (credentials, limits). */
@@ -87,8 +88,8 @@ export const imagesSchema = z
       ),
     platform: z
       .string()
-      .regex(/^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/, "use os/architecture[/variant], e.g. linux/amd64")
       .default("linux/amd64")
+      .refine((p) => parsePlatform(p) !== undefined, "use os/architecture[/variant], e.g. linux/amd64")
       .describe("The platform the cluster runs: the image of a multi-arch index whose creation time counts."),
   })
   .prefault({})

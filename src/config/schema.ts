@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { notificationsSchema } from "../notifications/config.js";
 import { duration } from "./duration.js";
+import { helmSchema } from "./helm-schema.js";
 import { imagesSchema } from "./images-schema.js";
+import { notificationsSchema } from "./notifications.js";
 import { sshSchema } from "./ssh-schema.js";
 
 /**
@@ -63,6 +64,12 @@ export const repoSchema = z
       .default("folders")
       .describe(
         "How environments are found: folders under `releasesPath`, or the namespace of each workload.",
+      ),
+    aliases: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Other URLs that name the config repo (e.g. `git@github.com:fluxcd/helm-operator-get-started` in a fork of the tutorial): a HelmRelease whose `chart.git` is `url` (HTTPS or SSH form, with or without `.git`) or one of these reads its chart from the bot's own clone at the synced revision.",
       ),
     releasesPath: z.string().default("releases").describe("Folder whose sub-folders are the environments."),
     pushRetries: z
@@ -399,6 +406,7 @@ export const configSchema = z
     approvals: approvalsSchema,
     sync: syncSchema,
     kube: kubeSchema,
+    helm: helmSchema,
     notifications: notificationsSchema,
     images: imagesSchema,
   })

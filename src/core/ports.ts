@@ -67,6 +67,32 @@ export interface SyncTriggerResult {
   result?: { status: "ready" | "progressing" | "stalled" | "failed"; message?: string };
 }
 
+/** What chat needs of the HelmRelease reconciler (issue #13): `retry` and the phases for `status`. */
+export interface HelmCommands {
+  /**
+   * Forgets the earlier failures of this HelmRelease's chart+values (a stalled or failed release)
+   * and reconciles it now. Resolves when the pass is done (`wait` true) or queued.
+   */
+  retry(
+    hr: { namespace: string; name: string },
+    opts?: { actor?: string; wait?: boolean },
+  ): Promise<{ accepted: boolean; message: string; status?: string }>;
+  /** The recorded Helm phase of every HelmRelease (for `status`), by `namespace/name`. */
+  releases?(): Promise<HelmReleaseSummary[]>;
+}
+
+export interface HelmReleaseSummary {
+  /** The HelmRelease (`namespace/name`) and its file. */
+  key: string;
+  file: string;
+  release: string;
+  namespace: string;
+  /** Deployed, Failed, RolledBack, Stalled, Progressing, … */
+  phase: string;
+  revision?: number;
+  message?: string;
+}
+
 /** What `status` shows of the sync reconciler: the recorded outcome of its last run. */
 export interface SyncSummary {
   result: "never" | "success" | "partial" | "failed";

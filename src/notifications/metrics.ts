@@ -2,7 +2,8 @@
  * The notification router's counters on `/metrics`, read at scrape time. Counter names are stable
  * (dashboards and alerts use them): `gitops_notification_<counter>_total{destination="…"}`.
  */
-import type { NotificationCounters, NotificationMetrics } from "./router.js";
+import type { NotificationCounters } from "./lane.js";
+import type { NotificationMetrics } from "./router.js";
 
 const COUNTERS: Record<keyof NotificationCounters, string> = {
   sent: "Messages (posts, updates, thread replies) the platform accepted.",

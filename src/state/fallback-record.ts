@@ -8,6 +8,10 @@
  * (every `probeMs`) reads the primary; when it answers, the keys edited while degraded are written
  * to it (the local value wins for those keys, others keep the primary's), and it says so once.
  *
+ * The records of one cluster share a `ClusterOutage`: once one of them finds the cluster
+ * unavailable, the others serve locally at once instead of each waiting out its own deadline (a
+ * command touches several stores; against an API server that hangs, each would add one deadline).
+ *
  * What replicas do not see while the cluster is away: each other's edits made during the outage,
  * until it is back. That is the price of answering chat during an outage, and it is logged.
  */
@@ -25,6 +29,25 @@ export interface FallbackRecordOptions {
   /** What the record holds, for the log lines ("pending approvals"). */
   what: string;
   logger?: Logger;
+  /** Shared by the records of one cluster (see the file comment). */
+  outage?: ClusterOutage;
+}
+
+/** Whether the records of one cluster found it unavailable: set by the first to degrade, cleared by a recovery. */
+export class ClusterOutage {
+  private down = false;
+
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  markDown(): void {
+    this.down = true;
+  }
+
+  markUp(): void {
+    this.down = false;
+  }
 }
 
 const DELETED = "\u0000deleted";
@@ -59,6 +82,7 @@ export class FallbackRecord implements KeyValueRecord {
   }
 
   async read(): Promise<Record<string, string>> {
+    this.followOutage();
     if (!this.degraded) {
       try {
         const d = await this.withDeadline(this.primary.read());
@@ -73,6 +97,7 @@ export class FallbackRecord implements KeyValueRecord {
   }
 
   async modify(edit: (d: Record<string, string>) => boolean): Promise<boolean> {
+    this.followOutage();
     if (!this.degraded) {
       try {
         let written: Record<string, string> | undefined;
@@ -127,9 +152,16 @@ export class FallbackRecord implements KeyValueRecord {
     });
   }
 
+  /** Another record of this cluster found it unavailable: do not wait for it here either. */
+  private followOutage(): void {
+    if (!this.degraded && this.opts.outage?.isDown)
+      this.degrade(new Error("another record found the cluster unavailable"));
+  }
+
   private degrade(err: unknown): void {
     if (this.degraded) return;
     this.degraded = true;
+    this.opts.outage?.markDown();
     this.logger.warn(
       { err, record: this.primary.name },
       `the cluster is unavailable: ${this.opts.what} are kept in this process until it is back (other replicas do not see changes made meanwhile)`,
@@ -162,6 +194,7 @@ export class FallbackRecord implements KeyValueRecord {
       if (this.dirty.size > 0) return false; // edited again meanwhile: the next probe writes it
       await this.mirror(d);
       this.degraded = false;
+      this.opts.outage?.markUp();
       this.close();
       this.logger.info(
         { record: this.primary.name, written: pending.size },

@@ -16,10 +16,13 @@ import type { BatchOperation } from "./runner.js";
 /** The auto-release batch operation (see the file comment). */
 export const autoReleaseOp: BatchOperation<AutoReleaseUpdate, AutoReleaseApplied, AutoReleaseSkip> = {
   locate: (model, u) => findInstance(model, u.app, u.env),
-  check(inst, u) {
+  check(inst, u, frozen) {
     const img = inst?.workload.images.find((i) => i.container === u.container);
     if (!inst || !img) return "unknown";
     if (!isValidTag(u.tag)) return "bad-tag";
+    // A frozen env (`freeze <env>`): the planner leaves it alone; this is the second line of
+    // defense, checked again on the HEAD being built.
+    if (frozen(inst.env)) return "frozen";
     if (inst.workload.policies.locked) return "locked";
     if (!inst.workload.policies.automated) return "not-automated";
     if (img.filter && !matchesTagFilter(img.filter, u.tag)) return "filter-mismatch";

@@ -17,7 +17,8 @@ import {
   t,
 } from "../../core/message.js";
 import type { Lock } from "../../core/release.js";
-import { type DetailKind, type View, viewSeverity } from "../state.js";
+import { type DetailKind, HELM_ERROR_PHASES, type View, viewSeverity } from "../state.js";
+import { chartText } from "./fluxcloud.js";
 import type { CommitLinker } from "./links.js";
 
 export interface RichOptions {
@@ -26,6 +27,11 @@ export interface RichOptions {
   envOrder?: string[];
   /** Current lock of an app in an env, when the caller knows it (release model). */
   lockOf?: (env: string, app: string) => Lock | undefined;
+  /**
+   * Whether a reconciler reports on commits here (a sync runs). Default true; false: a commit's
+   * message does not say "waiting for sync", since no sync will come (issue #11).
+   */
+  awaitsSync?: boolean;
 }
 
 /** Maximum failed objects listed in one detail reply (the rest are counted). */
@@ -87,7 +93,7 @@ const countBy = (objs: SyncObjectResult[], action: SyncObjectResult["action"]) =
   objs.filter((o) => o.action === action).length;
 
 /** One-line progress: committed -> synced -> Helm. */
-function status(v: View): RichText {
+function status(v: View, awaitsSync: boolean): RichText {
   const parts: string[] = [];
   if (v.origin) parts.push(`committed ${v.origin.commit.sha.slice(0, 7)}`);
   if (v.sync) {
@@ -103,7 +109,7 @@ function status(v: View): RichText {
     const state =
       countBy(o, "failed") > 0 ? "sync failed" : v.sync.recovered ? "synced (recovered)" : "synced";
     parts.push(n.length > 0 ? `${state}: ${n.join(", ")}` : `${state}: no changes`);
-  } else if (v.origin) parts.push("waiting for sync");
+  } else if (v.origin && awaitsSync) parts.push("waiting for sync");
   if (v.helm)
     parts.push(
       `Helm ${v.helm.phase}${v.helm.revision !== undefined ? ` (revision ${v.helm.revision})` : ""}`,
@@ -135,7 +141,13 @@ function facts(v: View, opts: RichOptions): { label: string; value: RichText }[]
     const value: RichText = change.from ? [code(change.from), t(" → "), code(change.to)] : [code(change.to)];
     f.push({ label: "Tag", value });
   }
-  if (v.helm?.chartVersion) f.push({ label: "Chart", value: [t(v.helm.chartVersion)] });
+  const chart = v.helm ? chartText(v.helm, "") : "";
+  if (chart) f.push({ label: "Chart", value: [t(chart)] });
+  for (const i of v.helm?.images ?? []) {
+    if (change && change.to === i.to) continue;
+    const tags = i.from ? [code(i.from), t(" → "), code(i.to)] : [code(i.to)];
+    f.push({ label: "Image", value: [t(`${i.image} `), ...tags] });
+  }
   if (v.helm) {
     const rev = v.helm.revision !== undefined ? ` (revision ${v.helm.revision})` : "";
     f.push({ label: "Helm", value: [t(`${v.helm.release}: ${v.helm.phase}${rev}`)] });
@@ -214,7 +226,7 @@ export function richMessage(v: View, opts: RichOptions): Message {
     ];
     blocks.push({ kind: "facts", facts: f });
   } else {
-    blocks.push({ kind: "text", text: status(v) });
+    blocks.push({ kind: "text", text: status(v, opts.awaitsSync !== false) });
     blocks.push({ kind: "facts", facts: facts(v, opts) });
     const failed = v.sync?.objects.filter((o) => o.action === "failed") ?? [];
     if (failed.length > 0)
@@ -232,7 +244,7 @@ export function richMessage(v: View, opts: RichOptions): Message {
           t(failed.length > 5 ? ", …" : ""),
         ],
       });
-    if (v.helm?.error && (v.helm.phase === "failed" || v.helm.phase === "test-failed")) {
+    if (v.helm?.error && HELM_ERROR_PHASES.has(v.helm.phase)) {
       blocks.push({ kind: "text", text: [b("Helm error"), t(": "), t(firstLine(v.helm.error))] });
     }
     const acts = actions(v, opts);
@@ -353,7 +365,7 @@ export function digestDetailsMessage(key: string, views: View[]): Message {
       });
       blocks.push({ kind: "code", text: o.error ?? "failed" });
     }
-    if (v.helm?.error && (v.helm.phase === "failed" || v.helm.phase === "test-failed")) {
+    if (v.helm?.error && HELM_ERROR_PHASES.has(v.helm.phase)) {
       blocks.push({
         kind: "text",
         text: [b(`${v.app ?? ""} ${v.env ?? ""}`), t(`: Helm ${v.helm.release} ${v.helm.phase}`)],

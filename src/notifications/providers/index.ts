@@ -1,14 +1,22 @@
 /**
- * The one list of notification providers (DESIGN.md `Notifier`): the config schema's destination
- * union and the factory both derive from this map, so a new provider is one file plus one line here.
+ * The one list of notification providers (DESIGN.md `Notifier`): one factory per destination schema
+ * of `config/notification-destinations.ts` (the schemas live in config/ so the config does not
+ * import the providers; `createProvider`'s exhaustive switch fails to compile when a destination
+ * type has no provider). A new provider is one file, its schema, and one line here.
  */
-import { z } from "zod";
+import type { z } from "zod";
+import {
+  type Destination,
+  slackDestinationSchema,
+  teamsDestinationSchema,
+  webhookDestinationSchema,
+} from "../../config/notification-destinations.js";
 import type { FetchLike } from "../http.js";
 import type { MessageLedger } from "../ledger.js";
 import type { NotificationProvider } from "../notifier.js";
-import { SlackNotifier, slackDestinationSchema } from "./slack.js";
-import { type TeamsConversationSender, TeamsNotifier, teamsDestinationSchema } from "./teams.js";
-import { WebhookNotifier, webhookDestinationSchema } from "./webhook.js";
+import { SlackNotifier } from "./slack.js";
+import { type TeamsConversationSender, TeamsNotifier } from "./teams.js";
+import { WebhookNotifier } from "./webhook.js";
 
 /** What a provider factory may need from the composition root. */
 export interface ProviderDeps {
@@ -54,15 +62,6 @@ export type ProviderType = keyof typeof providers;
 
 /** Provider type names, e.g. for the chart's values schema. */
 export const PROVIDER_TYPES = Object.keys(providers) as ProviderType[];
-
-/** A destination of any provider, discriminated by `type`. */
-export const destinationSchema = z.discriminatedUnion("type", [
-  providers.slack.schema,
-  providers.teams.schema,
-  providers.webhook.schema,
-]);
-
-export type Destination = z.infer<typeof destinationSchema>;
 
 /** Builds the provider for one validated destination. */
 export function createProvider(d: Destination, deps: ProviderDeps): NotificationProvider {

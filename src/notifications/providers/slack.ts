@@ -6,45 +6,13 @@
  * as replies in its thread. Slack allows about one message per second per channel and answers
  * 429 with `Retry-After` above that: the router's rate limiter uses `rateLimits`.
  */
-import { z } from "zod";
 import { SlackClient, slackFailureInfo } from "../../chat/slack/client.js";
 import { renderSlack } from "../../chat/slack/render.js";
+import type { SlackDestination } from "../../config/notification-destinations.js";
 import { StalledError, TransientError } from "../../core/errors.js";
 import type { FetchLike } from "../http.js";
 import { isShared, type MessageLedger } from "../ledger.js";
 import { type Delivery, DeliveryError, type NotificationProvider, type RateWindow } from "../notifier.js";
-import { commonDestinationFields } from "./common.js";
-
-export const slackDestinationSchema = z
-  .object({
-    ...commonDestinationFields,
-    type: z.literal("slack"),
-    channel: z.string().min(1).optional().describe("Channel id (C…) or name to post to with the bot token."),
-    token: z
-      .string()
-      .optional()
-      .describe(
-        "Bot token (`xoxb-…`); default: the Slack platform's bot token. Use `${ENV_VAR}` interpolation.",
-      ),
-    apiUrl: z
-      .string()
-      .url()
-      .optional()
-      .describe(
-        "Slack Web API base URL; default: the Slack platform's `slack.apiUrl`, else `https://slack.com/api` (proxies, local fakes).",
-      ),
-    webhookUrl: z
-      .string()
-      .url()
-      .optional()
-      .describe("Incoming webhook URL instead of the Web API (no in-place updates, no threads)."),
-  })
-  .refine((d) => d.channel !== undefined || d.webhookUrl !== undefined, {
-    message: "a slack destination needs `channel` (Web API) or `webhookUrl`",
-  })
-  .describe("Slack destination.");
-
-export type SlackDestination = z.infer<typeof slackDestinationSchema>;
 
 interface Ref {
   channel: string;

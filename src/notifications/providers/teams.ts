@@ -6,9 +6,9 @@
  *
  * Bot Framework limits per conversation: about 7 messages/s and 60 per 30 s.
  */
-import { z } from "zod";
-import { cardActivity, type TeamsCardActivity } from "../../chat/teams/client.js";
+import { cardActivity, type TeamsCardActivity } from "../../chat/teams/activity.js";
 import { renderTeams } from "../../chat/teams/render.js";
+import type { TeamsDestination } from "../../config/notification-destinations.js";
 import { StalledError, TransientError, UserError } from "../../core/errors.js";
 import { type FetchLike, postJson } from "../http.js";
 import { isShared, type MessageLedger } from "../ledger.js";
@@ -20,34 +20,9 @@ import {
   type NotificationProvider,
   type RateWindow,
 } from "../notifier.js";
-import { commonDestinationFields } from "./common.js";
 
-export const teamsDestinationSchema = z
-  .object({
-    ...commonDestinationFields,
-    type: z.literal("teams"),
-    conversation: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        "Stored conversation (channel or chat) the bot posts to proactively; the card is updated in place.",
-      ),
-    url: z
-      .string()
-      .url()
-      .optional()
-      .describe("Workflows / incoming webhook URL (post only). Treat it as a secret."),
-  })
-  .refine((d) => d.conversation !== undefined || d.url !== undefined, {
-    message: "a teams destination needs `conversation` (proactive bot message) or `url` (Workflows webhook)",
-  })
-  .describe("Microsoft Teams destination.");
-
-export type TeamsDestination = z.infer<typeof teamsDestinationSchema>;
-
-export type { TeamsCardActivity } from "../../chat/teams/client.js";
-export { cardActivity } from "../../chat/teams/client.js";
+export type { TeamsCardActivity } from "../../chat/teams/activity.js";
+export { cardActivity } from "../../chat/teams/activity.js";
 
 /**
  * Posts to a stored conversation. Implemented by the chat `TeamsClient` (botbuilder

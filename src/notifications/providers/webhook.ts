@@ -5,28 +5,10 @@
  * `verifyWebhookSignature`.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import type { WebhookDestination } from "../../config/notification-destinations.js";
 import { messageToPlainText } from "../../core/message.js";
 import { type FetchLike, postJson } from "../http.js";
 import type { Delivery, NotificationProvider, RateWindow } from "../notifier.js";
-import { commonDestinationFields } from "./common.js";
-
-export const webhookDestinationSchema = z
-  .object({
-    ...commonDestinationFields,
-    type: z.literal("webhook"),
-    url: z.string().url().describe("Where to POST the JSON payload."),
-    secret: z
-      .string()
-      .min(8)
-      .optional()
-      .describe(
-        "HMAC-SHA256 signing secret (header `X-Gitops-Signature-256`). Use `${ENV_VAR}` interpolation.",
-      ),
-  })
-  .describe("Generic JSON webhook destination.");
-
-export type WebhookDestination = z.infer<typeof webhookDestinationSchema>;
 
 export const SIGNATURE_HEADER = "x-gitops-signature-256";
 

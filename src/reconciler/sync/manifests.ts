@@ -1,5 +1,7 @@
 import { parseAllDocuments } from "yaml";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
+import { isBotPath } from "../../gitops/freezes.js";
+import { normalizeRepoPath } from "../../gitops/git/paths.js";
 import type { KubeObject } from "../../kube/client.js";
 import { limiter } from "./limit.js";
 
@@ -38,13 +40,19 @@ export interface LoadedManifests {
 
 const IGNORE_ANNOTATIONS = ["fluxcd.io/ignore", "flux.weave.works/ignore"];
 
-/** Normalizes a configured sync path to `dir/` form; throws for paths that leave the repo. */
+/**
+ * Normalizes a configured sync path to `dir/` form (`""` for the repo root, so `.` syncs the whole
+ * repo) by the repo's one path rule (`normalizeRepoPath`, tidy: `./a//b/` is `a/b/`); throws for
+ * paths that leave the repo.
+ */
 export function normalizeSyncPath(p: string): string {
-  const trimmed = p.replace(/^\.\/+/, "").replace(/\/+$/, "");
-  if (trimmed.startsWith("/") || trimmed.split("/").some((seg) => seg === ".." || seg === "")) {
+  let path: string;
+  try {
+    path = normalizeRepoPath(p, { tidy: true });
+  } catch {
     throw new Error(`sync path ${JSON.stringify(p)} must be a repo-relative folder without ".."`);
   }
-  return `${trimmed}/`;
+  return path === "" ? "" : `${path}/`;
 }
 
 /** The app a file belongs to: its folder when that is at least two levels below the sync path
@@ -117,6 +125,9 @@ async function loadAt(
     for (const raw of [...listed].sort()) {
       const file = raw.replace(/^\.\/+/, "");
       if (seen.has(file)) continue; // overlapping paths: the first path wins
+      // The bot's own records (`.gitops-bot/freezes.yaml`) are not manifests, even when a sync path
+      // is the repo root.
+      if (isBotPath(file)) continue;
       seen.add(file);
       if (!file.startsWith(dir) || file.split("/").includes("..")) {
         out.errors.push({ file, app: file, message: `outside the sync path ${dir}: not applied` });
@@ -127,7 +138,7 @@ async function loadAt(
     // A link could point anywhere (outside the sync paths, outside the repo): never followed,
     // and reported so nobody wonders why the file it names is not applied.
     for (const link of repo.links ? await repo.links(dir.slice(0, -1), revision) : []) {
-      if (seen.has(link) || !isYamlFile(link)) continue;
+      if (seen.has(link) || !isYamlFile(link) || isBotPath(link)) continue;
       seen.add(link);
       out.errors.push({
         file: link,

@@ -36,6 +36,8 @@ export interface ReleasesData {
   apps: { app: string; cells: Record<string, ReleaseCell> }[];
   gaps: PromotionGap[];
   unreadable: { file: string; message: string }[];
+  /** Envs where automation is frozen (`freeze <env>`); details are in the locks section. */
+  frozen?: string[];
   now: string;
 }
 
@@ -68,127 +70,132 @@ function cellText(c: ReleaseCell, now: Date): string {
   return `${c.tag}${c.chart ? ` chart ${c.chart}` : ""}${since ? ` (${since})` : ""}`;
 }
 
+async function releasesCollect(deps: ReleasesDeps, scope: ReportScope): Promise<ReleasesData> {
+  const model = await deps.model();
+  const envs = model.envs.filter((e) => scope.envs.includes(e));
+  const apps: ReleasesData["apps"] = [];
+  const gaps: PromotionGap[] = [];
+  for (const app of model.apps) {
+    const cells: Record<string, ReleaseCell> = {};
+    for (const env of envs) {
+      const i = findInstance(model, app, env);
+      if (!i) continue;
+      const history = await deps.history({ app, env, limit: 10 }).catch(() => []);
+      const chart = i.workload.chart?.version;
+      const since = sinceOf(i, history);
+      cells[env] = {
+        tag: tagsOf(i),
+        ...(chart ? { chart } : {}),
+        ...(since ? { since } : {}),
+        automated: i.workload.policies.automated,
+        locked: i.workload.policies.locked !== null,
+      };
+    }
+    if (Object.keys(cells).length === 0) continue;
+    apps.push({ app, cells });
+    envs.forEach((to, k) => {
+      const from = envs[k - 1];
+      const a = from ? cells[from] : undefined;
+      const z = cells[to];
+      if (!from || !a || !z || (a.tag === z.tag && a.chart === z.chart)) return;
+      gaps.push({
+        app,
+        from,
+        to,
+        tag: a.tag,
+        current: z.tag,
+        ...(a.chart ? { chart: a.chart } : {}),
+        ...(z.chart ? { currentChart: z.chart } : {}),
+      });
+    });
+  }
+  const unreadable = model.problems.map((p) => ({ file: p.file, message: p.message }));
+  const frozen = envs.filter((e) => model.freezes?.some((f) => f.env === e));
+  return { revision: model.revision, envs, apps, gaps, unreadable, frozen, now: scope.now.toISOString() };
+}
+
+function releasesBlocks(
+  d: ReleasesData,
+  opts: Parameters<ReportSection["blocks"]>[1],
+): ReturnType<ReportSection["blocks"]> {
+  const now = new Date(d.now);
+  const out: ReturnType<ReportSection["blocks"]> = [];
+  for (const env of d.envs) {
+    const items: RichText[] = [];
+    for (const a of d.apps) {
+      const c = a.cells[env];
+      if (!c) continue;
+      const since = age(c.since, now);
+      const gap = d.gaps.find((g) => g.app === a.app && g.to === env);
+      items.push([
+        t(`${a.app} `),
+        code(c.tag),
+        ...(c.chart ? [t(` chart ${c.chart}`)] : []),
+        ...(since ? [t(` · ${since}`)] : []),
+        ...(c.locked ? [t(" · locked")] : []),
+        ...(gap ? [t(" · "), b(`${gap.from} has ${gap.tag}`)] : []),
+      ]);
+    }
+    const note = d.frozen?.includes(env) ? "· automation frozen" : undefined;
+    if (items.length > 0)
+      out.push({ kind: "text", text: [...envHeading(env, note), t("\n"), ...lines(items, opts, "apps")] });
+  }
+  if (d.gaps.length > 0) {
+    const items = d.gaps.map(
+      (g): RichText => [
+        t(`${g.app} ${g.from} → ${g.to}: `),
+        code(g.current),
+        t(" → "),
+        code(g.tag),
+        ...(g.chart !== g.currentChart ? [t(` (chart ${g.currentChart ?? "-"} → ${g.chart ?? "-"})`)] : []),
+      ],
+    );
+    out.push({
+      kind: "text",
+      text: [b(`A promotion would carry (${d.gaps.length})`), t("\n"), ...lines(items, opts, "differences")],
+    });
+  } else if (d.apps.length > 0) out.push({ kind: "context", text: [t("Every env runs the same versions.")] });
+  if (d.apps.length === 0) out.push({ kind: "context", text: [t("No apps in these envs.")] });
+  if (d.unreadable.length > 0)
+    out.push({
+      kind: "context",
+      text: [t(`${d.unreadable.length} file(s) could not be read: ${d.unreadable[0]?.file}…`)],
+    });
+  return out;
+}
+
+function releasesText(d: ReleasesData): string {
+  const now = new Date(d.now);
+  const rows = d.apps.map((a) => [
+    a.app,
+    ...d.envs.map((e) => {
+      const c = a.cells[e];
+      if (!c) return "-";
+      const gap = d.gaps.some((g) => g.app === a.app && g.to === e);
+      return `${cellText(c, now)}${gap ? " *" : ""}`;
+    }),
+  ]);
+  const heads = d.envs.map((e) => (d.frozen?.includes(e) ? `${e} (frozen)` : e));
+  const out = [d.apps.length ? textTable(["app", ...heads], rows) : "No apps in these envs."];
+  if (d.gaps.length > 0) {
+    out.push("", "* differs from the env before it; a promotion would carry:");
+    for (const g of d.gaps)
+      out.push(
+        `  ${g.app} ${g.from} -> ${g.to}: ${g.current} -> ${g.tag}${g.chart !== g.currentChart ? ` (chart ${g.currentChart ?? "-"} -> ${g.chart ?? "-"})` : ""}`,
+      );
+  }
+  for (const u of d.unreadable) out.push(`unreadable: ${u.file}: ${u.message}`);
+  return out.join("\n");
+}
+
 export function releasesSection(deps: ReleasesDeps): ReportSection<ReleasesData> {
   return {
     id: "releases",
     title: "Release matrix",
-    async collect(scope: ReportScope): Promise<ReleasesData> {
-      const model = await deps.model();
-      const envs = model.envs.filter((e) => scope.envs.includes(e));
-      const apps: ReleasesData["apps"] = [];
-      const gaps: PromotionGap[] = [];
-      for (const app of model.apps) {
-        const cells: Record<string, ReleaseCell> = {};
-        for (const env of envs) {
-          const i = findInstance(model, app, env);
-          if (!i) continue;
-          const history = await deps.history({ app, env, limit: 10 }).catch(() => []);
-          const chart = i.workload.chart?.version;
-          const since = sinceOf(i, history);
-          cells[env] = {
-            tag: tagsOf(i),
-            ...(chart ? { chart } : {}),
-            ...(since ? { since } : {}),
-            automated: i.workload.policies.automated,
-            locked: i.workload.policies.locked !== null,
-          };
-        }
-        if (Object.keys(cells).length === 0) continue;
-        apps.push({ app, cells });
-        envs.forEach((to, k) => {
-          const from = envs[k - 1];
-          const a = from ? cells[from] : undefined;
-          const z = cells[to];
-          if (!from || !a || !z || (a.tag === z.tag && a.chart === z.chart)) return;
-          gaps.push({
-            app,
-            from,
-            to,
-            tag: a.tag,
-            current: z.tag,
-            ...(a.chart ? { chart: a.chart } : {}),
-            ...(z.chart ? { currentChart: z.chart } : {}),
-          });
-        });
-      }
-      const unreadable = model.problems.map((p) => ({ file: p.file, message: p.message }));
-      return { revision: model.revision, envs, apps, gaps, unreadable, now: scope.now.toISOString() };
-    },
+    collect: (scope) => releasesCollect(deps, scope),
     problems: (d) =>
       d.unreadable.length > 0 ? [`${d.unreadable.length} file(s) of the config repo could not be read`] : [],
-    blocks(d, opts) {
-      const now = new Date(d.now);
-      const out: ReturnType<ReportSection["blocks"]> = [];
-      for (const env of d.envs) {
-        const items: RichText[] = [];
-        for (const a of d.apps) {
-          const c = a.cells[env];
-          if (!c) continue;
-          const since = age(c.since, now);
-          const gap = d.gaps.find((g) => g.app === a.app && g.to === env);
-          items.push([
-            t(`${a.app} `),
-            code(c.tag),
-            ...(c.chart ? [t(` chart ${c.chart}`)] : []),
-            ...(since ? [t(` · ${since}`)] : []),
-            ...(c.locked ? [t(" · locked")] : []),
-            ...(gap ? [t(" · "), b(`${gap.from} has ${gap.tag}`)] : []),
-          ]);
-        }
-        if (items.length > 0)
-          out.push({ kind: "text", text: [...envHeading(env), t("\n"), ...lines(items, opts, "apps")] });
-      }
-      if (d.gaps.length > 0) {
-        const items = d.gaps.map(
-          (g): RichText => [
-            t(`${g.app} ${g.from} → ${g.to}: `),
-            code(g.current),
-            t(" → "),
-            code(g.tag),
-            ...(g.chart !== g.currentChart
-              ? [t(` (chart ${g.currentChart ?? "-"} → ${g.chart ?? "-"})`)]
-              : []),
-          ],
-        );
-        out.push({
-          kind: "text",
-          text: [
-            b(`A promotion would carry (${d.gaps.length})`),
-            t("\n"),
-            ...lines(items, opts, "differences"),
-          ],
-        });
-      } else if (d.apps.length > 0)
-        out.push({ kind: "context", text: [t("Every env runs the same versions.")] });
-      if (d.apps.length === 0) out.push({ kind: "context", text: [t("No apps in these envs.")] });
-      if (d.unreadable.length > 0)
-        out.push({
-          kind: "context",
-          text: [t(`${d.unreadable.length} file(s) could not be read: ${d.unreadable[0]?.file}…`)],
-        });
-      return out;
-    },
-    text(d) {
-      const now = new Date(d.now);
-      const rows = d.apps.map((a) => [
-        a.app,
-        ...d.envs.map((e) => {
-          const c = a.cells[e];
-          if (!c) return "-";
-          const gap = d.gaps.some((g) => g.app === a.app && g.to === e);
-          return `${cellText(c, now)}${gap ? " *" : ""}`;
-        }),
-      ]);
-      const out = [d.apps.length ? textTable(["app", ...d.envs], rows) : "No apps in these envs."];
-      if (d.gaps.length > 0) {
-        out.push("", "* differs from the env before it; a promotion would carry:");
-        for (const g of d.gaps)
-          out.push(
-            `  ${g.app} ${g.from} -> ${g.to}: ${g.current} -> ${g.tag}${g.chart !== g.currentChart ? ` (chart ${g.currentChart ?? "-"} -> ${g.chart ?? "-"})` : ""}`,
-          );
-      }
-      for (const u of d.unreadable) out.push(`unreadable: ${u.file}: ${u.message}`);
-      return out.join("\n");
-    },
+    blocks: releasesBlocks,
+    text: releasesText,
   };
 }

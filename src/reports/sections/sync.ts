@@ -4,7 +4,7 @@
  * reconciler: the composition root passes a reader of its status record (any replica can read it).
  */
 import { b, code, type RichText, t } from "../../core/message.js";
-import type { ReportSection } from "../../core/report.js";
+import type { ReportScope, ReportSection } from "../../core/report.js";
 import { age, lines, when } from "../format.js";
 
 /** What the sync status record says (the fields of `SyncStatus` the report shows). */
@@ -56,31 +56,87 @@ function headline(d: SyncData, now: Date): RichText {
   return out;
 }
 
+async function syncCollect(deps: SyncDeps, scope: ReportScope): Promise<SyncData> {
+  const base = { cluster: deps.cluster, failed: [], drift: [], now: scope.now.toISOString() };
+  if (!deps.read) return { ...base, unavailable: "no sync reconciler runs (no cluster configured)" };
+  let s: SyncSnapshot;
+  try {
+    s = await deps.read();
+  } catch {
+    return { ...base, unavailable: "the sync status could not be read from the cluster" };
+  }
+  const head = await deps.head();
+  return {
+    ...base,
+    result: s.result,
+    ...(s.revision ? { revision: s.revision, behind: s.revision !== head } : {}),
+    head,
+    ...(s.time ? { time: s.time } : {}),
+    ...(s.message ? { message: s.message } : {}),
+    failed: s.failed,
+    drift: s.drift,
+  };
+}
+
+function syncBlocks(
+  d: SyncData,
+  opts: Parameters<ReportSection["blocks"]>[1],
+): ReturnType<ReportSection["blocks"]> {
+  const now = new Date(d.now);
+  const out: ReturnType<ReportSection["blocks"]> = [
+    { kind: "text", text: [b(d.cluster), t(": "), ...headline(d, now)] },
+  ];
+  if (d.failed.length > 0) {
+    const items = d.failed.map((f): RichText => [code(f.id), t(` (${f.file}): ${f.error}`)]);
+    out.push({
+      kind: "text",
+      text: [b(`Failed to apply (${d.failed.length})`), t("\n"), ...lines(items, opts, "objects")],
+    });
+  }
+  if (d.drift.length > 0) {
+    const items = d.drift.map(
+      (x): RichText => [
+        code(x.id),
+        t(` ${x.fields.join(", ")}${x.corrected ? " (corrected)" : " (not corrected)"}`),
+      ],
+    );
+    out.push({
+      kind: "text",
+      text: [b(`Drift (${d.drift.length})`), t("\n"), ...lines(items, opts, "objects")],
+    });
+  }
+  return out;
+}
+
+function syncText(d: SyncData): string {
+  const out: string[] = [];
+  if (d.unavailable) out.push(`${d.cluster}: ${d.unavailable}`);
+  else {
+    out.push(`cluster:   ${d.cluster}`);
+    out.push(`result:    ${d.result}${d.message && d.result === "failed" ? ` (${d.message})` : ""}`);
+    if (d.revision)
+      out.push(
+        `revision:  ${short(d.revision)}${d.behind ? ` (behind the config repo at ${short(d.head ?? "")})` : " (up to date)"}`,
+      );
+    if (d.time) out.push(`when:      ${when(d.time)}`);
+  }
+  if (d.failed.length > 0) {
+    out.push(`failed to apply (${d.failed.length}):`);
+    for (const f of d.failed) out.push(`  ${f.id} (${f.file}): ${f.error}`);
+  }
+  if (d.drift.length > 0) {
+    out.push(`drift (${d.drift.length}):`);
+    for (const x of d.drift)
+      out.push(`  ${x.id}: ${x.fields.join(", ")}${x.corrected ? " (corrected)" : ""}`);
+  }
+  return out.join("\n");
+}
+
 export function syncSection(deps: SyncDeps): ReportSection<SyncData> {
   return {
     id: "sync",
     title: "Sync",
-    async collect(scope) {
-      const base = { cluster: deps.cluster, failed: [], drift: [], now: scope.now.toISOString() };
-      if (!deps.read) return { ...base, unavailable: "no sync reconciler runs (no cluster configured)" };
-      let s: SyncSnapshot;
-      try {
-        s = await deps.read();
-      } catch {
-        return { ...base, unavailable: "the sync status could not be read from the cluster" };
-      }
-      const head = await deps.head();
-      return {
-        ...base,
-        result: s.result,
-        ...(s.revision ? { revision: s.revision, behind: s.revision !== head } : {}),
-        head,
-        ...(s.time ? { time: s.time } : {}),
-        ...(s.message ? { message: s.message } : {}),
-        failed: s.failed,
-        drift: s.drift,
-      };
-    },
+    collect: (scope) => syncCollect(deps, scope),
     problems(d) {
       const out: string[] = [];
       if (d.unavailable?.includes("could not be read")) out.push(`sync: ${d.unavailable}`);
@@ -89,54 +145,7 @@ export function syncSection(deps: SyncDeps): ReportSection<SyncData> {
       if (d.drift.length > 0) out.push(`${d.drift.length} object(s) drifted`);
       return out;
     },
-    blocks(d, opts) {
-      const now = new Date(d.now);
-      const out: ReturnType<ReportSection["blocks"]> = [
-        { kind: "text", text: [b(d.cluster), t(": "), ...headline(d, now)] },
-      ];
-      if (d.failed.length > 0) {
-        const items = d.failed.map((f): RichText => [code(f.id), t(` (${f.file}): ${f.error}`)]);
-        out.push({
-          kind: "text",
-          text: [b(`Failed to apply (${d.failed.length})`), t("\n"), ...lines(items, opts, "objects")],
-        });
-      }
-      if (d.drift.length > 0) {
-        const items = d.drift.map(
-          (x): RichText => [
-            code(x.id),
-            t(` ${x.fields.join(", ")}${x.corrected ? " (corrected)" : " (not corrected)"}`),
-          ],
-        );
-        out.push({
-          kind: "text",
-          text: [b(`Drift (${d.drift.length})`), t("\n"), ...lines(items, opts, "objects")],
-        });
-      }
-      return out;
-    },
-    text(d) {
-      const out: string[] = [];
-      if (d.unavailable) out.push(`${d.cluster}: ${d.unavailable}`);
-      else {
-        out.push(`cluster:   ${d.cluster}`);
-        out.push(`result:    ${d.result}${d.message && d.result === "failed" ? ` (${d.message})` : ""}`);
-        if (d.revision)
-          out.push(
-            `revision:  ${short(d.revision)}${d.behind ? ` (behind the config repo at ${short(d.head ?? "")})` : " (up to date)"}`,
-          );
-        if (d.time) out.push(`when:      ${when(d.time)}`);
-      }
-      if (d.failed.length > 0) {
-        out.push(`failed to apply (${d.failed.length}):`);
-        for (const f of d.failed) out.push(`  ${f.id} (${f.file}): ${f.error}`);
-      }
-      if (d.drift.length > 0) {
-        out.push(`drift (${d.drift.length}):`);
-        for (const x of d.drift)
-          out.push(`  ${x.id}: ${x.fields.join(", ")}${x.corrected ? " (corrected)" : ""}`);
-      }
-      return out.join("\n");
-    },
+    blocks: syncBlocks,
+    text: syncText,
   };
 }

@@ -6,9 +6,9 @@
  * received nor in any log line.
  */
 import { afterEach, expect, it } from "vitest";
+import { notificationsSchema } from "../../../src/config/notifications.js";
 import type { GitopsEvent } from "../../../src/core/events.js";
 import { Redactor } from "../../../src/core/redact.js";
-import { notificationsSchema } from "../../../src/notifications/config.js";
 import type { TeamsConversationSender } from "../../../src/notifications/providers/teams.js";
 import { NotificationRouter } from "../../../src/notifications/router.js";
 import * as ev from "../../golden/events.js";

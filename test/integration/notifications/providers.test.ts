@@ -5,9 +5,9 @@
  * generic webhook (a signature the receiver can verify).
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { notificationsSchema } from "../../../src/config/notifications.js";
 import { StalledError, TransientError } from "../../../src/core/errors.js";
 import { Redactor } from "../../../src/core/redact.js";
-import { notificationsSchema } from "../../../src/notifications/config.js";
 import type {
   TeamsCardActivity,
   TeamsConversationSender,

@@ -5,9 +5,9 @@
  * rendering the full story (who promoted what), not an anonymous sync.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { notificationsSchema } from "../../../src/config/notifications.js";
 import type { SyncEvent } from "../../../src/core/events.js";
 import { Redactor } from "../../../src/core/redact.js";
-import { notificationsSchema } from "../../../src/notifications/config.js";
 import { InMemoryLedger, type MessageLedger } from "../../../src/notifications/ledger.js";
 import { NotificationRouter } from "../../../src/notifications/router.js";
 import * as ev from "../../golden/events.js";

@@ -3,9 +3,9 @@
  * links end up in messages.
  */
 import { describe, expect, it } from "vitest";
+import { notificationsSchema } from "../../../src/config/notifications.js";
 import { configSchema } from "../../../src/config/schema.js";
 import { Redactor } from "../../../src/core/redact.js";
-import { notificationsSchema } from "../../../src/notifications/config.js";
 import { browsableRepoUrl, CommitLinker } from "../../../src/notifications/format/links.js";
 import { PROVIDER_TYPES } from "../../../src/notifications/providers/index.js";
 import { NotificationRouter, urlSecrets } from "../../../src/notifications/router.js";

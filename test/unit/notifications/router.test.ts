@@ -362,6 +362,19 @@ describe("NotificationRouter on post-only destinations (issue #11)", () => {
     expect(p.sent[0]?.at).toBe(start);
   });
 
+  it("does not say a commit waits for a sync when no reconciler will report on it", async () => {
+    for (const canUpdate of [false, true]) {
+      const { router, p } = setup(["a"], { holdForSync: false });
+      p.canUpdate = canUpdate;
+      await router.post(ev.promote);
+      expect(text(p.sent[0]!)).toContain(`committed ${ev.SHA_PROMOTE.slice(0, 7)}`);
+      expect(text(p.sent[0]!)).not.toContain("waiting for sync");
+    }
+    const { router, p } = setup(["a"]);
+    await router.post(ev.promote);
+    expect(text(p.sent[0]!)).toContain("waiting for sync");
+  });
+
   it("still holds a commit for its sync when a reconciler reports on it", async () => {
     const { router, p, timer } = setup(["a"], { settleMs: 60_000 });
     p.canUpdate = false;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TransientError, UserError } from "../../../src/core/errors.js";
 import { ConfigMapRecord } from "../../../src/kube/configmap-records.js";
-import { FallbackRecord } from "../../../src/state/fallback-record.js";
+import { ClusterOutage, FallbackRecord } from "../../../src/state/fallback-record.js";
 import { FakeKubeClient } from "../../helpers/fake-kube-client.js";
 import { RecordingLogger } from "../../helpers/recording-logger.js";
 
@@ -70,6 +70,32 @@ describe("FallbackRecord: the cluster is never in the way of chat", () => {
     });
     expect(Date.now() - t).toBeLessThan(1000);
     expect(await record.read()).toEqual({ x: "1", y: "1" });
+  });
+
+  it("serves at once when another record of the same cluster already found it unavailable", async () => {
+    const kube = new FakeKubeClient();
+    kube.get = () => new Promise(() => {}); // an API server that never answers
+    const outage = new ClusterOutage();
+    const record = (name: string, timeoutMs: number) =>
+      new FallbackRecord(new ConfigMapRecord(kube, { namespace: "bot", name, record: name }), {
+        what: name,
+        timeoutMs,
+        probeMs: 60_000,
+        outage,
+      });
+    const approvals = record("approvals", 50);
+    // A deadline this test would never outlive: only the shared outage lets it answer.
+    const requests = record("requests", 3_600_000);
+    await approvals.read();
+    expect(approvals.isDegraded).toBe(true);
+    await requests.modify((d) => {
+      d.id = "1";
+      return true;
+    });
+    expect(await requests.read()).toEqual({ id: "1" });
+    expect(requests.isDegraded).toBe(true);
+    approvals.close();
+    requests.close();
   });
 
   it("writes what was edited during the outage back when the cluster returns, keeping other replicas' keys", async () => {

@@ -65,6 +65,22 @@ describe("sync paths and apps", () => {
     expect(() => normalizeSyncPath("/etc")).toThrow(/repo-relative/);
   });
 
+  it("reads `.` as the whole repo and tidies a path the way every repo path is tidied", async () => {
+    expect(normalizeSyncPath(".")).toBe("");
+    expect(normalizeSyncPath("./")).toBe("");
+    expect(normalizeSyncPath("releases/./dev//")).toBe("releases/dev/");
+    const repo = new InMemoryConfigRepo({
+      "namespaces/dev.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n",
+      "releases/dev/podinfo/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    });
+    const loaded = await loadManifests(repo, await repo.head(), [{ path: ".", prune: true }]);
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.manifests.map((m) => m.file)).toEqual([
+      "namespaces/dev.yaml",
+      "releases/dev/podinfo/cm.yaml",
+    ]);
+  });
+
   it("groups an app folder as one app and a plain file as its own app", () => {
     expect(appOf("releases/dev/podinfo.yaml", "releases/")).toBe("releases/dev/podinfo.yaml");
     expect(appOf("releases/dev/podinfo/deploy.yaml", "releases/")).toBe("releases/dev/podinfo/");
@@ -88,6 +104,19 @@ describe("sync paths and apps", () => {
     expect(loaded.ignored.map((m) => [m.file, m.prune])).toEqual([["releases/dev/a.yml", false]]);
     expect(loaded.errors).toEqual([]);
     expect(loaded.files).toBe(2);
+  });
+
+  it("never applies the bot's own records, even under a sync path that covers them", async () => {
+    const repo = new InMemoryConfigRepo({
+      "releases/dev/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: dev\n",
+      ".gitops-bot/freezes.yaml": "freezes:\n  - env: prod\n    by: alice\n",
+    });
+    const loaded = await loadManifests(repo, await repo.head(), [
+      { path: "releases", prune: true },
+      { path: ".gitops-bot", prune: true },
+    ]);
+    expect(loaded.manifests.map((m) => m.file)).toEqual(["releases/dev/cm.yaml"]);
+    expect(loaded.errors).toEqual([]);
   });
 });
 

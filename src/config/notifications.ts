@@ -6,8 +6,7 @@
 import { z } from "zod";
 import { CronSchedule } from "../core/cron.js";
 import { REPORT_SECTION_IDS } from "../core/report.js";
-import { templatesSchema } from "./providers/common.js";
-import { destinationSchema } from "./providers/index.js";
+import { destinationSchema, templatesSchema } from "./notification-destinations.js";
 
 const EVENT_KINDS = ["command-commit", "sync", "auto-release", "helm", "reconciler"] as const;
 const SEVERITIES = ["info", "success", "warning", "error"] as const;
@@ -69,14 +68,14 @@ export const reportSchema = z
       .boolean()
       .default(false)
       .describe(
-        "Post only when something needs attention: the last sync failed or left errors, drift was seen, approvals are pending, a lock is older than `staleLockDays`.",
+        "Post only when something needs attention: the last sync failed or left errors, drift was seen, approvals are pending, a lock or an env freeze is older than `staleLockDays`.",
       ),
     staleLockDays: z
       .number()
       .int()
       .min(1)
       .default(7)
-      .describe("Locks older than this many days get a nudge (and count as a problem)."),
+      .describe("Locks and env freezes older than this many days get a nudge (and count as a problem)."),
   })
   .superRefine(
     (r, ctx) => {
