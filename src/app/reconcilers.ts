@@ -40,7 +40,7 @@ export interface ReconcilersDeps {
   /** Image automation's status record (`AppState.imageStatus`). */
   imageStatus: KeyValueRecord;
   /** The envs frozen now (the freeze record); default: none. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   redactor?: Redactor;
   /** env and app of a file, for Helm events (the release model). */
   locate?: (file: string) => Promise<{ env?: string; app?: string } | undefined>;

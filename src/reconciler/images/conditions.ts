@@ -13,6 +13,9 @@ export const ImageReasons = defineReasons([
   "RegistryUnavailable",
   /** The config repo could not be read or the commit could not be pushed: failed, retried with backoff. */
   "ConfigRepoUnavailable",
+  /** The freeze record cannot be read, so nothing is released until it is fixed: failed, retried at
+   * the interval (no backoff: it waits for a new commit). */
+  "FreezesUnreadable",
 ] as const);
 
 export type ImageReason = keyof typeof ImageReasons;

@@ -36,8 +36,9 @@ export interface ImageReconcilerDeps {
   /** Who the commits are by (the bot's identity; the committer is always the bot). */
   actor: Actor;
   clusterName: string;
-  /** The envs that are frozen now (default: none). Read every cycle. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  /** The envs frozen at `revision` (the one the cycle plans at; default: none). Read every cycle;
+   * it throws when it cannot tell (then nothing is released). */
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   clock?: Clock;
 }
 
@@ -73,6 +74,8 @@ export interface ImagePayload {
  */
 export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
   readonly name = "image" as const;
+  /** An unreadable freeze record needs a fixed file: retried at the interval, not with backoff. */
+  readonly noBackoff: ReadonlySet<string> = new Set([ImageReasons.FreezesUnreadable]);
   private state: ImageState | undefined;
   private readonly clock: Clock;
   /** The plan of the last cycle, for `images` and status pages. */
@@ -96,8 +99,8 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
   }
 
   /** The frozen envs now, as the planner takes them. */
-  async frozen(): Promise<Map<string, Freeze>> {
-    return frozenMap(await this.deps.frozenEnvs?.());
+  async frozen(revision?: string): Promise<Map<string, Freeze>> {
+    return frozenMap(await this.deps.frozenEnvs?.(revision));
   }
 
   async reconcile(req: ImageRequest, ctx: ReconcileContext): Promise<ReconcileResult<ImagePayload>> {
@@ -107,12 +110,22 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
     let frozen: Map<string, Freeze>;
     try {
       model = await ops.model();
-      frozen = await this.frozen();
     } catch (err) {
       return this.finish(ctx, {
         status: "failed",
         reason: ImageReasons.ConfigRepoUnavailable,
         message: `cannot read the config repo: ${(err as Error).message}`,
+      });
+    }
+    try {
+      frozen = await this.frozen(model.revision);
+    } catch (err) {
+      // Not knowing which envs are frozen stops all automation (never guess "none").
+      return this.finish(ctx, {
+        status: "failed",
+        reason: ImageReasons.FreezesUnreadable,
+        message: `image automation stopped: ${(err as Error).message}`,
+        observedRevision: model.revision,
       });
     }
     ctx.logger.debug(

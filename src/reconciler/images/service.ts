@@ -22,7 +22,7 @@ export interface ImageServiceDeps {
   logger?: Logger;
   clock?: Clock;
   /** The envs frozen now (the freeze record); default none. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   /** Who leads, for "not the leader" replies. */
   leader?: () => string | undefined;
   /** For tests and benchmarks: a scanner over another client. */
