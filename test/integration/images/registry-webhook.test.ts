@@ -90,6 +90,12 @@ describe("POST /hooks/registry", () => {
     expect(log.length).toBe(before + 1);
     expect(log[0]!.subject).toBe(`[dev/app] Auto-release ${proxy.host}/hook/app:dev-2`);
     expect(released(s.events).map((e) => `${e.from}->${e.to}`)).toEqual(["dev-1->dev-2"]);
+    // The rescan listed the repository once and read only the new tag's manifest and config.
+    expect(proxy.counts).toMatchObject({ tags: 1, manifestGet: 1, blobGet: 1, manifestHead: 0 });
+    proxy.resetCounts();
+    await s.cycle();
+    // Steady state: one tag list, no manifest or blob request.
+    expect(proxy.counts).toMatchObject({ tags: 1, manifestGet: 0, blobGet: 0, manifestHead: 0 });
   });
 
   it("reads and verifies GHCR, Harbor, Docker Hub and distribution notifications", async () => {
