@@ -155,7 +155,11 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     // Bounded, but not so tight that a slow API server deposes a healthy leader: the renew
     // deadline timer, not this timeout, is what guarantees the step-down.
-    const signal = AbortSignal.timeout(Math.max(1_000, this.retryMs));
+    // `stop()` ends a request in flight at once: a hanging API server must not hold up a shutdown.
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(Math.max(1_000, this.retryMs)),
+      this.stopping.signal,
+    ]);
     const ref = {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
