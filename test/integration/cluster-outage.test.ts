@@ -133,4 +133,13 @@ describe("gitops-bot serve while the cluster hangs (issue #11)", () => {
     // Nothing reached prod without the approval.
     expect((await exec("git", ["-C", repoPath, "rev-parse", "HEAD"])).stdout.trim()).toBe(before);
   });
+
+  it("answers status with what it can read, saying the sync state could not be read", async () => {
+    const res = await post(
+      teamsMessage({ serviceUrl: connector.serviceUrl, id: "o-status", text: "status" }),
+    );
+    expect(res.status).toBe(200);
+    const reply = await replyContaining("could not be read");
+    expect(reply).toContain("podinfo");
+  });
 });
