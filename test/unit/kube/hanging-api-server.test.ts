@@ -4,51 +4,31 @@
  * elector stops at once instead of waiting out a lease request. The "API server" is a loopback
  * socket that swallows every request.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server, type Socket } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { K8sKubeClient } from "../../../src/kube/k8s-client.js";
 import { LeaderElector } from "../../../src/kube/leader-election.js";
+import { type BlackHole, startBlackHole, writeKubeconfig } from "../../helpers/black-hole.js";
 
 describe("a hanging API server", () => {
   let dir: string;
-  let server: Server;
-  const sockets = new Set<Socket>();
+  let server: BlackHole;
   let kube: K8sKubeClient;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "hanging-api-"));
-    server = createServer((s) => {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const address = server.address();
-    if (!address || typeof address === "string") throw new Error("no port");
+    server = await startBlackHole();
     const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(
-      kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        `clusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:${address.port}\n    insecure-skip-tls-verify: true`,
-        "users:\n- name: u\n  user:\n    token: t",
-        "contexts:\n- name: c\n  context:\n    cluster: c\n    user: u",
-        "current-context: c",
-        "",
-      ].join("\n"),
-    );
+    await writeKubeconfig(kubeconfig, server.port);
     // The client's own per-request timeout (30 s by default) is longer than this test may take.
     kube = K8sKubeClient.fromOptions({ kubeconfig, env: {} });
   });
 
   afterAll(async () => {
     kube?.close();
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
