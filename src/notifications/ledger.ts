@@ -51,7 +51,7 @@ export interface HandedOver {
 }
 
 /** Most messages kept per destination: a destination down for long would not be caught up anyway. */
-const MAX_HANDED_OVER = 50;
+const MAX_HANDED_OVER = 20;
 
 /** A ledger in memory: for tests, and to share between routers of one process. */
 export class InMemoryLedger implements MessageLedger {
