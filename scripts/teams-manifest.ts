@@ -5,7 +5,7 @@
  *   npx tsx scripts/teams-manifest.ts           rewrite manifest.json in place
  *   npx tsx scripts/teams-manifest.ts --check   exit 1 when manifest.json is out of date (CI)
  *
- * Teams limits (manifest schema v1.17): at most 10 commands per list, title ≤ 32 characters,
+ * Teams limits (manifest schema v1.17 and later): at most 10 commands per list, title ≤ 32 characters,
  * description ≤ 128 characters.
  */
 import { readFile, writeFile } from "node:fs/promises";

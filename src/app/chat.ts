@@ -2,12 +2,14 @@
  * The chat builder: the configured front ends (Slack, Teams) wired to the command engine, and
  * their stop. Teams is built before the engine (notifications post through its sender);
  * `start` connects every platform to the engine and starts it.
+ *
+ * Each platform's SDK is imported only when it is configured: botbuilder (~50 MiB of RSS) and
+ * @slack/bolt (~35 MiB) are most of an idle bot's memory (docs/operations.md, Sizing).
  */
 import type { CommandEngine } from "../bot/engine.js";
 import type { ChatPlatform } from "../bot/platform.js";
-import { SlackPlatform } from "../bot/platforms/slack/platform.js";
 import type { ConversationStore } from "../bot/platforms/teams/conversation-store.js";
-import { TeamsPlatform } from "../bot/platforms/teams/platform.js";
+import type { TeamsPlatform } from "../bot/platforms/teams/platform.js";
 import type { Config } from "../config/schema.js";
 import type { MessageRefStore } from "../core/message-refs.js";
 import type { Logger } from "../core/ports.js";
@@ -27,7 +29,10 @@ export interface ChatDeps {
 }
 
 /** The front ends `cfg` enables (not started yet). */
-export function buildChat(cfg: Config, deps: ChatDeps): { teams?: TeamsPlatform; platforms: ChatPlatform[] } {
+export async function buildChat(
+  cfg: Config,
+  deps: ChatDeps,
+): Promise<{ teams?: TeamsPlatform; platforms: ChatPlatform[] }> {
   const shared = {
     logger: deps.logger,
     http: deps.http,
@@ -36,13 +41,16 @@ export function buildChat(cfg: Config, deps: ChatDeps): { teams?: TeamsPlatform;
     ...(deps.stopGraceMs !== undefined ? { stopGraceMs: deps.stopGraceMs } : {}),
   };
   const teams = cfg.teams
-    ? TeamsPlatform.fromConfig(cfg.teams, {
+    ? (await import("../bot/platforms/teams/platform.js")).TeamsPlatform.fromConfig(cfg.teams, {
         ...shared,
         ...(deps.conversations ? { store: deps.conversations } : {}),
       })
     : undefined;
   const platforms: ChatPlatform[] = [];
-  if (cfg.slack) platforms.push(SlackPlatform.fromConfig(cfg.slack, shared));
+  if (cfg.slack) {
+    const { SlackPlatform } = await import("../bot/platforms/slack/platform.js");
+    platforms.push(SlackPlatform.fromConfig(cfg.slack, shared));
+  }
   if (teams) platforms.push(teams);
   return { ...(teams ? { teams } : {}), platforms };
 }

@@ -6,6 +6,7 @@ import { isUserError, UserError } from "../core/errors.js";
 import { nullLogger } from "../core/ports.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
+import { imagesPlan } from "./reconcilers.js";
 import { clusterPlan } from "./state.js";
 
 /** One finding of `check --json`: a config key (`path`) or a file in the config repo (`file`). */
@@ -19,7 +20,7 @@ export interface CheckFinding {
 /** The `check --json` document. `ok` is false when any problem (not warning) was found. */
 export interface CheckReport {
   ok: boolean;
-  config?: { clusterName: string; frontEnds: string[]; sync: string; destinations: string[] };
+  config?: { clusterName: string; frontEnds: string[]; sync: string; images: string; destinations: string[] };
   repo?: { url: string; branch: string; revision: string; envs: string[]; apps: string[]; instances: number };
   problems: CheckFinding[];
   warnings: CheckFinding[];
@@ -108,11 +109,14 @@ export async function runCheck(
     ? `every ${cfg.sync.interval / 1000}s, ${plan.line.replace(/^sync: on, /, "")}`
     : plan.line.replace(/^sync: /, "");
   const destinations = cfg.notifications.destinations.map((d) => d.name);
-  report.config = { clusterName: cfg.clusterName, frontEnds, sync, destinations };
+  // Image automation needs no cluster; with one (and leader election) only the leader runs it.
+  const images = imagesPlan(cfg, plan.syncRuns).line.replace(/^image automation: /, "");
+  report.config = { clusterName: cfg.clusterName, frontEnds, sync, images, destinations };
   report.warnings.push(...configWarnings(cfg));
   out(`configuration ok: cluster ${cfg.clusterName}`);
   out(`  front ends: ${frontEnds.join(", ") || "none"}`);
   out(`  sync: ${sync}`);
+  out(`  image automation: ${images}`);
   out(`  notification destinations: ${destinations.join(", ") || "none"}`);
   for (const w of report.warnings) {
     out(`  warning: ${w.path ? `${w.path}: ` : ""}${w.message}`);

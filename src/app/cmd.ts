@@ -15,6 +15,7 @@ import { CommandEngine, type EngineResult } from "../bot/engine.js";
 import { quote } from "../bot/parse.js";
 import type { ChatUser, Invocation } from "../bot/platform.js";
 import { renderText } from "../chat/shell/render.js";
+import { imagesSchema } from "../config/images-schema.js";
 import { configSecrets, loadConfig } from "../config/load.js";
 import { type Config, type RepoConfig, repoSchema } from "../config/schema.js";
 import { correlationId, isUserError } from "../core/errors.js";
@@ -24,6 +25,8 @@ import { Redactor } from "../core/redact.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
 import { createLogger } from "../logging.js";
+import { ImageCatalogService } from "../reconciler/images/catalog.js";
+import { imageScanner, registryClient } from "../reconciler/images/registries.js";
 
 /** Streams and the credentials cli.ts read from the environment. */
 export interface CmdIO {
@@ -42,7 +45,7 @@ export interface CmdIO {
 }
 
 /** The sections of gitops-bot.yaml that `cmd` follows; problems elsewhere (a chat token's unset variable) do not matter. */
-const CONFIG_SECTIONS = ["clusterName", "repo", "authz", "approvals"] as const;
+const CONFIG_SECTIONS = ["clusterName", "repo", "authz", "approvals", "images"] as const;
 
 const USAGE = `usage: gitops-bot cmd (--repo <url-or-path> | --config FILE) [--branch B] [--workdir DIR] [--user "Name <email>"] [--yes] [--json] -- <command>
 
@@ -53,8 +56,9 @@ Runs one chat command against the config repo, for scripts and CI. Examples:
   gitops-bot cmd --config gitops-bot.yaml -- promote podinfo dev stg
 
 --config FILE follows the team's gitops-bot.yaml: repo (url, branch, auth, releasesPath, envsFrom),
-authz (protectedEnvs, rules) and clusterName; --repo, --branch and --workdir override it. Without
-it, prod is the protected environment and everything else is allowed.
+authz (protectedEnvs, rules), images (registries and their credentials, for \`images\`) and
+clusterName; --repo, --branch and --workdir override it. Without it, prod is the protected
+environment, everything else is allowed and registries are reached anonymously.
 
 Credentials come from GITOPS_BOT_GIT_TOKEN or GITOPS_BOT_GIT_USERNAME/GITOPS_BOT_GIT_PASSWORD
 (over repo.auth from --config).
@@ -196,11 +200,19 @@ function buildEngine(
   logger: Logger,
   secrets: string[],
 ): CommandEngine {
+  const ops = new ReleaseService({
+    repo,
+    ...(cfg ? { releasesPath: cfg.repo.releasesPath, envsFrom: cfg.repo.envsFrom } : {}),
+  });
+  // `images` reads the registries like image automation does, with --config's credentials.
+  const imagesCfg = cfg?.images ?? imagesSchema.parse({});
+  const images = new ImageCatalogService({
+    ops,
+    scanner: imageScanner(imagesCfg, registryClient(imagesCfg, logger)),
+  });
   return new CommandEngine({
-    ops: new ReleaseService({
-      repo,
-      ...(cfg ? { releasesPath: cfg.repo.releasesPath, envsFrom: cfg.repo.envsFrom } : {}),
-    }),
+    ops,
+    images,
     // Without --config, default rules: prod protected (needs --yes here), everything else allowed.
     authorizer: cfg ? new Authorizer(cfg.authz, cfg.approvals) : new Authorizer(),
     approvals: new InMemoryApprovalStore(),

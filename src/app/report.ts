@@ -45,7 +45,7 @@ export async function runReport(argv: string[], io: ReportIO): Promise<number> {
   const cfg = await loadConfig(values.config, io.env, { sections: SECTIONS });
   const secrets = configSecrets(cfg);
   const logger = createLogger({ level: "warn", secrets, destination: process.stderr });
-  const state = buildState(cfg, { env: io.env, logger });
+  const state = await buildState(cfg, { env: io.env, logger });
   const repo = await GitConfigRepo.open(cfg.repo, { logger });
   try {
     const linker = new CommitLinker(

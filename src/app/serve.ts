@@ -13,16 +13,20 @@ import type { Config } from "../config/schema.js";
 import type { EventSink } from "../core/events.js";
 import type { Logger } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
+import { frozenEnvs } from "../gitops/freezes.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
+import type { HelmService } from "../reconciler/helm/service.js";
+import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
+import type { ImageService } from "../reconciler/images/service.js";
 import type { SyncService } from "../reconciler/sync/service.js";
 import type { ReportScheduler } from "../reports/scheduler.js";
 import { buildChat, startChat } from "./chat.js";
 import { buildNotifications } from "./notifications.js";
-import { buildReconcilers } from "./reconcilers.js";
+import { buildReconcilers, imagesPlan } from "./reconcilers.js";
 import { buildReports } from "./reports.js";
 import { buildState, clusterPlan } from "./state.js";
 
@@ -34,6 +38,8 @@ export interface ServiceDeps {
   extraSinks?: EventSink[];
   /** How long each chat platform's stop waits for its queue before the engine's drain (default 10 s). */
   chatStopGraceMs?: number;
+  /** The envs frozen now, for image automation (the freeze record); default: none. */
+  frozenEnvs?: () => Promise<FrozenEnvs>;
 }
 
 /** A running service. */
@@ -43,6 +49,10 @@ export interface Service {
   engine: CommandEngine;
   repo: GitConfigRepo;
   sync: SyncService | undefined;
+  /** Image automation, unless `images.enabled: false`. */
+  images: ImageService | undefined;
+  /** The HelmRelease reconciler, when it runs (a cluster, helm.enabled and a helm binary). */
+  helm?: HelmService;
   /** Scheduled sync reports, when configured. */
   reports?: ReportScheduler;
   platforms: ChatPlatform[];
@@ -56,7 +66,8 @@ const COMMAND_DRAIN_MS = 15_000;
 
 /**
  * Builds and starts everything `cfg` enables:
- * config repo -> release operations -> state -> notifications -> (sync, when there is a cluster) ->
+ * config repo -> release operations -> state -> notifications -> (sync, when there is a cluster;
+ * image automation, unless turned off) ->
  * command engine -> chat platforms -> HTTP server. Fails fast, with everything started so far
  * stopped again, when a component cannot start.
  *
@@ -91,9 +102,9 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
 
     // One line at start saying whether the cluster reconcilers run, and why not (issue #11).
     logger.info({}, clusterPlan(cfg, deps.env).line);
-    const state = buildState(cfg, { env: deps.env, logger });
+    const state = await buildState(cfg, { env: deps.env, logger });
     stops.push({ name: "state", stop: () => state.stop() });
-    const chat = buildChat(cfg, {
+    const chat = await buildChat(cfg, {
       logger,
       http,
       redactor,
@@ -114,15 +125,26 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
     stops.push({ name: "notifications", stop: notifications.stop });
     const { sink, router } = notifications;
 
-    const rec = buildReconcilers(cfg, {
+    const clustered = state.syncRuns && state.kube !== undefined;
+    logger.info({}, imagesPlan(cfg, clustered).line);
+    const rec = await buildReconcilers(cfg, {
       repo,
+      ops,
       kube: state.syncRuns ? state.kube : undefined,
       sink,
       http,
       logger,
       env: deps.env,
+      imageStatus: state.imageStatus,
+      // The freeze record (`freeze <env>`) stops image automation in that env.
+      frozenEnvs: deps.frozenEnvs ?? (() => frozenEnvs(repo)),
+      redactor,
+      locate: async (file) => {
+        const inst = (await ops.model()).instances.find((i) => i.workload.file === file);
+        return inst ? { env: inst.env, app: inst.app } : undefined;
+      },
     });
-    if (rec.stop) stops.push({ name: "sync", stop: rec.stop });
+    if (rec.stop) stops.push({ name: "reconcilers", stop: rec.stop });
 
     // One linker for chat replies and notifications: `{shortSha}` and `{repoUrl}` mean the same in both.
     const linker = new CommitLinker(
@@ -147,6 +169,8 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       approvals: state.approvals,
       idempotency: state.idempotency,
       ...(rec.commandSync ? { sync: rec.commandSync } : {}),
+      ...(rec.imageCatalog ? { images: rec.imageCatalog } : {}),
+      ...(rec.commandHelm ? { helm: rec.commandHelm } : {}),
       reports: built.runner,
       commitUrl,
     });
@@ -177,6 +201,8 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
         repo: repo.publicUrl,
         platforms: chat.platforms.map((p) => p.name),
         sync: rec.sync !== undefined,
+        images: rec.images !== undefined,
+        helm: rec.helm !== undefined,
       },
       "gitops-bot started",
     );
@@ -185,6 +211,8 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       engine,
       repo,
       sync: rec.sync,
+      images: rec.images,
+      ...(rec.helm ? { helm: rec.helm } : {}),
       platforms: chat.platforms,
       ...(reports ? { reports } : {}),
       stop: stopAll,

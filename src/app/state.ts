@@ -10,7 +10,8 @@
  *
  * The stores: pending approvals, Teams conversation references, the notification ledger (only
  * shared through the cluster: one process needs none), the idempotency record and the report run
- * record (which slot of each scheduled report was posted: no repeat after a restart or failover).
+ * record (which slot of each scheduled report was posted: no repeat after a restart or failover)
+ * and the image automation's status record.
  */
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -27,7 +28,6 @@ import type { Logger } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import type { KubeClient } from "../kube/client.js";
 import { ConfigMapRecord } from "../kube/configmap-records.js";
-import { K8sKubeClient } from "../kube/k8s-client.js";
 import { type ClusterLocation, describeLocation, locateCluster } from "../kube/locate.js";
 import { type MessageLedger, RecordMessageLedger } from "../notifications/ledger.js";
 import { ClusterOutage, FallbackRecord } from "../state/fallback-record.js";
@@ -50,6 +50,8 @@ export interface AppState {
   idempotency: KeyValueRecord;
   /** Which slot of each scheduled report was posted. */
   reportRuns: KeyValueRecord;
+  /** The image automation's status record (its last condition, so a restart does not announce again). */
+  imageStatus: KeyValueRecord;
   /** Stops the background probes and flushes what is pending. */
   stop(): Promise<void>;
 }
@@ -87,7 +89,7 @@ export function clusterPlan(
 }
 
 /** The rule above, applied: which stores are shared through the cluster, and the client to reach it. */
-function placement(cfg: Config, deps: StateDeps) {
+async function placement(cfg: Config, deps: StateDeps) {
   const plan = clusterPlan(cfg, deps.env);
   const { location } = plan;
   const shared = (store: "auto" | "cluster" | "file", what: string): boolean => {
@@ -107,7 +109,8 @@ function placement(cfg: Config, deps: StateDeps) {
   const inCluster = !deps.memory && plan.syncRuns;
   const kube =
     location.kind !== "none" && (plan.syncRuns || approvalsShared || teamsShared)
-      ? K8sKubeClient.fromOptions({
+      ? // @kubernetes/client-node costs ~85 MiB of RSS and a second to import: only with a cluster.
+        (await import("../kube/k8s-client.js")).K8sKubeClient.fromOptions({
           env: deps.env,
           ...(location.kind === "kubeconfig" ? { kubeconfig: location.path } : {}),
         })
@@ -116,9 +119,9 @@ function placement(cfg: Config, deps: StateDeps) {
 }
 
 /** Builds the stores by the rule above. */
-export function buildState(cfg: Config, deps: StateDeps): AppState {
+export async function buildState(cfg: Config, deps: StateDeps): Promise<AppState> {
   const { logger } = deps;
-  const { plan, location, approvalsShared, teamsShared, inCluster, kube } = placement(cfg, deps);
+  const { plan, location, approvalsShared, teamsShared, inCluster, kube } = await placement(cfg, deps);
 
   const fallbacks: FallbackRecord[] = [];
   const outage = new ClusterOutage();
@@ -167,19 +170,16 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
         )
       : undefined;
 
-  const idempotency =
+  // A record shared through the cluster when the sync runs there, else in memory or a file.
+  const record = (name: string, key: string, what: string): KeyValueRecord =>
     inCluster && kube
-      ? clusterRecord(kube, "requests", "requests", "handled request ids")
+      ? clusterRecord(kube, name, key, what)
       : deps.memory
-        ? new MemoryRecord("requests")
-        : new FileRecord(join(dir, "requests.json"), logger);
-
-  const reportRuns =
-    inCluster && kube
-      ? clusterRecord(kube, "reports", "report-runs", "report runs")
-      : deps.memory
-        ? new MemoryRecord("report-runs")
-        : new FileRecord(join(dir, "report-runs.json"), logger);
+        ? new MemoryRecord(key)
+        : new FileRecord(join(dir, `${key}.json`), logger);
+  const idempotency = record("requests", "requests", "handled request ids");
+  const reportRuns = record("reports", "report-runs", "report runs");
+  const imageStatus = record("images", "image-status", "image automation status");
 
   return {
     location,
@@ -190,6 +190,7 @@ export function buildState(cfg: Config, deps: StateDeps): AppState {
     ledger,
     idempotency,
     reportRuns,
+    imageStatus,
     stop: async () => {
       await ledger?.flush();
       for (const f of fallbacks) f.close();

@@ -39,6 +39,7 @@ import {
   type Command,
   type CommandContext,
   CommandRegistry,
+  type HelmCommands,
   type ImageCatalog,
   type Permission,
   type SyncCommands,
@@ -91,6 +92,7 @@ export interface EngineDeps {
   /** Receives a `command-commit` event for every commit a command makes. */
   events?: EventSink;
   sync?: SyncCommands;
+  helm?: HelmCommands;
   images?: ImageCatalog;
   /** Builds sync reports on demand (the `report` command). */
   reports?: ReportRunner;
@@ -344,6 +346,7 @@ export class CommandEngine {
       registry: this.registry,
       approvals: decisions,
       ...(this.deps.sync ? { sync: this.deps.sync } : {}),
+      ...(this.deps.helm ? { helm: this.deps.helm } : {}),
       ...(this.deps.images ? { images: this.deps.images } : {}),
       ...(this.deps.reports ? { reports: this.deps.reports } : {}),
       commitUrl: (sha) => this.deps.commitUrl?.(sha),

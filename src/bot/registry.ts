@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import { UserError } from "../core/errors.js";
 import type { Action, Message } from "../core/message.js";
-import type { Clock, Logger, SyncCommands } from "../core/ports.js";
+import type { Clock, HelmCommands, ImageCatalog, Logger, SyncCommands } from "../core/ports.js";
 import type { ReleaseModel } from "../core/release.js";
 import type { ReportRunner } from "../core/report.js";
 import { didYouMean } from "../core/suggest.js";
@@ -15,7 +15,14 @@ import { type FlagName, type Param, usageLine } from "./parse.js";
 import type { Invocation } from "./platform.js";
 
 /** The sync contract lives in core (the reconciler implements it); re-exported for the commands. */
-export type { SyncCommands, SyncSummary } from "../core/ports.js";
+export type {
+  HelmCommands,
+  ImageCandidate,
+  ImageCandidates,
+  ImageCatalog,
+  SyncCommands,
+  SyncSummary,
+} from "../core/ports.js";
 
 /** A `UserError` that offers buttons (e.g. "pin it with --force"); the engine adds them to the reply. */
 export class ActionableUserError extends UserError {
@@ -30,24 +37,6 @@ export class ActionableUserError extends UserError {
 export interface Permission {
   verb: string;
   env?: string;
-}
-
-/** One candidate image tag for `images`. */
-export interface ImageCandidate {
-  tag: string;
-  created?: string;
-  /** True for the tag deployed now. */
-  current: boolean;
-  /** True when it matches the instance's filter. */
-  matches: boolean;
-}
-
-/** Lists candidate tags from the registry (injected once image automation exists). */
-export interface ImageCatalog {
-  candidates(a: {
-    app: string;
-    env: string;
-  }): Promise<{ container: string; repository: string; tags: ImageCandidate[] }[]>;
 }
 
 /** Decisions on pending approvals, bound to the current invocation by the engine. */
@@ -73,6 +62,8 @@ export interface CommandContext {
   registry: CommandRegistry;
   approvals: ApprovalDecisions;
   sync?: SyncCommands;
+  /** The HelmRelease reconciler (absent without a cluster or with helm off). */
+  helm?: HelmCommands;
   images?: ImageCatalog;
   /** Builds sync reports (absent when the process has none, e.g. `gitops-bot cmd`). */
   reports?: ReportRunner;

@@ -17,6 +17,8 @@ const WRITE_METHODS = [
   "automate",
   "deautomate",
   "policy",
+  "freeze",
+  "unfreeze",
 ] as const;
 
 /** What `WriteRecorder` needs. */
@@ -70,7 +72,8 @@ export class WriteRecorder {
     const sink = this.deps.events;
     if (!sink) return;
     for (const r of results) {
-      if (!r.commit.sha) continue;
+      // An env-wide change (freeze) is no release of an app: the channel sees the command's reply.
+      if (!r.commit.sha || !isAppChange(r)) continue;
       try {
         sink.emit(this.event(r, actor, approvers));
       } catch (e) {
@@ -79,7 +82,11 @@ export class WriteRecorder {
     }
   }
 
-  private event(r: OpResult, actor: Actor, approvers: Actor[]): CommandCommitEvent {
+  private event(
+    r: OpResult & { action: CommandCommitEvent["action"] },
+    actor: Actor,
+    approvers: Actor[],
+  ): CommandCommitEvent {
     const reason = this.reasons.get(r);
     return {
       kind: "command-commit",
@@ -110,6 +117,11 @@ export class WriteRecorder {
         : {}),
     };
   }
+}
+
+/** True for a change to one app (every write but the env-wide freeze and unfreeze). */
+function isAppChange(r: OpResult): r is OpResult & { action: CommandCommitEvent["action"] } {
+  return r.action !== "freeze" && r.action !== "unfreeze";
 }
 
 /**

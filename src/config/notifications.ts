@@ -68,14 +68,14 @@ export const reportSchema = z
       .boolean()
       .default(false)
       .describe(
-        "Post only when something needs attention: the last sync failed or left errors, drift was seen, approvals are pending, a lock is older than `staleLockDays`.",
+        "Post only when something needs attention: the last sync failed or left errors, drift was seen, approvals are pending, a lock or an env freeze is older than `staleLockDays`.",
       ),
     staleLockDays: z
       .number()
       .int()
       .min(1)
       .default(7)
-      .describe("Locks older than this many days get a nudge (and count as a problem)."),
+      .describe("Locks and env freezes older than this many days get a nudge (and count as a problem)."),
   })
   .superRefine(
     (r, ctx) => {

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { duration } from "./duration.js";
+import { helmSchema } from "./helm-schema.js";
+import { imagesSchema } from "./images-schema.js";
 import { notificationsSchema } from "./notifications.js";
 import { sshSchema } from "./ssh-schema.js";
 
@@ -12,23 +15,7 @@ import { sshSchema } from "./ssh-schema.js";
  * areas plug in, too).
  */
 
-/** A duration such as `30s`, `5m`, `1h`, `1h30m`, or a number of milliseconds. */
-export const duration = z
-  .union([
-    z.number().int().nonnegative(),
-    z.string().regex(/^(\d+(ms|s|m|h))+$/, "use a duration like 30s, 5m or 1h"),
-  ])
-  .transform((v) => (typeof v === "number" ? v : parseDuration(v)));
-
-/** Parses `1h30m`, `45s`, `250ms` into milliseconds. */
-export function parseDuration(s: string): number {
-  let total = 0;
-  for (const m of s.matchAll(/(\d+)(ms|s|m|h)/g)) {
-    const n = Number(m[1]);
-    total += m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n * 3_600_000;
-  }
-  return total;
-}
+export { duration, parseDuration } from "./duration.js";
 
 const identity = z
   .strictObject({
@@ -77,6 +64,12 @@ export const repoSchema = z
       .default("folders")
       .describe(
         "How environments are found: folders under `releasesPath`, or the namespace of each workload.",
+      ),
+    aliases: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "Other URLs that name the config repo (e.g. `git@github.com:fluxcd/helm-operator-get-started` in a fork of the tutorial): a HelmRelease whose `chart.git` is `url` (HTTPS or SSH form, with or without `.git`) or one of these reads its chart from the bot's own clone at the synced revision.",
       ),
     releasesPath: z.string().default("releases").describe("Folder whose sub-folders are the environments."),
     pushRetries: z
@@ -413,7 +406,9 @@ export const configSchema = z
     approvals: approvalsSchema,
     sync: syncSchema,
     kube: kubeSchema,
+    helm: helmSchema,
     notifications: notificationsSchema,
+    images: imagesSchema,
   })
   .describe("gitops-bot configuration");
 

@@ -69,13 +69,42 @@ export interface AutoReleaseEvent extends EventBase {
   workload: string;
 }
 
+/** What the HelmRelease reconciler did to one release (correlationId: the commit the sync applied). */
 export interface HelmEvent extends EventBase {
   kind: "helm";
+  /** The Helm release name and the namespace it lives in (helm's `-n`). */
   release: string;
   namespace: string;
+  /** The HelmRelease file in the config repo. */
+  file?: string;
+  /** The Helm revision after this pass. */
   revision?: number;
+  /** The chart's name (from Chart.yaml or the repository). */
+  chart?: string;
   chartVersion?: string;
-  phase: "deployed" | "failed" | "rolled-back" | "tested" | "test-failed";
+  /** Content digest of a git chart directory (12 hex): a template edit without a version bump shows. */
+  chartDigest?: string;
+  /** The config repo revision the release was reconciled at. */
+  gitRevision?: string;
+  /** The commit that caused this (the newest one the sync applied with it), when known. */
+  commit?: CommitRef;
+  /** Image tags that changed in the values, when derivable (`image.tag`, `image.repository`). */
+  images?: { image: string; from?: string; to: string }[];
+  /**
+   * deployed: installed or upgraded; rolled-back: an upgrade failed and was rolled back (its error
+   * in `error`); stalled: the same chart+values failed before and wait for a change or `retry`;
+   * uninstalled: the HelmRelease left git; unmanaged: a release of that name not made by us.
+   */
+  phase:
+    | "deployed"
+    | "failed"
+    | "rolled-back"
+    | "stalled"
+    | "uninstalled"
+    | "unmanaged"
+    | "tested"
+    | "test-failed";
+  /** Helm's error text, redacted. */
   error?: string;
 }
 

@@ -67,6 +67,32 @@ export interface SyncTriggerResult {
   result?: { status: "ready" | "progressing" | "stalled" | "failed"; message?: string };
 }
 
+/** What chat needs of the HelmRelease reconciler (issue #13): `retry` and the phases for `status`. */
+export interface HelmCommands {
+  /**
+   * Forgets the earlier failures of this HelmRelease's chart+values (a stalled or failed release)
+   * and reconciles it now. Resolves when the pass is done (`wait` true) or queued.
+   */
+  retry(
+    hr: { namespace: string; name: string },
+    opts?: { actor?: string; wait?: boolean },
+  ): Promise<{ accepted: boolean; message: string; status?: string }>;
+  /** The recorded Helm phase of every HelmRelease (for `status`), by `namespace/name`. */
+  releases?(): Promise<HelmReleaseSummary[]>;
+}
+
+export interface HelmReleaseSummary {
+  /** The HelmRelease (`namespace/name`) and its file. */
+  key: string;
+  file: string;
+  release: string;
+  namespace: string;
+  /** Deployed, Failed, RolledBack, Stalled, Progressing, … */
+  phase: string;
+  revision?: number;
+  message?: string;
+}
+
 /** What `status` shows of the sync reconciler: the recorded outcome of its last run. */
 export interface SyncSummary {
   result: "never" | "success" | "partial" | "failed";
@@ -79,4 +105,38 @@ export interface SyncSummary {
   errors: number;
   /** Objects changed in the cluster behind git's back, as last seen. */
   drift: number;
+}
+
+/** One candidate image tag for `images`. */
+export interface ImageCandidate {
+  tag: string;
+  /** When the image was built (ISO time), for filters that order by time. */
+  created?: string;
+  /** True for the tag deployed now. */
+  current: boolean;
+  /** True when it matches the instance's filter. */
+  matches: boolean;
+  /** True for the tag automation would move to next. */
+  next?: boolean;
+}
+
+/** The candidates of one container of an instance, newest first. */
+export interface ImageCandidates {
+  container: string;
+  repository: string;
+  /** The filter as written (`glob:dev-*`), `glob:*` when none. */
+  filter?: string;
+  tags: ImageCandidate[];
+  /** How the candidates are ordered: by image creation time or by version. */
+  order?: "time" | "version";
+  /** Tags of the repository not listed (the filter does not admit them, or the list was cut). */
+  more?: number;
+  /** Why automation does not move this container now (locked, frozen, cannot order, registry
+   * error, not automated, …); absent when it runs the newest. */
+  waiting?: string;
+}
+
+/** Lists candidate tags from the registries (the image automation's scanner and planner implement it). */
+export interface ImageCatalog {
+  candidates(a: { app: string; env: string }): Promise<ImageCandidates[]>;
 }

@@ -57,11 +57,12 @@ export class Redactor {
       if (v instanceof Error) return this.text(`${v.name}: ${v.message}`);
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
-        out[k] = /^(password|token|secret|authorization|appPassword|botToken|signingSecret|appToken)$/i.test(
-          k,
-        )
-          ? "***"
-          : this.walk(x, depth + 1);
+        out[k] =
+          /^(password|token|secret|authorization|appPassword|botToken|signingSecret|appToken|webhookSecret|identityToken)$/i.test(
+            k,
+          )
+            ? "***"
+            : this.walk(x, depth + 1);
       }
       return out;
     }

@@ -95,6 +95,16 @@ export interface DiscoveryProblem {
   env?: string;
 }
 
+/** A frozen env (`freeze <env>`, recorded in `.gitops-bot/freezes.yaml`): no automation there. */
+export interface EnvFreeze {
+  env: string;
+  reason?: string;
+  /** Who froze it (`name <email>` of the chat user). */
+  by?: string;
+  /** Since when (ISO time). */
+  at?: string;
+}
+
 export interface ReleaseModel {
   /** The commit the model was read from. */
   revision: string;
@@ -102,6 +112,10 @@ export interface ReleaseModel {
   apps: string[];
   instances: AppInstance[];
   problems: DiscoveryProblem[];
+  /** The frozen envs at this revision (absent when the model was built without them). */
+  freezes?: EnvFreeze[];
+  /** Mistakes in the freezes file (kept apart from `problems`: they name no workload file). */
+  freezeProblems?: DiscoveryProblem[];
 }
 
 /** Finds the instance of `app` in `env` (by name, else by alias), or undefined. */

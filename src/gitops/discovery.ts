@@ -13,6 +13,7 @@ import { UserError } from "../core/errors.js";
 import { printable } from "../core/names.js";
 import type { AppInstance, DiscoveryProblem, ReleaseModel, Workload, WorkloadKind } from "../core/release.js";
 import type { ConfigRepo } from "./config-repo.js";
+import { FREEZES_FILE, type Freezes, isBotPath, parseFreezes } from "./freezes.js";
 import { normalizeRepoPath } from "./git/paths.js";
 import { isObj, readWorkload } from "./workload-reader.js";
 
@@ -103,7 +104,8 @@ export async function discover(
       message: `cannot list the releases: ${(e as Error).message}`,
     });
   }
-  files = files.filter((f) => YAML_FILE.test(f)).sort();
+  // The bot's own records (`.gitops-bot/`) are never workloads, even with `releasesPath: .`.
+  files = files.filter((f) => YAML_FILE.test(f) && !isBotPath(f)).sort();
   const instances: AppInstance[] = [];
   const envs = new Set<string>();
   const wanted = files.filter(
@@ -129,6 +131,7 @@ export async function discover(
     problems.push(...found.problems);
     instances.push(...found.instances);
   }
+  const freezes = await readFreezesFrom(reader);
   const unique = dedupe(preferFileNames(renameChartCollisions(instances)), problems);
   for (const i of unique) envs.add(i.env);
   const envOrder = sortEnvs(envs);
@@ -139,7 +142,19 @@ export async function discover(
     apps: [...new Set(unique.map((i) => i.app))].sort(),
     instances: unique.sort((a, b) => a.app.localeCompare(b.app) || rank(a.env) - rank(b.env)),
     problems,
+    freezes: freezes.freezes,
+    freezeProblems: freezes.problems,
   };
+}
+
+/** The freezes file of the same revision; a read failure is a problem, never a throw. */
+async function readFreezesFrom(reader: RepoReader): Promise<Freezes> {
+  try {
+    return parseFreezes(await reader.read(FREEZES_FILE));
+  } catch (e) {
+    const message = `cannot read: ${(e as Error).message}`;
+    return { freezes: [], problems: [{ file: FREEZES_FILE, message, hint: "Check the config repo." }] };
+  }
 }
 
 /** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */

@@ -39,9 +39,20 @@ export interface ImageChange {
 
 /** Result of a writing operation. */
 export interface OpResult {
+  /** The app changed; empty for an operation on a whole env (freeze, unfreeze). */
   app: string;
   env: string;
-  action: "promote" | "release" | "rollback" | "lock" | "unlock" | "automate" | "deautomate" | "policy";
+  action:
+    | "promote"
+    | "release"
+    | "rollback"
+    | "lock"
+    | "unlock"
+    | "automate"
+    | "deautomate"
+    | "policy"
+    | "freeze"
+    | "unfreeze";
   subject: string;
   commit: CommitResult;
   imageChanges: ImageChange[];
@@ -94,7 +105,8 @@ export type AutoReleaseSkip =
   | "not-automated"
   | "filter-mismatch"
   | "unchanged"
-  | "bad-tag";
+  | "bad-tag"
+  | "frozen";
 
 /** An update image automation applied, with the image's repository and the tag it replaced. */
 export type AutoReleaseApplied = AutoReleaseUpdate & { repository: string; from: string };
@@ -123,6 +135,11 @@ export interface ReleaseOperations {
   automate(a: { app: string; env: string; filter?: string } & OpOptions): Promise<OpResult>;
   deautomate(a: { app: string; env: string } & OpOptions): Promise<OpResult>;
   policy(a: { app: string; env: string; container: string; filter: string } & OpOptions): Promise<OpResult>;
+  /** Freezes `env`: no automation changes it until `unfreeze` (`message` is the reason). One commit
+   * to `.gitops-bot/freezes.yaml`; refused with `already-frozen` when it is frozen. */
+  freeze(a: { env: string } & OpOptions): Promise<OpResult>;
+  /** Lifts the freeze of `env`; refused with `not-frozen` when it is not frozen. */
+  unfreeze(a: { env: string } & OpOptions): Promise<OpResult>;
   /**
    * Image automation's write: many tags in ONE commit. Each update is re-checked on the HEAD the
    * commit is built on and skipped, not failed, when it must not move (see `AutoReleaseSkip`).

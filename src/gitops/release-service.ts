@@ -13,6 +13,7 @@ import { readHistory } from "./history.js";
 import { autoReleaseOp } from "./operations/auto-release.js";
 import { automateOp } from "./operations/automate.js";
 import { deautomateOp } from "./operations/deautomate.js";
+import { freezeOp } from "./operations/freeze.js";
 import { resolveInstance } from "./operations/guards.js";
 import { lockOp } from "./operations/lock.js";
 import { policyOp } from "./operations/policy.js";
@@ -20,6 +21,7 @@ import { planPromotion, promoteOp } from "./operations/promote.js";
 import { releaseOp } from "./operations/release.js";
 import { rollbackOp } from "./operations/rollback.js";
 import { OperationRunner } from "./operations/runner.js";
+import { unfreezeOp } from "./operations/unfreeze.js";
 import { unlockOp } from "./operations/unlock.js";
 import type {
   Actor,
@@ -119,6 +121,14 @@ export class ReleaseService implements ReleaseOperations {
 
   policy(a: { app: string; env: string; container: string; filter: string } & OpOptions): Promise<OpResult> {
     return this.runner.run(policyOp, a);
+  }
+
+  freeze(a: { env: string } & OpOptions): Promise<OpResult> {
+    return this.runner.runEnv(freezeOp, a);
+  }
+
+  unfreeze(a: { env: string } & OpOptions): Promise<OpResult> {
+    return this.runner.runEnv(unfreezeOp, a);
   }
 
   autoRelease(a: {

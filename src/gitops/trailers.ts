@@ -6,11 +6,14 @@
  * values have no line breaks (they are replaced by spaces when building).
  *
  * Trailers:
- * - `Gitops-Action`: promote | release | rollback | lock | unlock | automate | deautomate | policy | auto-release
- * - `Gitops-Env`, `Gitops-App`: the instance changed (repeated for a commit touching several)
+ * - `Gitops-Action`: promote | release | rollback | lock | unlock | automate | deautomate | policy |
+ *   auto-release | freeze | unfreeze
+ * - `Gitops-Env`, `Gitops-App`: the instance changed (repeated for a commit touching several); a
+ *   freeze or unfreeze names only its `Gitops-Env` (it changes `.gitops-bot/freezes.yaml`)
  * - `Gitops-From` / `Gitops-To`: the version before and after (main image tag), when it changed
  * - `Gitops-Source-Env`: the env a promotion copied from
  * - `Gitops-Image`: `<container>=<repository>:<tag>`, one per changed image
+ * - `Gitops-Change`: `<env>/<app> <container>: <old> -> <new> (<file>)`, one per auto-release change
  * - `Gitops-Chart`: the chart version or ref set, when it changed
  * - `Requested-By`: `slack:U123 (alice)`; `Approved-By`: the same form, one per approver
  */
@@ -156,9 +159,10 @@ export function formatCommitMessage(
   return `${parts.join("\n\n")}\n`;
 }
 
-/** `[prod/podinfo] promote stg-9ij63o4c from stg`, cut to 100 characters. */
+/** `[prod/podinfo] promote stg-9ij63o4c from stg` (`[prod] freeze automation` without an app), cut
+ * to 100 characters. */
 export function commitSubject(env: string, app: string, text: string): string {
-  const s = sanitizeTrailerValue(`[${env}/${app}] ${text}`);
+  const s = sanitizeTrailerValue(`[${app ? `${env}/${app}` : env}] ${text}`);
   return s.length > 100 ? `${s.slice(0, 99)}…` : s;
 }
 

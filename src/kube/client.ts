@@ -64,6 +64,8 @@ export interface ApplyOptions {
   force?: boolean;
   /** Server-side dry run: validate and default, persist nothing. */
   dryRun?: boolean;
+  /** Apply to the `status` subresource (the object must exist; only `status` is written). */
+  subresource?: "status";
   signal?: AbortSignal;
 }
 

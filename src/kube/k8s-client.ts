@@ -279,13 +279,14 @@ export class K8sKubeClient implements KubeClient {
   }
 
   async apply(obj: KubeObject, opts: ApplyOptions): Promise<ApplyResult> {
-    const { path } = await this.pathFor(
+    const { path: objectPath } = await this.pathFor(
       obj.apiVersion,
       obj.kind,
       obj.metadata.namespace,
       obj.metadata.name,
       opts.signal,
     );
+    const path = opts.subresource ? `${objectPath}/${opts.subresource}` : objectPath;
     const res = await this.send("PATCH", path, {
       query: {
         fieldManager: opts.fieldManager,

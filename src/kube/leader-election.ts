@@ -275,6 +275,8 @@ export interface Leadable {
   /** Start working; stop by itself when `signal` aborts. No signal: run until `pause()`. */
   lead(signal?: AbortSignal): void;
   pause(): void;
+  /** After `pause()` at shutdown: wait for work that must not be cut off (a helm upgrade). */
+  drain?(): Promise<unknown>;
 }
 
 /**
@@ -300,6 +302,8 @@ export function runWhileLeading(
   }
   return async () => {
     for (const p of participants) p.pause();
+    // Still the leader while draining: nobody else starts on a release we are upgrading.
+    await Promise.all(participants.map((p) => p.drain?.()));
     await elector?.stop();
   };
 }

@@ -49,6 +49,14 @@ export function isEmptySync(e: SyncEvent): boolean {
   return !e.recovered && e.objects.every((o) => o.action === "unchanged");
 }
 
+/** Helm phases whose error text is posted as a detail reply (a rolled-back upgrade failed too). */
+export const HELM_ERROR_PHASES: ReadonlySet<string> = new Set([
+  "failed",
+  "test-failed",
+  "rolled-back",
+  "stalled",
+]);
+
 /** Severity of one event on its own (used by routes). */
 export function eventSeverity(e: GitopsEvent): Severity {
   switch (e.kind) {
@@ -60,7 +68,7 @@ export function eventSeverity(e: GitopsEvent): Severity {
     case "helm":
       return e.phase === "failed" || e.phase === "test-failed"
         ? "error"
-        : e.phase === "rolled-back"
+        : e.phase === "rolled-back" || e.phase === "stalled" || e.phase === "unmanaged"
           ? "warning"
           : "success";
     case "reconciler":
@@ -121,7 +129,7 @@ export class ViewStore {
         const v = known ?? this.release(e);
         this.touch(v, e);
         v.helm = e;
-        const failed = e.phase === "failed" || e.phase === "test-failed";
+        const failed = HELM_ERROR_PHASES.has(e.phase);
         return { views: [v], details: failed && e.error ? [{ view: v, detail: "helm-error" }] : [] };
       }
       case "reconciler": {

@@ -9,6 +9,10 @@
  * `config` by digest for good (a digest's content never changes).
  */
 
+import type { Platform } from "../core/platform.js";
+
+export { type Platform, parsePlatform } from "../core/platform.js";
+
 /** Where a repository lives: `host` as written in image references (`docker.io`, `127.0.0.1:5000`). */
 export interface RepositoryRef {
   host: string;
@@ -25,13 +29,6 @@ export interface ImageConfig {
   /** Where `created` came from. */
   createdFrom?: "config" | "label";
   labels: Record<string, string>;
-}
-
-/** `linux/amd64`, `linux/arm64/v8`. */
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
 }
 
 export interface RegistryClient {
@@ -56,13 +53,6 @@ export interface RegistryStats {
   throttled: number;
   /** Total time spent waiting for a budget or `Retry-After`, ms. */
   waitedMs: number;
-}
-
-/** `linux/amd64` -> Platform; undefined for text that is not os/arch[/variant]. */
-export function parsePlatform(text: string): Platform | undefined {
-  const [os, architecture, variant, extra] = text.split("/");
-  if (!os || !architecture || extra !== undefined) return undefined;
-  return variant ? { os, architecture, variant } : { os, architecture };
 }
 
 /** The API host of a registry host: Docker Hub's registry is not at `docker.io`. */

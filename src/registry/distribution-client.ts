@@ -278,10 +278,12 @@ export class DistributionClient implements RegistryClient {
       this.tokens.set(TokenCache.key(h.bearer.realm, h.bearer.service, scope), token.token, token.expiresIn);
     }
     for (let attempt = 1; ; attempt++) {
+      // Whether this request carries Basic credentials: a concurrent request may turn them on meanwhile.
+      const sentBasic = h.basic;
       let res = await this.once(h, scope, method, url, kind, where, accept);
       if (res.status === 401) {
         await res.body?.cancel();
-        const retried = await this.answerChallenge(h, scope, res);
+        const retried = await this.answerChallenge(h, scope, res, sentBasic);
         res = retried ? await this.once(h, scope, method, url, kind, where, accept) : res;
         if (res.status === 401) {
           await res.body?.cancel();
@@ -371,12 +373,12 @@ export class DistributionClient implements RegistryClient {
   }
 
   /** Handles a 401's challenge; true when the request should be tried again. */
-  private async answerChallenge(h: Host, scope: string, res: Response): Promise<boolean> {
+  private async answerChallenge(h: Host, scope: string, res: Response, sentBasic: boolean): Promise<boolean> {
     const ch = parseChallenge(res.headers.get("www-authenticate"));
     const creds = this.credentials(h);
     if (!ch) return false;
     if (ch.scheme === "basic") {
-      if (h.basic || creds?.username === undefined || creds.password === undefined) return false;
+      if (sentBasic || creds?.username === undefined || creds.password === undefined) return false;
       h.basic = true;
       return true;
     }

@@ -81,7 +81,7 @@ const SECTION_NAMES: Record<ReportSectionId, string> = {
   sync: "Sync",
   automation: "Image automation",
   helm: "Helm releases",
-  locks: "Locks",
+  locks: "Locks and freezes",
   approvals: "Pending approvals",
   activity: "Activity",
 };

@@ -5,7 +5,7 @@
  * exactly what the bot needs there (state and approval ConfigMaps, the leader Lease).
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -119,5 +119,122 @@ describe("the gitops-bot Helm chart", () => {
       "yes",
     );
     expect(await can2(as2, "get", "secrets", "-n", "default")).toBe("no");
+  });
+  it("with crds.helmRelease.install, `kubectl get hr` lists HelmReleases with phase, revision and message", async () => {
+    const ns = await newNamespace("chart-crd");
+    const release = `bot-${ns.slice(-6)}`;
+    // --take-ownership: another suite on this API server may have created the CRD already.
+    await helm(
+      ns,
+      "install",
+      release,
+      chart,
+      "--set",
+      `fullnameOverride=${release}`,
+      "--set",
+      "crds.helmRelease.install=true",
+      "--take-ownership",
+    );
+    const dir = await mkdtemp(join(home, "hr-"));
+    const file = join(dir, "podinfo.yaml");
+    await writeFile(
+      file,
+      [
+        "apiVersion: helm.fluxcd.io/v1",
+        "kind: HelmRelease",
+        "metadata: { name: podinfo }",
+        "spec:",
+        "  releaseName: podinfo-dev",
+        "  chart: { git: https://github.com/example/config-repo.git, path: charts/podinfo, ref: main }",
+        "  values: { image: { repository: ghcr.io/stefanprodan/podinfo, tag: 6.5.0 } }",
+        "",
+      ].join("\n"),
+    );
+    await kubectl("apply", "-n", ns, "-f", file);
+    const status = {
+      status: {
+        releaseName: "podinfo-dev",
+        phase: "Succeeded",
+        revision: "6.5.0",
+        conditions: [{ type: "Released", status: "True", message: "upgraded to revision 2" }],
+      },
+    };
+    await kubectl(
+      "patch",
+      "hr",
+      "podinfo",
+      "-n",
+      ns,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify(status),
+    );
+    const table = await kubectl("get", "hr", "-n", ns);
+    const [header, row] = table.split("\n");
+    expect(header?.split(/\s{2,}/)).toEqual(["NAME", "RELEASE", "PHASE", "REVISION", "MESSAGE", "AGE"]);
+    expect(row).toMatch(/^podinfo\s+podinfo-dev\s+Succeeded\s+6\.5\.0\s+upgraded to revision 2\s+/);
+  });
+
+  it("narrowed RBAC with rbac.helm grants helm's release Secrets only in the listed namespaces", async () => {
+    const ns = await newNamespace("chart-helm");
+    const target = await newNamespace("chart-helm-target");
+    const release = `bot-${ns.slice(-6)}`;
+    await helm(
+      ns,
+      "install",
+      release,
+      chart,
+      "--set",
+      `fullnameOverride=${release}`,
+      "--set",
+      "rbac.clusterAdmin=false",
+      "--set",
+      "rbac.helm.enabled=true",
+      "--set-json",
+      `rbac.helm.namespaces=["${target}"]`,
+    );
+    const can = (...args: string[]) => can2(`system:serviceaccount:${ns}:${release}`, ...args);
+    for (const verb of ["list", "create", "update", "delete"]) {
+      expect(await can(verb, "secrets", "-n", target)).toBe("yes");
+    }
+    expect(await can("patch", "helmreleases.helm.fluxcd.io", "--subresource=status", "-n", target)).toBe(
+      "yes",
+    );
+    expect(await can("get", "secrets", "-n", ns)).toBe("no");
+    expect(await can("get", "secrets", "-n", "default")).toBe("no");
+  });
+  it("the API server accepts every object of the full example (PDB, Ingress, scheduling, probes)", async () => {
+    const ns = await newNamespace("chart-full");
+    const release = `bot-${ns.slice(-6)}`;
+    // No Prometheus Operator here (ServiceMonitor) and the CRD belongs to the test above.
+    await helm(
+      ns,
+      "install",
+      release,
+      chart,
+      "-f",
+      join(chart, "ci", "full-values.yaml"),
+      "--set",
+      `fullnameOverride=${release}`,
+      "--set",
+      "serviceMonitor.enabled=false",
+      "--set",
+      "crds.helmRelease.install=false",
+    );
+    const kinds = (await kubectl("get", "deploy,svc,ingress,pdb,cm,sa", "-n", ns, "-o", "name")).split("\n");
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        `deployment.apps/${release}`,
+        `service/${release}`,
+        `ingress.networking.k8s.io/${release}`,
+        `poddisruptionbudget.policy/${release}`,
+      ]),
+    );
+    const deploy = JSON.parse(await kubectl("get", "deployment", release, "-n", ns, "-o", "json"));
+    const pod = deploy.spec.template.spec;
+    expect(pod.containers[0].startupProbe.httpGet.path).toBe("/healthz");
+    expect(pod.terminationGracePeriodSeconds).toBe(45);
+    expect(pod.containers[0].image).toMatch(/@sha256:/);
   });
 });

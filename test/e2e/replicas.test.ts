@@ -72,6 +72,7 @@ describe("two replicas", () => {
           // The replicas share state in `ns`; they sync a folder the repo does not have, so this
           // test leaves the example's namespaces to service.test.ts.
           sync: { name: "replicas", namespace: ns, interval: "1h", paths: ["not-in-this-repo/"] },
+          images: { enabled: false },
           notifications: {
             destinations: [{ name: "ops", type: "slack", channel: "COPS", apiUrl: `${slack.url}/api` }],
             routes: [{ match: { kind: ["reconciler"] }, to: ["ops"] }],

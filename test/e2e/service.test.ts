@@ -97,6 +97,7 @@ describe("gitops-bot serve against a real API server", () => {
         leaderElection: { leaseDuration: "4s", renewDeadline: "3s", retryPeriod: "500ms" },
       },
       sync: { name: "service-e2e", namespace: "service-e2e-system", interval: "1h" },
+      images: { enabled: false },
       notifications: {
         destinations: [{ name: "deploys", type: "slack", channel: "CDEPLOYS", apiUrl: `${slack.url}/api` }],
       },

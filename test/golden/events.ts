@@ -56,6 +56,7 @@ export const autoHelm: HelmEvent = {
   release: "podinfo-dev",
   namespace: "dev",
   revision: 12,
+  chart: "podinfo",
   chartVersion: "6.5.0",
   phase: "deployed",
 };
@@ -128,7 +129,31 @@ export const promoteRolledBack: HelmEvent = {
   id: "ev-promote-rb",
   revision: 9,
   phase: "rolled-back",
-  error: undefined,
+  error: "UPGRADE FAILED: Service \"podinfo-prod\" is invalid: spec.ports[0].port: Invalid value: 99999",
+};
+
+/** A config change in git (no command) installed from a chart in the config repo (git digest). */
+export const gitChartDeployed: HelmEvent = {
+  ...base("ev-git-helm", SHA_MANUAL, "stg", "podinfo"),
+  kind: "helm",
+  release: "stg-podinfo",
+  namespace: "stg",
+  file: "releases/stg/podinfo.yaml",
+  revision: 3,
+  chart: "podinfo",
+  chartVersion: "3.2.0",
+  chartDigest: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
+  gitRevision: SHA_MANUAL,
+  commit: { sha: SHA_MANUAL, subject: "change test image", author: "carol" },
+  images: [{ image: "stefanprodan/podinfo", from: "3.1.0", to: "3.2.0" }],
+  phase: "deployed",
+};
+
+/** The same chart+values failed and were rolled back before: waiting for a change or `retry`. */
+export const promoteStalled: HelmEvent = {
+  ...promoteRolledBack,
+  id: "ev-promote-stalled",
+  phase: "stalled",
 };
 
 export const policyCommit: CommandCommitEvent = {
@@ -180,6 +205,8 @@ export const allEvents: GitopsEvent[] = [
   promote,
   promoteHelmFailed,
   promoteRolledBack,
+  gitChartDeployed,
+  promoteStalled,
   policyCommit,
   lockCommit,
   reconcilerFailed,

@@ -150,6 +150,14 @@ export class FakeKubeClient implements KubeClient {
     }
     const k = this.key(obj.apiVersion, obj.kind, ns, md.name);
     const prev = this.objects.get(k);
+    if (opts.subresource === "status") {
+      if (!prev) throw new KubeApiError(`${obj.kind.toLowerCase()} "${md.name}" not found`, 404, "NotFound");
+      const updated = { ...structuredClone(prev), status: structuredClone(obj.status) };
+      if (content(prev) !== content(updated)) updated.metadata.resourceVersion = String(++this.rv);
+      this.counters.writes++;
+      this.objects.set(k, updated);
+      return { object: structuredClone(updated), created: false };
+    }
     const next: KubeObject = structuredClone(obj);
     const { metadata: _m, ...body } = next;
     next.metadata = {

@@ -1,6 +1,6 @@
 /**
  * A deterministic state to report on: the example config repo in an `InMemoryConfigRepo` with a
- * few commits (a release, a promotion, a lock), a pending approval, and a sync status with a failed
+ * few commits (a release, a promotion, a lock, a freeze of stg), a pending approval, and a sync status with a failed
  * object and drift. The clock is a fake one the test moves; commit times come from the repo double.
  */
 
@@ -64,6 +64,7 @@ export async function reportState(config: object = REPORTS_CONFIG): Promise<Repo
   await ops.release({ app: "podinfo", env: "dev", tag: "dev-abc12345", actor: alice });
   await ops.promote({ app: "podinfo", from: "dev", to: "stg", actor: bob, force: true });
   await ops.lock({ app: "frontend", env: "prod", actor: alice, message: "db migration" });
+  await ops.freeze({ env: "stg", actor: bob, message: "release weekend, back on monday" });
   const approvals = new InMemoryApprovalStore();
   await approvals.put({
     id: "k7m2q9xa",

@@ -129,6 +129,19 @@ describe("gitops-bot demo", () => {
     const r = await cli(["demo", "--dir", dir, "--quiet"], { input: "status podinfo dev\n" });
     expect(r.stdout).toContain("testing");
   });
+
+  it("a freeze typed in the shell is a commit, so it survives a restart; unfreeze lifts it", async () => {
+    const dir = await tempDir();
+    const first = await cli(["demo", "--dir", dir, "--quiet"], { input: "freeze dev demo day\n" });
+    expect(first.stdout).toContain("Froze automation in dev");
+    const r = await cli(["demo", "--dir", dir, "--quiet"], {
+      input: "status dev\nunfreeze dev\nstatus dev\n",
+    });
+    const [before, after] = r.stdout.split("Unfroze automation in dev");
+    expect(before).toMatch(/dev is frozen by .* since .*: demo day/);
+    expect(after).toBeDefined();
+    expect(after).not.toContain("is frozen");
+  });
 });
 
 describe("gitops-bot cmd", () => {

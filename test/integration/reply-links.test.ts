@@ -31,6 +31,8 @@ describe("commit links in chat replies", () => {
       slack: { signingSecret: SIGNING_SECRET, botToken: "xoxb-links", apiUrl: slack.apiUrl },
       approvals: { storePath: join(dir, "approvals.json") },
       sync: { enabled: false },
+      // Image automation would scan the example images on ghcr.io: not what this test is about.
+      images: { enabled: false },
       notifications: {
         repoUrl: "https://git.example.com/team/config",
         templates: { commitLink: "{repoUrl}/c/{shortSha}?full={sha}" },

@@ -60,6 +60,8 @@ describe("gitops-bot serve: graceful stop", () => {
         },
         approvals: { storePath: join(dir, "approvals.json") },
         sync: { enabled: false },
+        // Image automation would scan the example images on ghcr.io: not what this test is about.
+        images: { enabled: false },
         notifications: {
           destinations: [{ name: "deploys", type: "slack", channel: "CDEPLOYS" }],
           routes: [{ to: ["deploys"] }],

@@ -53,6 +53,8 @@ describe("gitops-bot serve (composition root)", () => {
         },
         approvals: { storePath: join(dir, "approvals.json") },
         sync: { enabled: false },
+        // Image automation would scan the example images on ghcr.io: not what this test is about.
+        images: { enabled: false },
         notifications: {
           destinations: [
             { name: "deploys", type: "slack", channel: "CDEPLOYS", apiUrl: `${slack.url}/api` },

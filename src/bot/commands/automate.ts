@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { code, t } from "../../core/message.js";
 import { defineCommand } from "../registry.js";
 import { requireInstance, resultMessage } from "./format.js";
 
@@ -21,13 +22,22 @@ export const automate = defineCommand({
   permission: (a) => ({ verb: "automate", env: a.env }),
   examples: ["automate podinfo dev glob:dev-*", "automate podinfo prod semver:~0.4"],
   async run(a, ctx) {
-    requireInstance(await ctx.model(), a.app, a.env);
+    const model = await ctx.model();
+    requireInstance(model, a.app, a.env);
     const r = await ctx.ops.automate({
       app: a.app,
       env: a.env,
       ...(a.filter ? { filter: a.filter } : {}),
       ...ctx.opts(a.dryRun),
     });
-    return resultMessage(r, ctx, a.dryRun);
+    const reply = resultMessage(r, ctx, a.dryRun);
+    // Automated, but nothing will move while the env is frozen: say so rather than let them wait.
+    if (model.freezes?.some((f) => f.env === a.env)) {
+      reply.blocks.push({
+        kind: "context",
+        text: [t(`${a.env} is frozen: automation starts there after `), code(`unfreeze ${a.env}`), t(".")],
+      });
+    }
+    return reply;
   },
 });

@@ -3,7 +3,8 @@ import { code, type Message, t } from "../../core/message.js";
 import { defineCommand } from "../registry.js";
 import { requireInstance } from "./format.js";
 
-/** `images <app> <env>`: candidate tags from the registry (once image automation exists). */
+/** `images <app> <env>`: candidate tags from the registry, newest first, the one running, the
+ * next one automation would release, and why automation waits. */
 export const images = defineCommand({
   name: "images",
   summary: "list candidate image tags for an app in an environment",
@@ -45,15 +46,29 @@ export const images = defineCommand({
     }
     const found = await ctx.images.candidates({ app: a.app, env: a.env });
     ctx.output({ images: found });
-    const blocks: Message["blocks"] = found.map((c) => ({
-      kind: "table" as const,
-      columns: [`${c.container} (${c.repository})`, "created", "matches filter"],
-      rows: c.tags.map((tag) => [
-        [code(tag.tag), ...(tag.current ? [t(" ← running")] : [])],
-        [t(tag.created ?? "-")],
-        [t(tag.matches ? "yes" : "no")],
-      ]),
-    }));
+    const blocks: Message["blocks"] = found.flatMap((c) => [
+      {
+        kind: "table" as const,
+        columns: [`${c.container} (${c.repository})`, "created", "matches filter"],
+        rows: c.tags.map((tag) => [
+          [code(tag.tag), ...(tag.current ? [t(" ← running")] : []), ...(tag.next ? [t(" ← next")] : [])],
+          [t(tag.created ?? "-")],
+          [t(tag.matches ? "yes" : "no")],
+        ]),
+      },
+      ...(c.waiting || c.more
+        ? [
+            {
+              kind: "text" as const,
+              text: [
+                ...(c.filter ? [t(`filter ${c.filter}. `)] : []),
+                ...(c.waiting ? [t(`Automation waits: ${c.waiting}. `)] : []),
+                ...(c.more ? [t(`${c.more} more tag(s) not listed.`)] : []),
+              ],
+            },
+          ]
+        : []),
+    ]);
     return {
       title: [t(`Image tags for ${a.app} in ${a.env}`)],
       severity: "info",

@@ -7,6 +7,7 @@ import { approve } from "./approve.js";
 import { automate } from "./automate.js";
 import { deautomate } from "./deautomate.js";
 import { diff } from "./diff.js";
+import { freeze } from "./freeze.js";
 import { help } from "./help.js";
 import { history } from "./history.js";
 import { images } from "./images.js";
@@ -17,9 +18,11 @@ import { promote } from "./promote.js";
 import { reject } from "./reject.js";
 import { release } from "./release.js";
 import { report } from "./report.js";
+import { retry } from "./retry.js";
 import { rollback } from "./rollback.js";
 import { status } from "./status.js";
 import { sync } from "./sync.js";
+import { unfreeze } from "./unfreeze.js";
 import { unlock } from "./unlock.js";
 
 /** All built-in commands. */
@@ -35,8 +38,11 @@ export const commands: AnyCommand[] = [
   automate,
   deautomate,
   policy,
+  freeze,
+  unfreeze,
   images,
   sync,
+  retry,
   approve,
   reject,
   pending,

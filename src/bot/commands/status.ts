@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { b, code, type Message, type RichText, t } from "../../core/message.js";
-import { type AppInstance, findInstance } from "../../core/release.js";
+import { type AppInstance, type EnvFreeze, findInstance, type ReleaseModel } from "../../core/release.js";
 import { type CommandContext, defineCommand, type SyncSummary } from "../registry.js";
 import { checkName, lockText, short, tagsText } from "./format.js";
 
@@ -40,6 +40,53 @@ function details(inst: AppInstance): Message["blocks"] {
   facts.push({ label: "automated", value: [t(w.policies.automated ? "yes" : "no")] });
   facts.push({ label: "locked", value: [t(lockText(inst) ?? "no")] });
   return [{ kind: "facts", facts }];
+}
+
+/** `2026-12-07 01:00 UTC`, or the text as written when it is no time. */
+function utc(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** "prod is frozen by alice since 2026-12-07 01:00 UTC (2 h ago): release weekend" (one line). */
+export function freezeLine(f: EnvFreeze, now: Date): string {
+  const since = f.at
+    ? ` since ${utc(f.at)}${Number.isNaN(Date.parse(f.at)) ? "" : ` (${ago(f.at, now)})`}`
+    : "";
+  return `${f.env} is frozen${f.by ? ` by ${f.by}` : ""}${since}${f.reason ? `: ${f.reason}` : ""}`;
+}
+
+/** The freezes of `envs`: each with who, since when and why, and what it means; then the freezes
+ * file's mistakes, if any. */
+function freezeBlocks(model: ReleaseModel, envs: string[], now: Date): Message["blocks"] {
+  const out: Message["blocks"] = [];
+  const frozen = (model.freezes ?? []).filter((f) => envs.includes(f.env));
+  for (const f of frozen) {
+    out.push({
+      kind: "text",
+      text: [
+        b(freezeLine(f, now)),
+        t(". Automation changes nothing there until "),
+        code(`unfreeze ${f.env}`),
+        t("; manual releases still work."),
+      ],
+    });
+  }
+  const problems = (model.freezeProblems ?? []).filter((p) => p.env === undefined || envs.includes(p.env));
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 3).map((p) => p.message);
+    // Without a readable env list automation cannot tell which env was meant, so it stops everywhere.
+    const everywhere = problems.some((p) => p.env === undefined);
+    out.push({
+      kind: "context",
+      text: [
+        t(`${problems[0]?.file} has ${problems.length} mistake(s): ${shown.join("; ")}. `),
+        ...(everywhere ? [b("Automation is stopped in every env until it is fixed. ")] : []),
+        t(problems[0]?.hint ?? ""),
+      ],
+    });
+  }
+  return out;
 }
 
 /** The sync reconciler's last outcome; a reason instead when it cannot be read (no cluster access). */
@@ -105,14 +152,16 @@ export const status = defineCommand({
     const apps = app ? [app] : model.apps;
     const blocks: Message["blocks"] = [];
     const single = app && env ? findInstance(model, app, env) : undefined;
+    const isFrozen = (e: string) => (model.freezes ?? []).some((f) => f.env === e);
     if (single) blocks.push(...details(single));
     else {
       blocks.push({
         kind: "table",
-        columns: ["app", ...envs],
+        columns: ["app", ...envs.map((e) => (isFrozen(e) ? `${e} (frozen)` : e))],
         rows: apps.map((ap) => [[b(ap)], ...envs.map((e) => cell(findInstance(model, ap, e)))]),
       });
     }
+    blocks.push(...freezeBlocks(model, envs, ctx.clock.now()));
     if (model.problems.length > 0) {
       const shown = model.problems.slice(0, 5).map((p) => `${p.file}: ${p.message}`);
       blocks.push({
@@ -141,6 +190,8 @@ export const status = defineCommand({
           locked: i.workload.policies.locked,
         })),
       problems: model.problems,
+      freezes: (model.freezes ?? []).filter((f) => envs.includes(f.env)),
+      freezeProblems: model.freezeProblems ?? [],
     });
     const lines = apps.flatMap((ap) =>
       envs.map((e) => {
@@ -150,11 +201,15 @@ export const status = defineCommand({
           : undefined;
       }),
     );
+    const now = ctx.clock.now();
+    const frozenLines = (model.freezes ?? [])
+      .filter((f) => envs.includes(f.env))
+      .map((f) => freezeLine(f, now));
     return {
       title: [t(single ? `${app} in ${env}` : "Release status")],
       severity: "info",
       blocks,
-      fallbackText: lines.filter(Boolean).join("\n") || "no apps found",
+      fallbackText: [...frozenLines, ...lines.filter(Boolean)].join("\n") || "no apps found",
     };
   },
 });

@@ -17,28 +17,16 @@ import {
 } from "botbuilder";
 import { StalledError, TransientError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports.js";
+import type { TeamsCardActivity } from "./activity.js";
 import { baseConversationId } from "./conversations.js";
 import type { AdaptiveCard } from "./render.js";
+
+// Re-exported: they live apart so that the notification provider does not load botbuilder.
+export { cardActivity, type TeamsCardActivity } from "./activity.js";
 
 /** Where conversation references come from (the Teams conversation store). Keys are base ids. */
 export interface ConversationReferences {
   get(conversationId: string): Promise<Partial<ConversationReference> | undefined>;
-}
-
-/** The message activity the notifications post: one Adaptive Card attachment. */
-export interface TeamsCardActivity {
-  type: "message";
-  summary: string;
-  attachments: { contentType: "application/vnd.microsoft.card.adaptive"; content: AdaptiveCard }[];
-}
-
-/** Wraps a card as a message activity (also the Workflows webhook payload). */
-export function cardActivity(card: AdaptiveCard, summary: string): TeamsCardActivity {
-  return {
-    type: "message",
-    summary: summary.slice(0, 250),
-    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: card }],
-  };
 }
 
 /** How a failed Bot Connector call looks (botbuilder's RestError). */

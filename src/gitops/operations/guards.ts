@@ -37,6 +37,11 @@ function unknownName(what: "app" | "env", name: string, known: readonly string[]
   });
 }
 
+/** The refusal for an env the model does not know, with "did you mean" and the known envs. */
+export function unknownEnv(env: string, known: readonly string[]): UserError {
+  return unknownName("env", env, known);
+}
+
 /** The unreadable file that should hold `app` in `env`: a problem named after the app, or in a file
  * named like the app's file in another env (an app named after its chart lives in a file of
  * another name, and a file that cannot be parsed has no chart to name it by), or else the one

@@ -11,6 +11,7 @@ import type { Clock } from "../../core/ports.js";
 import type { AppInstance, ReleaseModel } from "../../core/release.js";
 import type { CommitResult, ConfigRepo, Edit } from "../config-repo.js";
 import type { DiscoveryOptions } from "../discovery.js";
+import { FREEZES_FILE, type Freezes, parseFreezes, readFreezes } from "../freezes.js";
 import { findInFile } from "../history.js";
 import type { Actor, ImageChange, OpOptions, OpResult } from "../operations.js";
 import { buildTrailers, commitSubject, emptyTrailers, type GitopsTrailers } from "../trailers.js";
@@ -50,6 +51,20 @@ export interface Operation<A extends OpOptions, P> {
   describe(inst: AppInstance, plan: P, a: A, t: GitopsTrailers): Description;
 }
 
+/** An operation on a whole env (freeze, unfreeze): it edits the freezes file, not a workload. */
+export interface EnvOperation<A extends OpOptions & { env: string }> {
+  readonly action: OpResult["action"];
+  /** Checks the env name against the model and the freezes at HEAD (once); returns the env. */
+  resolve(model: ReleaseModel, freezes: Freezes, a: A): string;
+  /** The guards. Runs twice: on the freezes at the model's revision, then on those of the HEAD
+   * being built. */
+  check(freezes: Freezes, env: string, a: A): void;
+  /** The new freezes file text (`text` is undefined when there is no file yet). */
+  apply(text: string | undefined, env: string, a: A, ctx: OperationContext): string;
+  /** Subject (after `[env] `) and body, fixed before the commit. */
+  describe(freezes: Freezes, env: string, a: A): { subject: string; body: string[] };
+}
+
 /** One update of a batch operation (image automation) and the instance it targets at HEAD. */
 export interface Located<U> {
   u: U;
@@ -62,8 +77,9 @@ export interface BatchOperation<U, R, S extends string> {
   /** The instance an update targets in the model at HEAD. */
   locate(model: ReleaseModel, u: U): AppInstance | undefined;
   /** Why `u` must not be applied to `inst` (undefined: apply it). Runs twice, like `Operation.check`;
-   * `inst` is undefined when the instance or its file is gone. */
-  check(inst: AppInstance | undefined, u: U): S | undefined;
+   * `inst` is undefined when the instance or its file is gone. `frozen` tells whether an env is
+   * frozen in that same revision (`.gitops-bot/freezes.yaml`). */
+  check(inst: AppInstance | undefined, u: U, frozen: (env: string) => boolean): S | undefined;
   /** Applies `u` to the file text; returns the new text and what was done. */
   apply(text: string, now: AppInstance, u: U): { text: string; done: R };
   /** The commit message and trailers, from the updates that pass the check on the model. */
@@ -123,6 +139,37 @@ export class OperationRunner {
     return result;
   }
 
+  /** Runs one env operation: check on the freezes at the model's revision, commit with the check
+   * again on the freezes file of the HEAD being built. The result's `app` is empty. */
+  async runEnv<A extends OpOptions & { env: string }>(op: EnvOperation<A>, a: A): Promise<OpResult> {
+    const model = await this.model();
+    const before = await readFreezes(this.ctx.repo, model.revision);
+    const env = op.resolve(model, before, a);
+    op.check(before, env, a);
+    const t = emptyTrailers();
+    t.action = op.action;
+    t.envs = [env];
+    t.requestedBy = { id: a.actor.id, name: a.actor.name };
+    t.approvedBy = (a.approvers ?? []).map((x) => ({ id: x.id, name: x.name }));
+    const d = op.describe(before, env, a);
+    const edit: Edit = async (files) => {
+      const text = await files.read(FREEZES_FILE);
+      op.check(parseFreezes(text), env, a);
+      const out = op.apply(text, env, a, this.ctx);
+      if (out !== (text ?? "")) await files.write(FREEZES_FILE, out);
+    };
+    const subject = commitSubject(env, "", d.subject);
+    const commit = await this.ctx.repo.commit({
+      subject,
+      body: d.body.join("\n"),
+      author: a.actor.identity,
+      trailers: buildTrailers(t),
+      edits: [edit],
+      ...(a.dryRun ? { dryRun: true } : {}),
+    });
+    return { app: "", env, action: op.action, subject, commit, imageChanges: [], locked: false };
+  }
+
   /** Runs a batch in one commit: updates that fail the check up front are left out of the message,
    * and every update is checked again on the HEAD being built (skipped there, not failed). */
   async runBatch<U, R, S extends string>(
@@ -131,9 +178,10 @@ export class OperationRunner {
     o: { actor: Actor; dryRun?: boolean },
   ): Promise<BatchResult<U, R, S>> {
     const model = await this.model();
+    const frozenAtModel = frozenTest(await readFreezes(this.ctx.repo, model.revision));
     const located: Located<U>[] = updates.map((u) => ({ u, inst: op.locate(model, u) }));
     const planned = located.flatMap(({ u, inst }) =>
-      inst && op.check(inst, u) === undefined ? [{ u, inst }] : [],
+      inst && op.check(inst, u, frozenAtModel) === undefined ? [{ u, inst }] : [],
     );
     let applied: R[] = [];
     let skipped: (U & { reason: S })[] = [];
@@ -141,8 +189,9 @@ export class OperationRunner {
       // Runs again after a rejected push: start the bookkeeping over.
       applied = [];
       skipped = [];
+      const frozen = frozenTest(parseFreezes(await fa.read(FREEZES_FILE)));
       const skip = (u: U, now: AppInstance | undefined) => {
-        const reason = op.check(now, u);
+        const reason = op.check(now, u, frozen);
         if (reason === undefined) return false;
         skipped.push({ ...u, reason });
         return true;
@@ -194,6 +243,14 @@ export class OperationRunner {
       if (out !== text) await files.write(file, out);
     };
   }
+}
+
+/** Whether an env is frozen in `f`; every env is, when the file cannot be read at all (the safe
+ * reading: automation cannot tell which env was meant). */
+function frozenTest(f: Freezes): (env: string) => boolean {
+  if (f.problems.some((p) => p.env === undefined)) return () => true;
+  const envs = new Set(f.freezes.map((x) => x.env));
+  return (env) => envs.has(env);
 }
 
 /** The trailers every single-instance operation carries: action, env, app, requester, approvers. */

@@ -7,7 +7,7 @@
  */
 import type { SyncObjectResult } from "../../core/events.js";
 import { type Block, b, type Message, type RichText, t } from "../../core/message.js";
-import { type View, viewSeverity } from "../state.js";
+import { HELM_ERROR_PHASES, type View, viewSeverity } from "../state.js";
 import { type CommitLinker, fill, fillRich, paragraphs } from "./links.js";
 
 export const FLUXCLOUD_TITLE = "Applied flux changes to cluster";
@@ -75,12 +75,19 @@ function bullets(lines: RichText[]): RichText {
   return lines.flatMap((l, n) => [t(n === 0 ? "* " : "\n* "), ...l]);
 }
 
+/** `podinfo 6.5.0 (git 1a2b3c4d5e6f)`; empty when the event names no chart. */
+export function chartText(h: NonNullable<View["helm"]>, prefix: string): string {
+  const parts = [h.chart, h.chartVersion].filter(Boolean).join(" ");
+  const digest = h.chartDigest ? `git ${h.chartDigest.slice(0, 12)}` : "";
+  if (!parts && !digest) return "";
+  return `${prefix}${parts}${parts && digest ? ` (${digest})` : digest}`;
+}
+
 function helmLine(v: View): string | undefined {
   const h = v.helm;
   if (!h) return undefined;
   const rev = h.revision !== undefined ? `, revision ${h.revision}` : "";
-  const chart = h.chartVersion ? `, chart ${h.chartVersion}` : "";
-  return `Helm: ${h.namespace}:helmrelease/${h.release} ${h.phase}${rev}${chart}`;
+  return `Helm: ${h.namespace}:helmrelease/${h.release} ${h.phase}${rev}${chartText(h, ", chart ")}`;
 }
 
 interface ErrorItem {
@@ -92,7 +99,7 @@ function errorsOf(v: View): ErrorItem[] {
   const out: ErrorItem[] = (v.sync?.objects ?? [])
     .filter((o) => o.action === "failed")
     .map((o) => ({ head: `Resource ${o.id}, file: ${o.file}:`, text: o.error ?? "failed" }));
-  if (v.helm?.error && (v.helm.phase === "failed" || v.helm.phase === "test-failed")) {
+  if (v.helm?.error && HELM_ERROR_PHASES.has(v.helm.phase)) {
     out.push({ head: `Resource ${v.helm.namespace}:helmrelease/${v.helm.release}:`, text: v.helm.error });
   }
   if (v.reconciler && v.reconciler.state !== "recovered")

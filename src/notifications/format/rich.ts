@@ -17,7 +17,8 @@ import {
   t,
 } from "../../core/message.js";
 import type { Lock } from "../../core/release.js";
-import { type DetailKind, type View, viewSeverity } from "../state.js";
+import { type DetailKind, HELM_ERROR_PHASES, type View, viewSeverity } from "../state.js";
+import { chartText } from "./fluxcloud.js";
 import type { CommitLinker } from "./links.js";
 
 export interface RichOptions {
@@ -140,7 +141,13 @@ function facts(v: View, opts: RichOptions): { label: string; value: RichText }[]
     const value: RichText = change.from ? [code(change.from), t(" → "), code(change.to)] : [code(change.to)];
     f.push({ label: "Tag", value });
   }
-  if (v.helm?.chartVersion) f.push({ label: "Chart", value: [t(v.helm.chartVersion)] });
+  const chart = v.helm ? chartText(v.helm, "") : "";
+  if (chart) f.push({ label: "Chart", value: [t(chart)] });
+  for (const i of v.helm?.images ?? []) {
+    if (change && change.to === i.to) continue;
+    const tags = i.from ? [code(i.from), t(" → "), code(i.to)] : [code(i.to)];
+    f.push({ label: "Image", value: [t(`${i.image} `), ...tags] });
+  }
   if (v.helm) {
     const rev = v.helm.revision !== undefined ? ` (revision ${v.helm.revision})` : "";
     f.push({ label: "Helm", value: [t(`${v.helm.release}: ${v.helm.phase}${rev}`)] });
@@ -237,7 +244,7 @@ export function richMessage(v: View, opts: RichOptions): Message {
           t(failed.length > 5 ? ", …" : ""),
         ],
       });
-    if (v.helm?.error && (v.helm.phase === "failed" || v.helm.phase === "test-failed")) {
+    if (v.helm?.error && HELM_ERROR_PHASES.has(v.helm.phase)) {
       blocks.push({ kind: "text", text: [b("Helm error"), t(": "), t(firstLine(v.helm.error))] });
     }
     const acts = actions(v, opts);
@@ -358,7 +365,7 @@ export function digestDetailsMessage(key: string, views: View[]): Message {
       });
       blocks.push({ kind: "code", text: o.error ?? "failed" });
     }
-    if (v.helm?.error && (v.helm.phase === "failed" || v.helm.phase === "test-failed")) {
+    if (v.helm?.error && HELM_ERROR_PHASES.has(v.helm.phase)) {
       blocks.push({
         kind: "text",
         text: [b(`${v.app ?? ""} ${v.env ?? ""}`), t(`: Helm ${v.helm.release} ${v.helm.phase}`)],

@@ -6,7 +6,7 @@
  *
  * Bot Framework limits per conversation: about 7 messages/s and 60 per 30 s.
  */
-import { cardActivity, type TeamsCardActivity } from "../../chat/teams/client.js";
+import { cardActivity, type TeamsCardActivity } from "../../chat/teams/activity.js";
 import { renderTeams } from "../../chat/teams/render.js";
 import type { TeamsDestination } from "../../config/notification-destinations.js";
 import { StalledError, TransientError, UserError } from "../../core/errors.js";
@@ -21,8 +21,8 @@ import {
   type RateWindow,
 } from "../notifier.js";
 
-export type { TeamsCardActivity } from "../../chat/teams/client.js";
-export { cardActivity } from "../../chat/teams/client.js";
+export type { TeamsCardActivity } from "../../chat/teams/activity.js";
+export { cardActivity } from "../../chat/teams/activity.js";
 
 /**
  * Posts to a stored conversation. Implemented by the chat `TeamsClient` (botbuilder

@@ -1,5 +1,6 @@
 import { parseAllDocuments } from "yaml";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
+import { isBotPath } from "../../gitops/freezes.js";
 import { normalizeRepoPath } from "../../gitops/git/paths.js";
 import type { KubeObject } from "../../kube/client.js";
 import { limiter } from "./limit.js";
@@ -124,6 +125,9 @@ async function loadAt(
     for (const raw of [...listed].sort()) {
       const file = raw.replace(/^\.\/+/, "");
       if (seen.has(file)) continue; // overlapping paths: the first path wins
+      // The bot's own records (`.gitops-bot/freezes.yaml`) are not manifests, even when a sync path
+      // is the repo root.
+      if (isBotPath(file)) continue;
       seen.add(file);
       if (!file.startsWith(dir) || file.split("/").includes("..")) {
         out.errors.push({ file, app: file, message: `outside the sync path ${dir}: not applied` });
@@ -134,7 +138,7 @@ async function loadAt(
     // A link could point anywhere (outside the sync paths, outside the repo): never followed,
     // and reported so nobody wonders why the file it names is not applied.
     for (const link of repo.links ? await repo.links(dir.slice(0, -1), revision) : []) {
-      if (seen.has(link) || !isYamlFile(link)) continue;
+      if (seen.has(link) || !isYamlFile(link) || isBotPath(link)) continue;
       seen.add(link);
       out.errors.push({
         file: link,

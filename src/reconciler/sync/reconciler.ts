@@ -25,6 +25,11 @@ export interface SyncReconcilerDeps {
   clock?: Clock;
   /** How many commits an event lists at most (default 20). */
   maxCommits?: number;
+  /**
+   * Called after a run that applied `revision` (with or without per-object errors; not after an
+   * outage): the Helm reconciler reconciles the HelmReleases of that revision next.
+   */
+  onApplied?: (revision: string) => void;
 }
 
 const CHANGED = new Set(["created", "configured", "pruned"]);
@@ -120,6 +125,13 @@ export class SyncReconciler implements Reconciler<SyncRequest, SyncPayload> {
       });
     }
     this.loaded = { state: next, inventory: report.inventory };
+    if (next.lastAppliedRevision === head && !report.transient && !ctx.signal.aborted) {
+      try {
+        this.deps.onApplied?.(head);
+      } catch (err) {
+        ctx.logger.warn({ err }, "the applied-revision hook failed");
+      }
+    }
 
     const result = {
       findings: syncFindings(failures, leftAlone),

@@ -48,6 +48,8 @@ export interface SyncServiceDeps {
   clock?: Clock;
   /** Who leads, for "not the leader" replies (LeaderElector.leader). */
   leader?: () => string | undefined;
+  /** Called with each revision a sync applied (the Helm reconciler's trigger). */
+  onApplied?: (revision: string) => void;
 }
 
 /**
@@ -90,6 +92,7 @@ export class SyncService implements SyncTrigger {
       clusterName: opts.clusterName,
       name: opts.name,
       clock: deps.clock ?? systemClock,
+      ...(deps.onApplied ? { onApplied: deps.onApplied } : {}),
     });
     this.status = store;
     const serviceOpts: ReconcilerServiceOptions<SyncRequest> = {

@@ -36,6 +36,8 @@ export interface ReleasesData {
   apps: { app: string; cells: Record<string, ReleaseCell> }[];
   gaps: PromotionGap[];
   unreadable: { file: string; message: string }[];
+  /** Envs where automation is frozen (`freeze <env>`); details are in the locks section. */
+  frozen?: string[];
   now: string;
 }
 
@@ -109,7 +111,8 @@ async function releasesCollect(deps: ReleasesDeps, scope: ReportScope): Promise<
     });
   }
   const unreadable = model.problems.map((p) => ({ file: p.file, message: p.message }));
-  return { revision: model.revision, envs, apps, gaps, unreadable, now: scope.now.toISOString() };
+  const frozen = envs.filter((e) => model.freezes?.some((f) => f.env === e));
+  return { revision: model.revision, envs, apps, gaps, unreadable, frozen, now: scope.now.toISOString() };
 }
 
 /** Chat blocks: one text block per env, then what a promotion would carry. */
@@ -135,8 +138,9 @@ function releasesBlocks(
         ...(gap ? [t(" · "), b(`${gap.from} has ${gap.tag}`)] : []),
       ]);
     }
+    const note = d.frozen?.includes(env) ? "· automation frozen" : undefined;
     if (items.length > 0)
-      out.push({ kind: "text", text: [...envHeading(env), t("\n"), ...lines(items, opts, "apps")] });
+      out.push({ kind: "text", text: [...envHeading(env, note), t("\n"), ...lines(items, opts, "apps")] });
   }
   if (d.gaps.length > 0) {
     const items = d.gaps.map(
@@ -174,7 +178,8 @@ function releasesText(d: ReleasesData): string {
       return `${cellText(c, now)}${gap ? " *" : ""}`;
     }),
   ]);
-  const out = [d.apps.length ? textTable(["app", ...d.envs], rows) : "No apps in these envs."];
+  const heads = d.envs.map((e) => (d.frozen?.includes(e) ? `${e} (frozen)` : e));
+  const out = [d.apps.length ? textTable(["app", ...heads], rows) : "No apps in these envs."];
   if (d.gaps.length > 0) {
     out.push("", "* differs from the env before it; a promotion would carry:");
     for (const g of d.gaps)

@@ -64,6 +64,8 @@ export async function setup(
     store?: (dir: string) => ApprovalStore;
     deps?: Partial<EngineDeps>;
     url?: (repoPath: string) => Promise<{ url: string; auth?: { username: string; password: string } }>;
+    /** The git backend (default: auto). */
+    backend?: "native" | "isomorphic";
   } = {},
 ): Promise<Setup> {
   const dir = await mkdtemp(join(tmpdir(), "bot-it-"));
@@ -75,6 +77,7 @@ export async function setup(
       branch: "main",
       workdir: join(dir, "work"),
       ...(remote.auth ? { auth: remote.auth } : {}),
+      ...(o.backend ? { backend: o.backend } : {}),
     }),
     { logger: nullLogger },
   );
@@ -83,7 +86,8 @@ export async function setup(
   const events: GitopsEvent[] = [];
   const make = () =>
     new CommandEngine({
-      ops: new ReleaseService({ repo }),
+      // One clock for the engine and the operations: lock and freeze times are the test's.
+      ops: new ReleaseService({ repo, clock }),
       authorizer: new Authorizer(o.authz, o.approvals),
       approvals: store,
       events: { emit: (e) => events.push(e) },

@@ -207,4 +207,25 @@ describe("Slack -> CommandEngine wiring", () => {
     const [update] = fake.callsOf("chat.update");
     expect(update?.args).toMatchObject({ channel: "C1", ts: requestTs });
   });
+
+  it("/gitops freeze commits the freeze as the Slack user with the audit trailers, and status shows it", async () => {
+    const before = Number((await exec("git", ["-C", repoPath, "rev-list", "--count", "HEAD"])).stdout.trim());
+    fake.calls.length = 0;
+    await postSignedSlack(url, slash("freeze stg release weekend", "w-freeze"), { signingSecret: SECRET });
+    await fake.waitFor((calls) => JSON.stringify(calls).includes("Froze automation in"), 20_000);
+    await slack.idle();
+    const after = Number((await exec("git", ["-C", repoPath, "rev-list", "--count", "HEAD"])).stdout.trim());
+    expect(after).toBe(before + 1);
+    const log = (await exec("git", ["-C", repoPath, "log", "-1", "--format=%an <%ae>%n%B"])).stdout;
+    expect(log).toContain("alice <alice@example.com>");
+    expect(log).toContain("[stg] freeze automation");
+    expect(log).toContain("Gitops-Action: freeze");
+    expect(log).toContain("Gitops-Env: stg");
+    expect(log).toMatch(/Requested-By: slack:U42 \(alice\)/);
+    fake.calls.length = 0;
+    await postSignedSlack(url, slash("status stg", "w-frozen"), { signingSecret: SECRET });
+    await fake.waitFor((calls) => JSON.stringify(calls).includes("stg is frozen by alice"), 20_000);
+    await slack.idle();
+    expect(JSON.stringify(fake.calls)).toContain("release weekend");
+  });
 });

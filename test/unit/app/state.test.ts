@@ -12,8 +12,12 @@ describe("app/state: the cluster is never in the way of chat (issue #11)", () =>
     expect(plan.line).toMatch(/^sync: off, no cluster: /);
   });
 
-  it("builds no cluster client and keeps state out of the cluster without one", () => {
-    const state = buildState(cfg, { env: { HOME: "/nonexistent-home" }, logger: nullLogger, memory: true });
+  it("builds no cluster client and keeps state out of the cluster without one", async () => {
+    const state = await buildState(cfg, {
+      env: { HOME: "/nonexistent-home" },
+      logger: nullLogger,
+      memory: true,
+    });
     expect(state.kube).toBeUndefined();
     expect(state.syncRuns).toBe(false);
     expect(state.ledger).toBeUndefined();

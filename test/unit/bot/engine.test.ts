@@ -52,6 +52,8 @@ class FailingOps implements ReleaseOperations {
   automate = () => this.fail();
   deautomate = () => this.fail();
   policy = () => this.fail();
+  freeze = () => this.fail();
+  unfreeze = () => this.fail();
   plan = () => this.fail() as never;
   autoRelease = () => this.fail() as never;
   history = async () => [];

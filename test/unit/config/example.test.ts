@@ -13,6 +13,8 @@ const env = {
   TEAMS_TENANT_ID: "00000000-0000-0000-0000-000000000002",
   GIT_WEBHOOK_SECRET: "webhook-secret-example",
   AUDIT_WEBHOOK_SECRET: "audit-secret-example",
+  REGISTRY_WEBHOOK_SECRET: "registry-secret-example",
+  GHCR_TOKEN: "ghcr-token-example",
 };
 
 describe("examples/gitops-bot.yaml", () => {
@@ -30,9 +32,18 @@ describe("examples/gitops-bot.yaml", () => {
       "audit",
     ]);
     expect(cfg.notifications.reports.map((r) => r.name)).toEqual(["morning", "problems"]);
+    expect(cfg.images).toMatchObject({ interval: 60_000, platform: "linux/amd64" });
+    expect(cfg.images.registries.map((r) => r.host)).toEqual(["ghcr.io", "registry.example.com"]);
     // Every secret it references is known to the redactor.
     const secrets = configSecrets(cfg);
-    for (const k of ["GIT_TOKEN", "SLACK_BOT_TOKEN", "TEAMS_APP_PASSWORD", "AUDIT_WEBHOOK_SECRET"] as const)
+    for (const k of [
+      "GIT_TOKEN",
+      "SLACK_BOT_TOKEN",
+      "TEAMS_APP_PASSWORD",
+      "AUDIT_WEBHOOK_SECRET",
+      "REGISTRY_WEBHOOK_SECRET",
+      "GHCR_TOKEN",
+    ] as const)
       expect(secrets).toContain(env[k]);
   });
 

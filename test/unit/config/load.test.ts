@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, configSecrets, loadConfig, parseConfig } from "../../../src/config/load.js";
+import { Redactor } from "../../../src/core/redact.js";
 
 describe("config loading", () => {
   let dir: string;
@@ -93,5 +94,37 @@ describe("config loading", () => {
       (e: Error) => e,
     );
     expect((fromEnv as Error).message).toContain("missing2.yaml");
+  });
+
+  it("images: defaults without a section; registries' secrets and the webhook secret are redacted", () => {
+    const none = parseConfig({ repo: { url: "x" } }, {});
+    expect(none.images).toMatchObject({ interval: 60_000, platform: "linux/amd64", registries: [] });
+    expect(none.images.enabled).toBeUndefined();
+    const cfg = parseConfig(
+      {
+        repo: { url: "x" },
+        images: {
+          enabled: false,
+          interval: "30s",
+          webhookSecret: "hook-canary-1234",
+          registries: [
+            { host: "ghcr.io", auth: { username: "u", password: "pw-canary-1234", token: "tk-canary-1234" } },
+          ],
+        },
+      },
+      {},
+    );
+    expect(cfg.images.interval).toBe(30_000);
+    expect(cfg.images.registries[0]).toMatchObject({ host: "ghcr.io", insecure: false, maxConcurrency: 4 });
+    const secrets = configSecrets(cfg);
+    for (const s of ["hook-canary-1234", "pw-canary-1234", "tk-canary-1234"]) expect(secrets).toContain(s);
+    const printed = JSON.stringify(new Redactor(secrets).value(cfg));
+    expect(printed).not.toMatch(/canary/);
+    expect(() => parseConfig({ repo: { url: "x" }, images: { platform: "amd64" } }, {})).toThrow(
+      /images.platform.*os\/architecture/s,
+    );
+    expect(() =>
+      parseConfig({ repo: { url: "x" }, images: { registries: [{ host: "https://ghcr.io/x" }] } }, {}),
+    ).toThrow(/images.registries\[0\].host/);
   });
 });

@@ -153,4 +153,33 @@ describe("runWhileLeading", () => {
     await stop2();
     expect(log2).toEqual(["lead", "pause"]);
   });
+
+  it("at shutdown waits for a participant's running work (a helm upgrade) before the lease is released", async () => {
+    const kube = new FakeKubeClient();
+    const e = new LeaderElector(kube, { ...opts, identity: "a" });
+    let finish: () => void = () => {};
+    const log: string[] = [];
+    const stop = runWhileLeading(e, [
+      {
+        lead: () => {},
+        pause: () => log.push("pause"),
+        drain: () =>
+          new Promise<void>((r) => {
+            finish = () => {
+              log.push("upgrade finished");
+              r();
+            };
+          }),
+      },
+    ]);
+    await until(() => e.isLeader());
+    const stopped = stop().then(() => log.push("lease released"));
+    await until(() => log.includes("pause"));
+    expect(e.isLeader()).toBe(true); // still holding the lease while helm runs
+    finish();
+    await stopped;
+    // (the elector pauses again when it stops leading: pausing twice is harmless)
+    expect(log.filter((l) => l !== "pause")).toEqual(["upgrade finished", "lease released"]);
+    expect(log[0]).toBe("pause");
+  });
 });

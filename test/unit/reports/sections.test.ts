@@ -45,7 +45,11 @@ const CASES: { id: ReportSectionId; schedule?: string; problems: RegExp[]; shows
   {
     id: "releases",
     problems: [],
-    shows: [/podinfo stg → prod: `0\.4\.10` → `dev-abc12345`/, /\*prod\*\\nfrontend/],
+    shows: [
+      /podinfo stg → prod: `0\.4\.10` → `dev-abc12345`/,
+      /\*prod\*\\nfrontend/,
+      /\*stg\* · automation frozen/,
+    ],
   },
   {
     id: "sync",
@@ -54,8 +58,12 @@ const CASES: { id: ReportSectionId; schedule?: string; problems: RegExp[]; shows
   },
   {
     id: "locks",
-    problems: [/2 lock\(s\) older than 7 days/],
-    shows: [/db migration \(11 d\)/, /still needed\?/],
+    problems: [/1 freeze\(s\) older than 7 days/, /2 lock\(s\) older than 7 days/],
+    shows: [
+      /db migration \(11 d\)/,
+      /still needed\?/,
+      /automation frozen by bob &lt;bob@example.com&gt;: release weekend, back on monday \(11 d\)/,
+    ],
   },
   {
     id: "approvals",
@@ -99,9 +107,18 @@ describe("report sections", () => {
     }
     const r = await s.reports.builder.build(def("activity", "0 1 1 1 *"), { now: NOW });
     const blocks = JSON.stringify(r.message.blocks);
-    expect(blocks).toContain('"text":"… and 6 more commits","url":"https://git.example.com/org/config"');
+    expect(blocks).toContain('"text":"… and 7 more commits","url":"https://git.example.com/org/config"');
     // The text form (for scripts) keeps the whole list.
-    expect(r.text.match(/^ {2}[0-9a-f]{7} /gm)).toHaveLength(16);
+    expect(r.text.match(/^ {2}[0-9a-f]{7} /gm)).toHaveLength(17);
+  });
+
+  it("a mistake in the freezes file is a problem of the locks section, with the file and the mistake", async () => {
+    const s = await reportState();
+    s.repo.commitFiles({ ".gitops-bot/freezes.yaml": "freezes: [\n" }, "hand edit");
+    const r = await s.reports.builder.build(def("locks"), { now: NOW });
+    expect(r.problems).toContain("1 mistake(s) in the freezes file (.gitops-bot/freezes.yaml)");
+    expect(r.text).toMatch(/mistake: \.gitops-bot\/freezes\.yaml: invalid YAML/);
+    expect(JSON.stringify(renderSlack(r.message))).toContain(".gitops-bot/freezes.yaml: invalid YAML");
   });
 
   it("says a section is not available when nothing in the process provides it", async () => {

@@ -8,9 +8,10 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ConversationReference } from "botbuilder";
+// Not from ./parse.js: that loads botbuilder, and the store is built without Teams too (app/state.ts).
+import { baseConversationId } from "../../../chat/teams/conversations.js";
 import type { Logger } from "../../../core/ports.js";
 import type { KeyValueRecord } from "../../../core/record.js";
-import { baseConversationId } from "./parse.js";
 
 /** What we keep of a conversation reference (no user data beyond what Teams needs to route). */
 export type StoredReference = Partial<ConversationReference> & {

@@ -105,6 +105,19 @@ describe("sync paths and apps", () => {
     expect(loaded.errors).toEqual([]);
     expect(loaded.files).toBe(2);
   });
+
+  it("never applies the bot's own records, even under a sync path that covers them", async () => {
+    const repo = new InMemoryConfigRepo({
+      "releases/dev/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: dev\n",
+      ".gitops-bot/freezes.yaml": "freezes:\n  - env: prod\n    by: alice\n",
+    });
+    const loaded = await loadManifests(repo, await repo.head(), [
+      { path: "releases", prune: true },
+      { path: ".gitops-bot", prune: true },
+    ]);
+    expect(loaded.manifests.map((m) => m.file)).toEqual(["releases/dev/cm.yaml"]);
+    expect(loaded.errors).toEqual([]);
+  });
 });
 
 describe("loadManifests and a moving head", () => {
