@@ -63,12 +63,10 @@ export function imageFindings(
   return {
     registry: [...registry].map(([repo, r]) => `${repo}|${r.error} (used by ${r.users.sort().join(", ")})`),
     stalled,
-    // A file whose container is already a stalled finding (its filter is invalid) is told there.
+    // A file the model has workloads from is told through their decisions (an invalid filter is
+    // a stalled container while automation looks at it, nothing while it is frozen or locked).
     problems: problems
-      .filter(
-        (p) =>
-          !decisions.some((d) => d.file === p.file && d.action === "wait" && d.reason === "invalid-filter"),
-      )
+      .filter((p) => !decisions.some((d) => d.file === p.file))
       .map((p) => `${p.file}|${p.message}`),
   };
 }
