@@ -55,6 +55,26 @@ export const helmSchema = z
       .describe(
         "`helm.toolkit.fluxcd.io/v2` HelmReleases: `flux` leaves them to Flux's helm-controller when its CRD (`helmreleases.helm.toolkit.fluxcd.io`) is installed, `always` reconciles them anyway, `never` ignores them.",
       ),
+    gitCredentials: z
+      .array(
+        z.strictObject({
+          urlPrefix: z
+            .string()
+            .regex(/^https?:\/\//, "use the https:// URL prefix the credentials are for")
+            .describe(
+              "The credentials are sent to chart git URLs starting with this (`https://github.com/acme/`); the longest matching prefix wins.",
+            ),
+          username: z.string().min(1).default("git").describe("Basic-auth username (default `git`)."),
+          password: z
+            .string()
+            .min(1)
+            .describe("Password or access token (use `${ENV_VAR}`); redacted from every log and event."),
+        }),
+      )
+      .default([])
+      .describe(
+        "HTTPS credentials for HelmRelease charts in git repositories other than the config repo (`spec.chart.git`). Those repos are cloned into `cacheDir`; SSH URLs use `repo.ssh`. The config repo itself needs none of this.",
+      ),
     cacheDir: z
       .string()
       .optional()

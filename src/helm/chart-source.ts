@@ -332,7 +332,11 @@ export interface ChartSourceDeps {
   /** The config repo as configured, its tree and the revision being reconciled. */
   configRepo: { url: string; aliases?: readonly string[]; tree: GitTree; revision: string };
   /** Another git repository at `ref` (cloned by the caller); absent: only the config repo works. */
-  otherGit?: (url: string, ref: string | undefined) => Promise<{ tree: GitTree; revision: string }>;
+  otherGit?: (
+    url: string,
+    ref: string | undefined,
+    file: string,
+  ) => Promise<{ tree: GitTree; revision: string }>;
   repositories: HelmRepositoryClient;
   helm: HelmClient;
   cacheDir: string;
@@ -355,8 +359,14 @@ export async function resolveChart(
           `${file}: spec.chart.git: ${source.url} is not the config repo (repo.url or repo.aliases) and other git repositories are not configured`,
         );
       }
-      const other = await deps.otherGit(source.url, source.ref);
-      return gitChart(other.tree, other.revision, source.path, deps.cacheDir, file);
+      const other = await deps.otherGit(source.url, source.ref, file);
+      try {
+        return await gitChart(other.tree, other.revision, source.path, deps.cacheDir, file);
+      } catch (err) {
+        // The other repo may be fixed without a change here: failed (retried), not stalled.
+        if (!(err instanceof ChartSourceError)) throw err;
+        throw new TransientError(`${err.message} in ${source.url.replace(/\/\/[^/@]*@/, "//")}`);
+      }
     }
     case "repo":
       return deps.repositories.chart(source.url, source.name, source.version);

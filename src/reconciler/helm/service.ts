@@ -9,6 +9,7 @@ import type { ConfigRepo } from "../../gitops/config-repo.js";
 import { HelmRepositoryClient } from "../../helm/chart-source.js";
 import { HelmCli, type HelmClient } from "../../helm/cli.js";
 import { CHART_LABEL } from "../../helm/decide.js";
+import { GitChartRepos } from "../../helm/git-repos.js";
 import { HelmStorage, type SecretsPort } from "../../helm/storage.js";
 import type { KubeClient } from "../../kube/client.js";
 import type { Controller, ReconcileResult } from "../controller.js";
@@ -91,6 +92,8 @@ export class HelmService {
   private readonly logger: Logger;
   private readonly store: HelmStateStore;
   private readonly storage: HelmStorage;
+  /** Clones of the chart repositories other than the config repo. */
+  readonly gitCharts: GitChartRepos;
   private active = 0;
   private idle: (() => void)[] = [];
 
@@ -101,6 +104,14 @@ export class HelmService {
     this.logger = (deps.logger ?? nullLogger).child({ component: "helm" });
     const cacheDir = cfg.helm.cacheDir ?? join(tmpdir(), `gitops-bot-helm-${cfg.sync.name}`);
     const helm = deps.helm ?? helmCli(cfg, deps, cacheDir);
+    this.gitCharts = new GitChartRepos({
+      cacheDir: join(cacheDir, "git-repos"),
+      credentials: cfg.helm.gitCredentials,
+      ...(cfg.repo.ssh ? { ssh: cfg.repo.ssh } : {}),
+      ...(deps.redactor ? { redactor: deps.redactor } : {}),
+      // One fetch per URL per pass: a pass of unchanged releases takes seconds, the interval minutes.
+      maxAgeMs: Math.min(30_000, Math.floor(cfg.helm.interval / 2)),
+    });
     const storage = new HelmStorage(deps.kube as unknown as SecretsPort);
     this.storage = storage;
     const store = new HelmStateStore(deps.kube, {
@@ -131,6 +142,7 @@ export class HelmService {
         storage,
         charts: {
           configRepo: { url: cfg.repo.url, aliases: cfg.repo.aliases, tree: deps.repo },
+          otherGit: (url, ref, file) => this.gitCharts.checkout(url, ref, file),
           repositories: new HelmRepositoryClient({ cacheDir: join(cacheDir, "charts") }),
           helm,
           cacheDir: join(cacheDir, "charts"),
@@ -205,6 +217,11 @@ export class HelmService {
         "helm operations still running at stop; they are recovered at the next start",
       );
     return done;
+  }
+
+  /** Stops the chart clones' git processes (the clones stay on disk for the next start). */
+  async close(): Promise<void> {
+    await this.gitCharts.close();
   }
 
   /** The sync applied `revision`: reconcile its HelmReleases (no-op when not leading). */
