@@ -80,6 +80,8 @@ export interface HelmFixture {
 export async function helmFixture(
   suite: SyncSuite,
   files: (ns: string) => Record<string, string>,
+  /** Overrides of the `helm` section (e.g. `gitCredentials`, a short `interval`). */
+  helmConfig: Record<string, unknown> = {},
 ): Promise<HelmFixture> {
   const id = randomBytes(4).toString("hex");
   const ns = `helmsvc-${id}`;
@@ -98,7 +100,12 @@ export async function helmFixture(
       aliases: ["git@github.com:fluxcd/helm-operator-get-started"],
     },
     sync: { name: `e2e-${id}`, interval: "1h" },
-    helm: { binary: e2eEnv().tools.helm, cacheDir: join(suite.scratch, `helm-${id}`), interval: "1h" },
+    helm: {
+      binary: e2eEnv().tools.helm,
+      cacheDir: join(suite.scratch, `helm-${id}`),
+      interval: "1h",
+      ...helmConfig,
+    },
     kube: { kubeconfig: e2eEnv().kubeconfigPath, leaderElection: { enabled: false } },
   });
   const repo = await GitConfigRepo.open(cfg.repo, { logger: nullLogger });
@@ -133,6 +140,7 @@ export async function helmFixture(
     sync.pause();
     svc.pause();
     await svc.drain(60_000);
+    await svc.close();
     await repo.close();
     kube.close();
   });
