@@ -22,14 +22,14 @@
 import { createHash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { TransientError, UserError } from "../core/errors.js";
-import { Redactor } from "../core/redact.js";
-import { classifyGitFailure } from "../gitops/git/errors.js";
-import { CatFileBatch, GitCli } from "../gitops/git/git-cli.js";
-import { normalizeRepoPath } from "../gitops/git/paths.js";
-import { type RemoteSpec, resolveRemote, type SshSettings } from "../gitops/git/remote.js";
-import { SshCommand } from "../gitops/git/ssh-command.js";
-import { type GitTree, normaliseGitUrl } from "./chart-source.js";
+import { TransientError, UserError } from "../../core/errors.js";
+import { Redactor } from "../../core/redact.js";
+import { classifyGitFailure } from "../../gitops/git/errors.js";
+import { CatFileBatch, GitCli } from "../../gitops/git/git-cli.js";
+import { normalizeRepoPath } from "../../gitops/git/paths.js";
+import { type RemoteSpec, resolveRemote, type SshSettings } from "../../gitops/git/remote.js";
+import { SshCommand } from "../../gitops/git/ssh-command.js";
+import { type GitTree, normaliseGitUrl } from "../../helm/chart-source.js";
 
 /** Basic-auth credentials for git URLs starting with `urlPrefix` (`helm.gitCredentials[]`). */
 export interface GitCredential {

@@ -8,7 +8,7 @@ import { TransientError } from "../../../src/core/errors.js";
 import { Redactor } from "../../../src/core/redact.js";
 import { gitChart, HelmRepositoryClient, resolveChart } from "../../../src/helm/chart-source.js";
 import { HelmCli } from "../../../src/helm/cli.js";
-import { GitChartError, GitChartRepos } from "../../../src/helm/git-repos.js";
+import { GitChartError, GitChartRepos } from "../../../src/reconciler/helm/git-charts.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";
 
 const run = promisify(execFile);
