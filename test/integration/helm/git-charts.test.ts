@@ -10,6 +10,7 @@ import { gitChart, HelmRepositoryClient, resolveChart } from "../../../src/helm/
 import { HelmCli } from "../../../src/helm/cli.js";
 import { GitChartError, GitChartRepos } from "../../../src/reconciler/helm/git-charts.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";
+import { startSshServer } from "../../harness/ssh-server.js";
 
 const run = promisify(execFile);
 const PASSWORD = "canary-ChartRepo-pw-5521";
@@ -224,5 +225,32 @@ describe("GitChartRepos: charts from another git repository", () => {
     await r.checkout(server.url("second.git"), undefined, FILE);
     expect(await readdir(cache)).toHaveLength(1);
     await r.close();
+  });
+
+  it("reads a chart over SSH with the repo.ssh key and known hosts, and says so when the host key is unknown", async () => {
+    const sshd = await startSshServer({ root: server.root });
+    try {
+      const url = sshd.url("charts.git");
+      const ok = new GitChartRepos({
+        cacheDir: join(dir, "ssh"),
+        ssh: { privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, strictHostKeyChecking: true },
+      });
+      const at = await ok.checkout(url, "main", FILE);
+      expect(at.revision).toBe(await bare(["rev-parse", "refs/heads/main"]));
+      const chart = await gitChart(at.tree, at.revision, "charts/app", join(dir, "out"), FILE);
+      expect(chart.name).toBe("app");
+      await ok.close();
+      const unknown = new GitChartRepos({
+        cacheDir: join(dir, "ssh-unknown"),
+        ssh: { privateKey: sshd.clientKey, strictHostKeyChecking: true },
+      });
+      const err = await errorOf(unknown.checkout(url, "main", FILE));
+      expect(err.message).toBe(
+        `${FILE}: spec.chart.git ${url}: its SSH host key is not known; add it to repo.ssh.knownHosts`,
+      );
+      await unknown.close();
+    } finally {
+      await sshd.stop();
+    }
   });
 });
