@@ -68,7 +68,7 @@ interface Clone {
   batch: CatFileBatch;
   ssh?: SshCommand;
   ready: Promise<void>;
-  fetched?: { at: number; done: Promise<void> };
+  fetched?: { at: number; done: Promise<void>; running: boolean };
 }
 
 /** The clones of other git repositories (see the file comment). */
@@ -195,13 +195,22 @@ export class GitChartRepos {
 
   private fetch(c: Clone, file: string): Promise<void> {
     const now = this.now();
-    if (c.fetched && now - c.fetched.at < (this.o.maxAgeMs ?? 30_000)) return c.fetched.done;
+    const last = c.fetched;
+    // A running fetch is always joined (two fetches into one clone would fight over its ref locks).
+    if (last && (last.running || now - last.at < (this.o.maxAgeMs ?? 30_000))) return last.done;
     const done = this.runFetch(c, file);
-    c.fetched = { at: now, done };
-    // A failed fetch is not reused: the next release (or pass) tries again.
-    done.catch(() => {
-      if (c.fetched?.done === done) c.fetched = undefined;
-    });
+    const entry = { at: now, done, running: true };
+    c.fetched = entry;
+    done.then(
+      () => {
+        entry.running = false;
+      },
+      () => {
+        entry.running = false;
+        // A failed fetch is not reused: the next release (or pass) tries again.
+        if (c.fetched === entry) c.fetched = undefined;
+      },
+    );
     return done;
   }
 
