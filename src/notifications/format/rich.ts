@@ -174,7 +174,9 @@ function facts(v: View, opts: RichOptions): { label: string; value: RichText }[]
   if (lock) f.push({ label: "Lock", value: lock.text });
   // The subject says what a commit without image changes did (`policy chart-image semver:~0.4`).
   const commit =
-    v.origin?.commit ?? (v.sync ? v.sync.commits.find((c) => c.sha === v.sync?.toRevision) : undefined);
+    v.origin?.commit ??
+    (v.sync ? v.sync.commits.find((c) => c.sha === v.sync?.toRevision) : undefined) ??
+    v.helm?.commit;
   const sha = commit?.sha ?? v.sync?.toRevision;
   if (sha)
     f.push({

@@ -227,3 +227,11 @@ describe("one commit, several Helm releases (a seed commit, an auto-release of s
     expect(msg.severity).toBe("error");
   });
 });
+
+describe("a Helm result whose commit this process did not make (`cmd` in CI, a push to git)", () => {
+  it("still links the commit that caused it", () => {
+    const msg = richMessage(viewOf(ev.gitChartDeployed), { linker });
+    expect(messageToPlainText(msg)).toContain("change test image");
+    expect(JSON.stringify(msg)).toContain(`https://github.com/org/config/commit/${ev.SHA_MANUAL}`);
+  });
+});
