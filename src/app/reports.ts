@@ -29,8 +29,8 @@ import type { SyncStatusReader } from "../reconciler/sync/state.js";
 import { ReportBuilder, type ReportDefinition, SectionRegistry } from "../reports/report.js";
 import { ReportScheduler, type ScheduledReport } from "../reports/scheduler.js";
 import { activitySection } from "../reports/sections/activity.js";
-import { type AutomationStatus, automationSection } from "../reports/sections/automation.js";
 import { approvalsSection, type PendingRequest } from "../reports/sections/approvals.js";
+import { type AutomationStatus, automationSection } from "../reports/sections/automation.js";
 import { helmSection } from "../reports/sections/helm.js";
 import { locksSection } from "../reports/sections/locks.js";
 import { releasesSection } from "../reports/sections/releases.js";
@@ -122,6 +122,20 @@ function pendingRequests(
         : `anyone allowed in ${p.env ?? "that env"} other than ${p.requester.name}`,
     }));
 }
+
+/**
+ * Why the HelmRelease reconciler's section has nothing to show here, in a few words: it follows
+ * the sync (so it needs a cluster), then `helm.enabled`, then a helm binary that runs.
+ */
+export function helmOff(cfg: Pick<Config, "sync" | "helm">, syncRuns: boolean): string {
+  if (!cfg.sync.enabled) return "sync.enabled is false, and Helm releases follow the sync";
+  if (!syncRuns) return "no cluster configured, and Helm releases follow the sync";
+  if (!cfg.helm.enabled) return "helm.enabled is false";
+  return "the helm binary could not be run (the bot's start log says why)";
+}
+
+/** Why image automation's section has nothing to show here. */
+export const IMAGES_OFF = "images.enabled is false";
 
 /** Everything reports need in one process: the builder, the runner and the definitions. */
 export interface Reports {

@@ -22,12 +22,13 @@ import { CommitLinker } from "../notifications/format/links.js";
 import type { HelmService } from "../reconciler/helm/service.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
 import type { ImageService } from "../reconciler/images/service.js";
+import { ImageStateStore } from "../reconciler/images/state.js";
 import type { SyncService } from "../reconciler/sync/service.js";
 import type { ReportScheduler } from "../reports/scheduler.js";
 import { buildChat, startChat } from "./chat.js";
 import { buildNotifications } from "./notifications.js";
 import { buildReconcilers, imagesPlan } from "./reconcilers.js";
-import { buildReports } from "./reports.js";
+import { buildReports, helmOff, IMAGES_OFF } from "./reports.js";
 import { buildState, clusterPlan } from "./state.js";
 
 /** What `startService` needs from outside the config: the environment, and optional overrides for tests. */
@@ -157,6 +158,12 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       repo,
       approvals: state.approvals,
       ...(rec.sync ? { syncStatus: rec.sync.status } : {}),
+      images: rec.imageCatalog
+        ? { catalog: rec.imageCatalog, status: () => new ImageStateStore(state.imageStatus).load() }
+        : { off: IMAGES_OFF },
+      helm: rec.commandHelm?.releases
+        ? { releases: rec.commandHelm.releases }
+        : { off: helmOff(cfg, rec.sync !== undefined) },
       commitUrl,
       logger,
     });

@@ -34,7 +34,7 @@ export interface AutomatedImage {
   current: string;
   /** The newest tag the filter admits that is newer than `current`, when there is one. */
   candidate?: string;
-  /** How many admitted tags are newer than `current`. */
+  /** How many admitted tags are newer than `current` (every admitted one when `current` is not). */
   newer: number;
   /** True when automation moves to `candidate` on its next cycle (nothing holds it). */
   next: boolean;
@@ -86,7 +86,8 @@ function rowsOf(env: string, app: string, listing: ImageCandidates[]): Automated
   return listing.map((c) => {
     const admitted = c.tags.filter((x) => x.matches);
     const at = admitted.findIndex((x) => x.current);
-    const newer = at < 0 ? [] : admitted.slice(0, at);
+    // Newest first: the admitted tags before the running one (all of them when it is not admitted).
+    const newer = at < 0 ? admitted : admitted.slice(0, at);
     const next = c.tags.find((x) => x.next)?.tag;
     const candidate = next ?? newer[0]?.tag;
     return {
@@ -202,13 +203,23 @@ function automationProblems(d: AutomationData): string[] {
 /** `podinfo` or `podinfo/app` (when the workload has several containers). */
 const nameOf = (i: AutomatedImage) => (i.several ? `${i.app}/${i.container}` : i.app);
 
+/**
+ * The planner's message without the workload it names first (the line already names it):
+ * `prod/frontend container web (releases/prod/frontend.yaml) is locked by alice` -> `locked by alice`.
+ */
+function why(i: AutomatedImage): string {
+  const text = i.why ?? i.reason ?? "?";
+  const m = /^\S+ container \S+ \([^)]*\)(?::| is) (.*)$/s.exec(text);
+  return m?.[1] && text.startsWith(`${i.env}/${i.app} container ${i.container} (`) ? m[1] : text;
+}
+
 /** What holds the candidate, in a few words. */
 function state(i: AutomatedImage): string {
   if (!i.candidate && !i.why) return "up to date";
   const more = i.newer > 1 ? ` (${i.newer} newer)` : "";
-  if (i.next) return `next cycle${more}`;
+  if (i.next) return `on the next cycle${more}`;
   if (i.reason === "frozen") return `waits: env frozen${more}`;
-  return `waits${more}: ${i.why ?? i.reason ?? "?"}`;
+  return `waits${more}: ${why(i)}`;
 }
 
 function imageLine(i: AutomatedImage): RichText {
@@ -232,7 +243,9 @@ function frozenNote(d: AutomationData, env: string): string | undefined {
 function lastLine(d: AutomationData): string | undefined {
   const l = d.last;
   if (!l?.status) return undefined;
-  const commit = l.lastCommit ? `; last auto-release ${l.lastCommit.sha.slice(0, 7)} ${when(l.lastCommit.time)}` : "";
+  const commit = l.lastCommit
+    ? `; last auto-release ${l.lastCommit.sha.slice(0, 7)} ${when(l.lastCommit.time)}`
+    : "";
   return `Last cycle: ${l.status}${l.message ? ` (${l.message})` : ""}${commit}`;
 }
 

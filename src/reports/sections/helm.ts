@@ -53,7 +53,8 @@ const rank = (p: string) => (BAD.includes(p) ? BAD.indexOf(p) : BAD.length);
 async function helmCollect(deps: HelmDeps, scope: ReportScope): Promise<HelmData> {
   const model = await deps.model();
   const envs = model.envs.filter((e) => scope.envs.includes(e));
-  if (!deps.releases) return { off: deps.off ?? "Helm does not run here", envs, total: 0, deployed: 0, releases: [] };
+  if (!deps.releases)
+    return { off: deps.off ?? "Helm does not run here", envs, total: 0, deployed: 0, releases: [] };
   const allEnvs = model.envs.every((e) => envs.includes(e));
   const rows: HelmRow[] = [];
   for (const r of await deps.releases()) {
@@ -76,7 +77,8 @@ function helmProblems(d: HelmData): string[] {
   return out;
 }
 
-const phaseWord = (p: string) => (p === "RolledBack" ? "rolled back" : p === "Progressing" ? "pending" : p.toLowerCase());
+const phaseWord = (p: string) =>
+  p === "RolledBack" ? "rolled back" : p === "Progressing" ? "pending" : p.toLowerCase();
 const nameOf = (r: HelmRow) => r.app ?? r.key;
 /** Chat shows the start of a long Helm message; `--print` and `--json` keep all of it. */
 const clip = (m: string) => (m.length > 300 ? `${m.slice(0, 299)}…` : m);
@@ -84,7 +86,13 @@ const clip = (m: string) => (m.length > 300 ? `${m.slice(0, 299)}…` : m);
 function row(r: HelmRow): RichText {
   const rev = r.revision !== undefined ? ` rev ${r.revision}` : "";
   const head = [t(`${nameOf(r)} `), BAD.includes(r.phase) ? b(phaseWord(r.phase)) : t(phaseWord(r.phase))];
-  return [...head, t(` (`), code(`${r.namespace}/${r.release}`), t(`${rev})`), ...(r.message ? [t(`: ${clip(r.message)}`)] : [])];
+  return [
+    ...head,
+    t(` (`),
+    code(`${r.namespace}/${r.release}`),
+    t(`${rev})`),
+    ...(r.message ? [t(`: ${clip(r.message)}`)] : []),
+  ];
 }
 
 function summary(d: HelmData): string {
@@ -93,7 +101,10 @@ function summary(d: HelmData): string {
   return `${d.deployed} of ${d.total} release(s) deployed.`;
 }
 
-function helmBlocks(d: HelmData, opts: Parameters<ReportSection["blocks"]>[1]): ReturnType<ReportSection["blocks"]> {
+function helmBlocks(
+  d: HelmData,
+  opts: Parameters<ReportSection["blocks"]>[1],
+): ReturnType<ReportSection["blocks"]> {
   if (d.off) return [{ kind: "context", text: [t(`Helm is off: ${d.off}.`)] }];
   const out: ReturnType<ReportSection["blocks"]> = [{ kind: "context", text: [t(summary(d))] }];
   for (const [env, xs] of byEnv(d.releases, d.envs))
@@ -106,7 +117,9 @@ function helmText(d: HelmData): string {
   const out = [summary(d)];
   for (const r of d.releases) {
     const rev = r.revision !== undefined ? ` rev ${r.revision}` : "";
-    out.push(`${r.env ?? "other"}/${nameOf(r)}: ${phaseWord(r.phase)} (${r.namespace}/${r.release}${rev}, ${r.file})${r.message ? `: ${r.message}` : ""}`);
+    out.push(
+      `${r.env ?? "other"}/${nameOf(r)}: ${phaseWord(r.phase)} (${r.namespace}/${r.release}${rev}, ${r.file})${r.message ? `: ${r.message}` : ""}`,
+    );
   }
   return out.join("\n");
 }
