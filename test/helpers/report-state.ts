@@ -9,7 +9,7 @@
  * phase). Tests change `images.status` and `helm.releases` to see other states.
  */
 
-import { buildReports, type Reports } from "../../src/app/reports.js";
+import { buildReports, helmOff, IMAGES_OFF, type Reports } from "../../src/app/reports.js";
 import { InMemoryApprovalStore } from "../../src/bot/approvals/store.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Clock, HelmReleaseSummary, ImageCandidates, ImageCatalog } from "../../src/core/ports.js";
@@ -44,14 +44,21 @@ export interface ReportState {
   ops: ReleaseService;
   approvals: InMemoryApprovalStore;
   sync: { status: SyncStatus };
-  images: { status: AutomationStatus };
+  /** What the registries list per `env/app/container`, and the automation status record. */
+  images: { candidates: Record<string, Listing>; status: AutomationStatus };
   helm: { releases: HelmReleaseSummary[] };
   clock: FakeClock;
   reports: Reports;
 }
 
 /** What the registries list per `env/app/container` (newest first), and why automation waits. */
-const CANDIDATES: Record<string, { tags: string[]; next?: string; reason?: string; waiting?: string }> = {
+interface Listing {
+  tags: string[];
+  next?: string;
+  reason?: string;
+  waiting?: string;
+}
+const CANDIDATES: Record<string, Listing> = {
   "dev/podinfo/chart-image": { tags: ["dev-f00dcafe", "dev-e1e2e3e4", "dev-abc12345"], next: "dev-f00dcafe" },
   "dev/frontend/web": {
     tags: ["dev-9c8d7e6", "dev-3f2a1c9"],
@@ -82,13 +89,13 @@ const CANDIDATES: Record<string, { tags: string[]; next?: string; reason?: strin
   },
 };
 
-/** The `ImageCatalog` port over `CANDIDATES`, with the running tags from the model. */
-function fixedCatalog(ops: ReleaseService): ImageCatalog {
+/** The `ImageCatalog` port over fixed listings, with the running tags from the model. */
+function fixedCatalog(ops: ReleaseService, listings: () => Record<string, Listing>): ImageCatalog {
   return {
     async candidates({ app, env }): Promise<ImageCandidates[]> {
       const inst = findInstance(await ops.model(), app, env);
       return (inst?.workload.images ?? []).map((img) => {
-        const c = CANDIDATES[`${env}/${app}/${img.container}`] ?? { tags: [img.tag] };
+        const c = listings()[`${env}/${app}/${img.container}`] ?? { tags: [img.tag] };
         const tags = c.tags.map((tag) => ({
           tag,
           current: tag === img.tag,
@@ -155,7 +162,10 @@ const HELM_RELEASES: HelmReleaseSummary[] = [
 ];
 
 /** Builds the state at 2026-01-01 (the repo double's first commit) and the reports over it. */
-export async function reportState(config: object = REPORTS_CONFIG): Promise<ReportState> {
+export async function reportState(
+  config: object = REPORTS_CONFIG,
+  opts: { withoutReconcilers?: boolean } = {},
+): Promise<ReportState> {
   const cfg = parseConfig(config);
   const repo = new InMemoryConfigRepo(loadDir());
   const clock = new FakeClock(new Date("2026-01-01T00:10:00Z"));
@@ -206,8 +216,10 @@ export async function reportState(config: object = REPORTS_CONFIG): Promise<Repo
   };
   const reader: SyncStatusReader = { read: async () => sync.status };
   const images = {
+    candidates: { ...CANDIDATES },
     status: {
       status: "failed",
+      reason: "RegistryUnavailable",
       message: "registry unavailable: docker.io/library/nginx: 429 Too Many Requests",
     } as AutomationStatus,
   };
@@ -217,8 +229,13 @@ export async function reportState(config: object = REPORTS_CONFIG): Promise<Repo
     repo,
     approvals,
     syncStatus: reader,
-    images: { catalog: fixedCatalog(ops), status: async () => images.status },
-    helm: { releases: async () => helm.releases },
+    // Without a cluster or image automation, as `serve` has it: each section says it is off, and why.
+    ...(opts.withoutReconcilers
+      ? { images: { off: IMAGES_OFF }, helm: { off: helmOff(cfg, false) } }
+      : {
+          images: { catalog: fixedCatalog(ops, () => images.candidates), status: async () => images.status },
+          helm: { releases: async () => helm.releases },
+        }),
     commitUrl: (sha) => `https://git.example.com/org/config/commit/${sha}`,
     clock,
     logger: (await import("../../src/core/ports.js")).nullLogger,

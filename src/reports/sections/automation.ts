@@ -18,6 +18,8 @@ import { byEnv, daysSince, envHeading, lines, when } from "../format.js";
 /** What image automation's status record says of its last cycle. */
 export interface AutomationStatus {
   status?: "ready" | "progressing" | "stalled" | "failed";
+  /** `UpToDate`, `Released`, `RegistryUnavailable`, `ConfigRepoUnavailable`. */
+  reason?: string;
   message?: string;
   lastCommit?: { sha: string; subject: string; time: string };
 }
@@ -195,7 +197,8 @@ function automationProblems(d: AutomationData): string[] {
   const stuck = d.images.filter((i) => i.reason && STUCK.has(i.reason)).length - registry;
   if (registry > 0) out.push(`${registry} automated image(s) cannot be updated: registry errors`);
   if (stuck > 0) out.push(`${stuck} automated image(s) stalled (cannot order, invalid filter, …)`);
-  if (d.last?.status === "failed" && registry === 0)
+  // Registry failures are told per image above (in the report's envs only); anything else is not.
+  if (d.last?.status === "failed" && d.last.reason !== "RegistryUnavailable")
     out.push(`image automation failed: ${d.last.message ?? "see the bot's log"}`);
   return out;
 }
