@@ -186,7 +186,7 @@ async function automationCollect(deps: AutomationDeps, scope: ReportScope): Prom
   const last = await deps.status?.().catch(() => undefined);
   return {
     ...base,
-    ...(last ? { last } : {}),
+    ...(last?.status ? { last } : {}),
     images: await automatedImages(deps.catalog, model, envs),
   };
 }
