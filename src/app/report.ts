@@ -92,7 +92,7 @@ export async function runReport(argv: string[], io: ReportIO): Promise<number> {
       repo,
       approvals: state.approvals,
       ...(syncStatus ? { syncStatus } : {}),
-      images: imagesReadSide(cfg, ops, state.imageStatus, logger),
+      images: imagesReadSide(cfg, state.imageStatus, logger),
       helm:
         state.syncRuns && state.kube && cfg.helm.enabled
           ? { releases: helmReleases(state.kube, cfg) }
@@ -118,17 +118,20 @@ export async function runReport(argv: string[], io: ReportIO): Promise<number> {
  */
 function imagesReadSide(
   cfg: Pick<Config, "images">,
-  ops: ReleaseService,
   record: KeyValueRecord,
   logger: Logger,
 ): NonNullable<ReportsDeps["images"]> {
   if (cfg.images.enabled === false) return { off: IMAGES_OFF };
-  const catalog = new ImageCatalogService({
-    ops,
-    scanner: imageScanner(cfg.images, registryClient(cfg.images, logger)),
-    frozenEnvs: async () => frozenInModel(await ops.model()),
-  });
-  return { catalog, status: () => new ImageStateStore(record).load() };
+  const scanner = imageScanner(cfg.images, registryClient(cfg.images, logger));
+  return {
+    catalog: (model) =>
+      new ImageCatalogService({
+        ops: model,
+        scanner,
+        frozenEnvs: async () => frozenInModel(await model.model()),
+      }),
+    status: () => new ImageStateStore(record).load(),
+  };
 }
 
 /** The HelmRelease reconciler's status record, as `HelmCommands.releases` reports it. */

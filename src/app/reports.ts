@@ -42,8 +42,16 @@ export interface ReportsDeps {
   approvals: ApprovalStore;
   /** The sync status record; undefined when no sync runs (no cluster). */
   syncStatus?: SyncStatusReader;
-  /** Image automation's read side (the `images` catalog and its status record), or why it is off. */
-  images?: { catalog: ImageCatalog; status?: () => Promise<AutomationStatus> } | { off: string };
+  /**
+   * Image automation's read side, or why it is off: the `images` catalog over the given model
+   * (the report's, read once for all its instances) and the status record.
+   */
+  images?:
+    | {
+        catalog(ops: Pick<ReleaseOperations, "model">): ImageCatalog;
+        status?: () => Promise<AutomationStatus>;
+      }
+    | { off: string };
   /** The HelmRelease reconciler's recorded releases (`HelmCommands.releases`), or why it is off. */
   helm?: { releases: () => Promise<HelmReleaseSummary[]> } | { off: string };
   commitUrl(sha: string): string | undefined;
@@ -137,6 +145,16 @@ export function helmOff(cfg: Pick<Config, "sync" | "helm">, syncRuns: boolean): 
 /** Why image automation's section has nothing to show here. */
 export const IMAGES_OFF = "images.enabled is false";
 
+/** The automation section's catalog and status (over the report's model), or why it is off. */
+function imagesPart(
+  images: ReportsDeps["images"],
+  model: () => Promise<ReleaseModel>,
+): { catalog: ImageCatalog; status?: () => Promise<AutomationStatus> } | { off: string } {
+  if (!images) return { off: "not set up in this process" };
+  if ("off" in images) return images;
+  return { catalog: images.catalog({ model }), ...(images.status ? { status: images.status } : {}) };
+}
+
 /** Everything reports need in one process: the builder, the runner and the definitions. */
 export interface Reports {
   builder: ReportBuilder;
@@ -171,7 +189,7 @@ export function buildReports(
       model,
       repo: deps.repo,
       commitUrl: deps.commitUrl,
-      ...(deps.images ?? { off: "not set up in this process" }),
+      ...imagesPart(deps.images, model),
     }),
   );
   sections.register(helmSection({ model, ...(deps.helm ?? { off: "not set up in this process" }) }));

@@ -13,13 +13,14 @@ import type { Config } from "../config/schema.js";
 import type { EventSink } from "../core/events.js";
 import type { Logger } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
-import { frozenEnvs } from "../gitops/freezes.js";
+import { frozenEnvs, frozenInModel } from "../gitops/freezes.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
 import type { HelmService } from "../reconciler/helm/service.js";
+import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
 import type { ImageService } from "../reconciler/images/service.js";
 import { ImageStateStore } from "../reconciler/images/state.js";
@@ -153,13 +154,23 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       cfg.notifications.templates?.commitLink,
     );
     const commitUrl = (sha: string) => linker.url(sha);
+    const scanner = rec.images?.scanner;
     const built = buildReports(cfg, {
       ops,
       repo,
       approvals: state.approvals,
       ...(rec.sync ? { syncStatus: rec.sync.status } : {}),
-      images: rec.imageCatalog
-        ? { catalog: rec.imageCatalog, status: () => new ImageStateStore(state.imageStatus).load() }
+      // The `images` catalog over the report's model and the reconciler's scanner (its cache).
+      images: scanner
+        ? {
+            catalog: (model) =>
+              new ImageCatalogService({
+                ops: model,
+                scanner,
+                frozenEnvs: async () => frozenInModel(await model.model()),
+              }),
+            status: () => new ImageStateStore(state.imageStatus).load(),
+          }
         : { off: IMAGES_OFF },
       helm: rec.commandHelm?.releases
         ? { releases: rec.commandHelm.releases }

@@ -90,7 +90,10 @@ const CANDIDATES: Record<string, Listing> = {
 };
 
 /** The `ImageCatalog` port over fixed listings, with the running tags from the model. */
-function fixedCatalog(ops: ReleaseService, listings: () => Record<string, Listing>): ImageCatalog {
+function fixedCatalog(
+  ops: Pick<ReleaseService, "model">,
+  listings: () => Record<string, Listing>,
+): ImageCatalog {
   return {
     async candidates({ app, env }): Promise<ImageCandidates[]> {
       const inst = findInstance(await ops.model(), app, env);
@@ -233,7 +236,10 @@ export async function reportState(
     ...(opts.withoutReconcilers
       ? { images: { off: IMAGES_OFF }, helm: { off: helmOff(cfg, false) } }
       : {
-          images: { catalog: fixedCatalog(ops, () => images.candidates), status: async () => images.status },
+          images: {
+            catalog: (model) => fixedCatalog(model, () => images.candidates),
+            status: async () => images.status,
+          },
           helm: { releases: async () => helm.releases },
         }),
     commitUrl: (sha) => `https://git.example.com/org/config/commit/${sha}`,
