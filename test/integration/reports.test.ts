@@ -134,7 +134,7 @@ describe("the report chat command", () => {
     for (const title of [
       "Image automation (7)",
       "Helm releases (3)",
-      "Auto-releases",
+      "No auto-releases in this period.",
       "rolled back to revision 7",
     ])
       expect(posted).toContain(title);
