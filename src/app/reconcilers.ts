@@ -17,8 +17,8 @@ import type { ReleaseOperations } from "../gitops/operations.js";
 import type { HttpServer } from "../http/server.js";
 import type { KubeClient } from "../kube/client.js";
 import { type Leadable, LeaderElector, runWhileLeading } from "../kube/leader-election.js";
-import { phaseOf } from "../reconciler/helm/hr-status.js";
 import { HelmService, probeHelm } from "../reconciler/helm/service.js";
+import { releaseSummaries } from "../reconciler/helm/state.js";
 import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
 import { imageScanner, registryClient } from "../reconciler/images/registries.js";
@@ -244,16 +244,7 @@ export function helmCommands(helm: HelmService): HelmCommands {
       const r = await helm.retry(hr, opts);
       return { accepted: r.accepted, message: r.message, ...(r.result ? { status: r.result.status } : {}) };
     },
-    releases: async () =>
-      Object.entries(await helm.status.read()).map(([key, r]) => ({
-        key,
-        file: r.file,
-        release: r.releaseName,
-        namespace: r.targetNamespace,
-        phase: r.status ? phaseOf(r.status, r.reason) : "Unknown",
-        ...(r.revision !== undefined ? { revision: r.revision } : {}),
-        ...(r.message ? { message: r.message } : {}),
-      })),
+    releases: () => releaseSummaries(helm.status),
     revisions: (hr) => helm.revisions(hr),
   };
 }

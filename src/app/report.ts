@@ -19,9 +19,8 @@ import { ReleaseService } from "../gitops/release-service.js";
 import type { KubeClient } from "../kube/client.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
-import { phaseOf } from "../reconciler/helm/hr-status.js";
 import { HELM_FIELD_MANAGER } from "../reconciler/helm/service.js";
-import { HelmStateStore } from "../reconciler/helm/state.js";
+import { HelmStateStore, releaseSummaries } from "../reconciler/helm/state.js";
 import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import { imageScanner, registryClient } from "../reconciler/images/registries.js";
 import { ImageStateStore } from "../reconciler/images/state.js";
@@ -141,14 +140,5 @@ function helmReleases(kube: KubeClient, cfg: Pick<Config, "sync">): () => Promis
     name: cfg.sync.name,
     fieldManager: HELM_FIELD_MANAGER,
   });
-  return async () =>
-    Object.entries(await store.read()).map(([key, r]) => ({
-      key,
-      file: r.file,
-      release: r.releaseName,
-      namespace: r.targetNamespace,
-      phase: r.status ? phaseOf(r.status, r.reason) : "Unknown",
-      ...(r.revision !== undefined ? { revision: r.revision } : {}),
-      ...(r.message ? { message: r.message } : {}),
-    }));
+  return () => releaseSummaries(store);
 }
