@@ -188,3 +188,6 @@ export class MetricsRegistry {
     for (const l of labelNames) if (!LABEL_RE.test(l)) throw new Error(`invalid label name ${l}`);
   }
 }
+
+/** What components register their metrics through (the HTTP server's `MetricsRegistry`). */
+export type Metrics = Pick<MetricsRegistry, "counter" | "gauge" | "histogram" | "collect">;
