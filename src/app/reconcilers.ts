@@ -21,10 +21,17 @@ import { phaseOf } from "../reconciler/helm/hr-status.js";
 import { HelmService, probeHelm } from "../reconciler/helm/service.js";
 import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
+import { imageScanner, registryClient } from "../reconciler/images/registries.js";
 import { mountRegistryWebhook } from "../reconciler/images/registry-webhook.js";
 import { ImageService } from "../reconciler/images/service.js";
 import { mountGitWebhook } from "../reconciler/sync/git-webhook.js";
 import { SyncService } from "../reconciler/sync/service.js";
+import {
+  instrumentedHelmClient,
+  registerLeaderMetric,
+  registerReconcilerMetrics,
+  registerRegistryMetrics,
+} from "./metrics.js";
 
 export interface ReconcilersDeps {
   repo: GitConfigRepo;
@@ -99,17 +106,7 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
         })
       : undefined;
   const helm = sync && kube ? await buildHelm(cfg, { ...deps, kube, sync, leader }) : undefined;
-  const images =
-    cfg.images.enabled === false
-      ? undefined
-      : ImageService.fromConfig(cfg, {
-          ops: deps.ops,
-          record: deps.imageStatus,
-          sink: deps.sink,
-          logger,
-          leader,
-          ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
-        });
+  const images = cfg.images.enabled === false ? undefined : buildImages(cfg, deps, leader);
   const participants: Leadable[] = [
     ...(sync ? [sync] : []),
     ...(helm ? [helm] : []),
@@ -125,6 +122,8 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
     };
   }
   elector = buildElector(cfg, deps);
+  registerLeaderMetric(deps.http.metrics, elector);
+  registerReconcilerMetrics(deps.http.metrics, [sync?.controller, helm?.controller, images?.controller]);
   // Pauses the reconcilers (waiting for running helm operations), then releases the lease.
   const stop = runWhileLeading(elector, participants);
   mountWebhooks(cfg, deps, sync, images);
@@ -144,6 +143,21 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
     elector,
     stop,
   };
+}
+
+/** Image automation, over a registry client whose request counters are on `/metrics`. */
+function buildImages(cfg: Config, deps: ReconcilersDeps, leader: () => string | undefined): ImageService {
+  const client = registryClient(cfg.images, deps.logger);
+  registerRegistryMetrics(deps.http.metrics, client);
+  return ImageService.fromConfig(cfg, {
+    ops: deps.ops,
+    record: deps.imageStatus,
+    sink: deps.sink,
+    logger: deps.logger,
+    leader,
+    scanner: imageScanner(cfg.images, client),
+    ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+  });
 }
 
 /** The Lease-based elector the reconcilers share; none without a cluster or with it turned off. */
@@ -231,6 +245,7 @@ async function buildHelm(
     logger,
     leader: deps.leader,
     env: deps.env,
+    helm: instrumentedHelmClient(cfg, deps.http.metrics, deps.env, deps.redactor),
     appliedRevision: async () => (await deps.sync.status.read()).lastAppliedRevision,
     ...(deps.redactor ? { redactor: deps.redactor } : {}),
     ...(deps.locate ? { locate: deps.locate } : {}),

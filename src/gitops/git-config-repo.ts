@@ -4,6 +4,7 @@ import { isUserError, StalledError, TransientError, UserError } from "../core/er
 import { printable } from "../core/names.js";
 import { type Clock, type Logger, systemClock } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
+import type { Counter, Metrics } from "../http/metrics.js";
 import type { Change, CommitInfo, CommitResult, ConfigRepo, Identity, LogFilter } from "./config-repo.js";
 import type { GitBackend, TreeFile } from "./git/backend.js";
 import { backoff } from "./git/backoff.js";
@@ -27,6 +28,8 @@ export interface GitConfigRepoDeps {
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
   gitAvailable?: () => Promise<boolean>;
+  /** Where `gitops_git_push_retries_total` is counted (the HTTP server's registry). */
+  metrics?: Metrics;
 }
 
 /** Per-workdir locks: two instances on one working clone (same process) must not interleave writes. */
@@ -75,16 +78,22 @@ export class GitConfigRepo implements ConfigRepo {
   private closed = false;
   /** When the remote last answered, for `ready()`. */
   private readonly health: RemoteHealth;
+  private readonly pushRetries: Counter | undefined;
 
   private constructor(
     private readonly cfg: RepoConfig,
     private readonly backend: GitBackend,
     private readonly lock: WriteLock,
-    private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable">>,
+    private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable" | "metrics">>,
     private readonly redactor: Redactor,
     head: string,
     publicUrl: string,
+    metrics?: Metrics,
   ) {
+    this.pushRetries = metrics?.counter(
+      "gitops_git_push_retries_total",
+      "Pushes to the config repo rejected because another writer moved the branch, each re-applied on the new head.",
+    );
     this.publicUrl = publicUrl;
     this.backendName = backend.name;
     this.headSha = head;
@@ -152,6 +161,7 @@ export class GitConfigRepo implements ConfigRepo {
       redactor,
       head,
       remote.publicUrl,
+      deps.metrics,
     );
   }
 
@@ -293,7 +303,7 @@ export class GitConfigRepo implements ConfigRepo {
       // A push reported as rejected may have landed after all: its answer was lost and git's
       // retry of it was refused because the branch already was at our commit.
       if (previous && (await this.contains(base, previous.sha)))
-        return this.published(previous, retries - 1, started, change.subject);
+        return this.published(previous, retries - 1, started, change);
       const files = await this.tree(base);
       const view = new TreeFileAccess(files, (oid) => this.backend.readBlob(oid));
       // An edit that throws aborts the change: nothing has been written yet but blobs in memory.
@@ -322,11 +332,11 @@ export class GitConfigRepo implements ConfigRepo {
         committer: { ...committer, timestamp: now },
       });
       const attempt: Attempt = { sha, base, files, changed, paths, diff };
-      if ((await this.publish(sha, base)) === "ok")
-        return this.published(attempt, retries, started, change.subject);
+      if ((await this.publish(sha, base)) === "ok") return this.published(attempt, retries, started, change);
       previous = attempt;
 
       retries++;
+      this.pushRetries?.inc();
       if (retries > this.cfg.pushRetries) {
         throw new TransientError(
           `push to ${this.publicUrl} (${this.cfg.branch}) was rejected ${retries} times: other writers keep moving the branch`,
@@ -363,7 +373,7 @@ export class GitConfigRepo implements ConfigRepo {
   }
 
   /** The commit is on the branch: remember it and report it. */
-  private published(a: Attempt, retries: number, started: number, subject: string): CommitResult {
+  private published(a: Attempt, retries: number, started: number, change: Change): CommitResult {
     this.headSha = a.sha;
     this.health.ok();
     // The new commit's listing is the base's plus our changes: no need to read it back.
@@ -374,7 +384,15 @@ export class GitConfigRepo implements ConfigRepo {
     }
     this.trees.set(a.sha, Promise.resolve(next));
     this.deps.logger.info(
-      { sha: a.sha, parent: a.base, files: a.paths, retries, ms: Date.now() - started, subject },
+      {
+        sha: a.sha,
+        parent: a.base,
+        files: a.paths,
+        retries,
+        ms: Date.now() - started,
+        subject: change.subject,
+        ...(change.invocation ? { invocation: change.invocation } : {}),
+      },
       "committed and pushed",
     );
     return { sha: a.sha, parent: a.base, diff: a.diff, files: a.paths, retries };
