@@ -6,10 +6,10 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
+import type { Metrics } from "../core/metrics.js";
 import type { Redactor } from "../core/redact.js";
 import { HelmCli, type HelmClient } from "../helm/cli.js";
 import { instrumentHelm } from "../helm/metrics.js";
-import type { Metrics } from "../http/metrics.js";
 import type { LeaderElector } from "../kube/leader-election.js";
 import type { Controller } from "../reconciler/controller.js";
 import { ReconcilerMetrics } from "../reconciler/metrics.js";

@@ -3,8 +3,9 @@
  * `gitops_command_duration_seconds{verb,platform}` and the "command done" log line (outcome,
  * duration, commits; the logger carries the invocation id, which the commit's log line also has).
  */
+
+import type { Counter, Histogram, Metrics } from "../core/metrics.js";
 import type { Logger } from "../core/ports.js";
-import type { Counter, Histogram, Metrics } from "../http/metrics.js";
 import type { EngineResult } from "./engine.js";
 import type { Invocation } from "./platform.js";
 

@@ -14,13 +14,13 @@ import type { Config } from "../config/schema.js";
 import { UserError } from "../core/errors.js";
 import type { EventSink } from "../core/events.js";
 import type { Message } from "../core/message.js";
+import type { Metrics } from "../core/metrics.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import { Redactor } from "../core/redact.js";
 import type { ReleaseModel } from "../core/release.js";
 import type { ReportRunner } from "../core/report.js";
 import type { Actor, OpOptions, OpResult, ReleaseOperations } from "../gitops/operations.js";
-import type { Metrics } from "../http/metrics.js";
 import { ApprovalFlow } from "./approvals/flow.js";
 import {
   type ApprovalStore,

@@ -1,10 +1,10 @@
 import { resolve } from "node:path";
 import type { RepoConfig } from "../config/schema.js";
 import { isUserError, StalledError, TransientError, UserError } from "../core/errors.js";
+import type { Metrics } from "../core/metrics.js";
 import { printable } from "../core/names.js";
 import { type Clock, type Logger, systemClock } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
-import type { Counter, Metrics } from "../http/metrics.js";
 import type { Change, CommitInfo, CommitResult, ConfigRepo, Identity, LogFilter } from "./config-repo.js";
 import type { GitBackend, TreeFile } from "./git/backend.js";
 import { backoff } from "./git/backoff.js";
@@ -12,6 +12,7 @@ import { createBackend, defaultWorkdir } from "./git/create-backend.js";
 import { formatCommitMessage, parseCommitMessage, sanitizeIdentity } from "./git/message.js";
 import { Mutex } from "./git/mutex.js";
 import { NativeGitBackend } from "./git/native-backend.js";
+import { logged, type Observed, pushRetriesCounter } from "./git/observe.js";
 import { normalizeRepoPath } from "./git/paths.js";
 import { resolveRemote } from "./git/remote.js";
 import { type ReadyOptions, RemoteHealth } from "./git/remote-health.js";
@@ -78,22 +79,16 @@ export class GitConfigRepo implements ConfigRepo {
   private closed = false;
   /** When the remote last answered, for `ready()`. */
   private readonly health: RemoteHealth;
-  private readonly pushRetries: Counter | undefined;
 
   private constructor(
     private readonly cfg: RepoConfig,
     private readonly backend: GitBackend,
     private readonly lock: WriteLock,
-    private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable" | "metrics">>,
+    private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable" | "metrics">> & Observed,
     private readonly redactor: Redactor,
     head: string,
     publicUrl: string,
-    metrics?: Metrics,
   ) {
-    this.pushRetries = metrics?.counter(
-      "gitops_git_push_retries_total",
-      "Pushes to the config repo rejected because another writer moved the branch, each re-applied on the new head.",
-    );
     this.publicUrl = publicUrl;
     this.backendName = backend.name;
     this.headSha = head;
@@ -157,11 +152,11 @@ export class GitConfigRepo implements ConfigRepo {
         clock: deps.clock ?? systemClock,
         random: deps.random ?? Math.random,
         sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+        pushRetries: pushRetriesCounter(deps.metrics),
       },
       redactor,
       head,
       remote.publicUrl,
-      deps.metrics,
     );
   }
 
@@ -336,7 +331,7 @@ export class GitConfigRepo implements ConfigRepo {
       previous = attempt;
 
       retries++;
-      this.pushRetries?.inc();
+      this.deps.pushRetries?.inc();
       if (retries > this.cfg.pushRetries) {
         throw new TransientError(
           `push to ${this.publicUrl} (${this.cfg.branch}) was rejected ${retries} times: other writers keep moving the branch`,
@@ -384,15 +379,7 @@ export class GitConfigRepo implements ConfigRepo {
     }
     this.trees.set(a.sha, Promise.resolve(next));
     this.deps.logger.info(
-      {
-        sha: a.sha,
-        parent: a.base,
-        files: a.paths,
-        retries,
-        ms: Date.now() - started,
-        subject: change.subject,
-        ...(change.invocation ? { invocation: change.invocation } : {}),
-      },
+      { sha: a.sha, parent: a.base, files: a.paths, retries, ms: Date.now() - started, ...logged(change) },
       "committed and pushed",
     );
     return { sha: a.sha, parent: a.base, diff: a.diff, files: a.paths, retries };

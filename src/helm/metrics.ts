@@ -4,7 +4,7 @@
  * `success`, or the `HelmError` kind such as `timeout`, `conflict`, `error`) and
  * `gitops_helm_operation_duration_seconds{action}`.
  */
-import type { Metrics } from "../http/metrics.js";
+import type { Metrics } from "../core/metrics.js";
 import { type HelmClient, HelmError } from "./cli.js";
 
 const ACTIONS = ["status", "history", "install", "upgrade", "rollback", "test", "uninstall", "pull"] as const;

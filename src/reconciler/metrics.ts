@@ -9,7 +9,7 @@
  * - `gitops_reconcile_last_success_timestamp_seconds{reconciler}`: when a run last ended `ready`;
  * - `gitops_reconcile_items{reconciler,status,reason}`: keys by their current condition (read at scrape).
  */
-import type { Metrics } from "../http/metrics.js";
+import type { Metrics } from "../core/metrics.js";
 import type { Controller } from "./controller.js";
 
 /** Reconciles take from milliseconds (an unchanged image scan) to minutes (a Helm upgrade that waits). */
