@@ -108,7 +108,8 @@ export function buildNotifications(
     lockOf: (env, app) => tracker?.lockOf(env, app),
     holdForSync: deps.reconcilerReports,
   });
-  registerNotificationMetrics(deps.http.metrics, router);
+  const providers = new Map(cfg.notifications.destinations.map((d) => [d.name, d.type]));
+  registerNotificationMetrics(deps.http.metrics, router, (name) => providers.get(name) ?? "");
   tracker = new LockTracker(deps.ops, router, deps.logger);
   const locks = tracker;
   const sink = new FanOutSink([locks, ...(deps.extraSinks ?? [])], deps.logger);
