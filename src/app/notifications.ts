@@ -110,6 +110,8 @@ export function buildNotifications(
   });
   const providers = new Map(cfg.notifications.destinations.map((d) => [d.name, d.type]));
   registerNotificationMetrics(deps.http.metrics, router, (name) => providers.get(name) ?? "");
+  // What a replica that stopped could not deliver (a destination down at its shutdown).
+  void router.resume();
   tracker = new LockTracker(deps.ops, router, deps.logger);
   const locks = tracker;
   const sink = new FanOutSink([locks, ...(deps.extraSinks ?? [])], deps.logger);

@@ -26,6 +26,7 @@ import { mountRegistryWebhook } from "../reconciler/images/registry-webhook.js";
 import { ImageService } from "../reconciler/images/service.js";
 import { mountGitWebhook } from "../reconciler/sync/git-webhook.js";
 import { SyncService } from "../reconciler/sync/service.js";
+import type { DistributionClient } from "../registry/distribution-client.js";
 import {
   instrumentedHelmClient,
   registerLeaderMetric,
@@ -46,7 +47,7 @@ export interface ReconcilersDeps {
   /** Image automation's status record (`AppState.imageStatus`). */
   imageStatus: KeyValueRecord;
   /** The envs frozen now (the freeze record); default: none. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   redactor?: Redactor;
   /** env and app of a file, for Helm events (the release model). */
   locate?: (file: string) => Promise<{ env?: string; app?: string } | undefined>;
@@ -58,8 +59,8 @@ export interface Reconcilers {
   commandSync: SyncCommands | undefined;
   /** Image automation; undefined when `images.enabled: false`. */
   images: ImageService | undefined;
-  /** What the `images` command uses (also on a replica that is not the leader). */
-  imageCatalog: ImageCatalog | undefined;
+  /** What the `images` command uses (also on a replica that is not the leader, and with automation off). */
+  imageCatalog: ImageCatalog;
   /** The HelmRelease reconciler, when it runs. */
   helm?: HelmService;
   /** What `retry` and `status` use; undefined when Helm does not run. */
@@ -106,18 +107,27 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
         })
       : undefined;
   const helm = sync && kube ? await buildHelm(cfg, { ...deps, kube, sync, leader }) : undefined;
-  const images = cfg.images.enabled === false ? undefined : buildImages(cfg, deps, leader);
+  // One registry client (image automation and the `images` command), its counters on /metrics.
+  const registry = registryClient(cfg.images, logger);
+  registerRegistryMetrics(deps.http.metrics, registry);
+  const images = cfg.images.enabled === false ? undefined : buildImages(cfg, deps, leader, registry);
   const participants: Leadable[] = [
     ...(sync ? [sync] : []),
     ...(helm ? [helm] : []),
     ...(images ? [images] : []),
   ];
+  // `images` reads the registries also when automation is off: listing candidates changes nothing.
+  const imageCatalog = new ImageCatalogService({
+    ops: deps.ops,
+    scanner: images?.scanner ?? imageScanner(cfg.images, registry),
+    ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+  });
   if (participants.length === 0) {
     return {
       sync: undefined,
       commandSync: undefined,
       images: undefined,
-      imageCatalog: undefined,
+      imageCatalog,
       elector: undefined,
     };
   }
@@ -127,13 +137,6 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
   // Pauses the reconcilers (waiting for running helm operations), then releases the lease.
   const stop = runWhileLeading(elector, participants);
   mountWebhooks(cfg, deps, sync, images);
-  const imageCatalog = images
-    ? new ImageCatalogService({
-        ops: deps.ops,
-        scanner: images.scanner,
-        ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
-      })
-    : undefined;
   return {
     sync,
     commandSync: sync ? syncCommands(sync) : undefined,
@@ -145,10 +148,13 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
   };
 }
 
-/** Image automation, over a registry client whose request counters are on `/metrics`. */
-function buildImages(cfg: Config, deps: ReconcilersDeps, leader: () => string | undefined): ImageService {
-  const client = registryClient(cfg.images, deps.logger);
-  registerRegistryMetrics(deps.http.metrics, client);
+/** Image automation over `client` (whose request counters are on `/metrics`). */
+function buildImages(
+  cfg: Config,
+  deps: ReconcilersDeps,
+  leader: () => string | undefined,
+  client: DistributionClient,
+): ImageService {
   return ImageService.fromConfig(cfg, {
     ops: deps.ops,
     record: deps.imageStatus,
@@ -252,7 +258,8 @@ async function buildHelm(
   });
 }
 
-function helmCommands(helm: HelmService): HelmCommands {
+/** The `HelmCommands` port over the service (`retry`, and the phases for `status`). */
+export function helmCommands(helm: HelmService): HelmCommands {
   return {
     retry: async (hr, opts = {}) => {
       const r = await helm.retry(hr, opts);
@@ -268,5 +275,6 @@ function helmCommands(helm: HelmService): HelmCommands {
         ...(r.revision !== undefined ? { revision: r.revision } : {}),
         ...(r.message ? { message: r.message } : {}),
       })),
+    revisions: (hr) => helm.revisions(hr),
   };
 }
