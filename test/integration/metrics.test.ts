@@ -1,6 +1,6 @@
 /**
  * `/metrics` as operators scrape it: the whole service (`startService`) with image automation
- * against the real docker-registry and a config repo on disk, Slack over real HTTP with a signed
+ * against the real docker-registry (behind a proxy that answers one 429) and a config repo on disk, Slack over real HTTP with a signed
  * slash command, notifications to a local fake Slack API. Asserts the series alerts are written
  * on exist with the right labels and values, and that the "command done" and commit log lines
  * carry the invocation id.
@@ -16,6 +16,7 @@ import type { Logger } from "../../src/core/ports.js";
 import { type Service, startService } from "../../src/main.js";
 import { pushImage, type RegistryServer, startRegistry } from "../harness/registry.js";
 import { FakeSlackApi, postSignedSlack } from "../helpers/fake-slack-api.js";
+import { type RegistryProxy, startRegistryProxy } from "../helpers/registry-proxy.js";
 
 const run = promisify(execFile);
 const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -67,6 +68,7 @@ describe("/metrics after a command and an image automation run", () => {
   let dir: string;
   let repoPath: string;
   let reg: RegistryServer;
+  let proxy: RegistryProxy;
   let slack: FakeSlackApi;
   let service: Service;
   const logger = new BindingLogger();
@@ -76,6 +78,11 @@ describe("/metrics after a command and an image automation run", () => {
     dir = await mkdtemp(join(tmpdir(), "metrics-it-"));
     [reg, slack] = await Promise.all([startRegistry(), new FakeSlackApi().start()]);
     await pushImage(reg, "it/web", "dev-1", { created: new Date(Date.UTC(2026, 0, 1)) });
+    // The registry answers the first tag listing 429 (Retry-After: 1 s); the scan waits it out.
+    proxy = await startRegistryProxy({ target: reg.url });
+    let listings = 0;
+    proxy.fault = (kind) =>
+      kind === "tags" && listings++ === 0 ? { status: 429, headers: { "retry-after": "1" } } : undefined;
     repoPath = join(dir, "config");
     for (const env of ["dev", "stg"]) {
       await mkdir(join(repoPath, "releases", env), { recursive: true });
@@ -93,7 +100,7 @@ describe("/metrics after a command and an image automation run", () => {
           "    spec:",
           "      containers:",
           "        - name: app",
-          `          image: ${reg.host}/it/web:dev-1`,
+          `          image: ${proxy.host}/it/web:dev-1`,
           "",
         ].join("\n"),
       );
@@ -129,7 +136,8 @@ describe("/metrics after a command and an image automation run", () => {
 
   afterAll(async () => {
     await service?.stop();
-    await Promise.all([slack?.stop(), reg?.stop()]);
+    await Promise.all([slack?.stop(), proxy?.close()]);
+    await reg?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -149,9 +157,10 @@ describe("/metrics after a command and an image automation run", () => {
     const last = sample(text, 'gitops_reconcile_last_success_timestamp_seconds{reconciler="image"}');
     expect(last).toBeGreaterThan(Date.now() / 1000 - 300);
     expect(text).toMatch(/^gitops_reconcile_items\{reconciler="image",status="ready",reason="\w+"\} 1$/m);
-    expect(sample(text, 'gitops_registry_requests_total{kind="tag_page"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(text, "gitops_registry_throttled_total")).toBe(0);
-    expect(sample(text, "gitops_registry_wait_seconds_total")).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'gitops_registry_requests_total{kind="tag_page"}')).toBeGreaterThanOrEqual(2);
+    // The 429 is counted, and so is the time the client waited for its Retry-After.
+    expect(sample(text, "gitops_registry_throttled_total")).toBe(1);
+    expect(sample(text, "gitops_registry_wait_seconds_total")).toBeGreaterThan(0);
     // No leader election without a cluster: this replica runs the reconcilers.
     expect(sample(text, "gitops_leader")).toBe(1);
     expect(sample(text, "gitops_git_push_retries_total")).toBe(0);
