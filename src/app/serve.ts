@@ -16,6 +16,7 @@ import { Redactor } from "../core/redact.js";
 import { frozenEnvs, frozenInModel } from "../gitops/freezes.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
+import { MetricsRegistry } from "../http/metrics.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
@@ -93,14 +94,16 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
   };
 
   try {
-    const repo = await GitConfigRepo.open(cfg.repo, { logger });
+    // One registry for `/metrics`, created first so the config repo counts its push retries there.
+    const metrics = new MetricsRegistry({ process: true });
+    const repo = await GitConfigRepo.open(cfg.repo, { logger, metrics });
     stops.push({ name: "repo", stop: () => repo.close() });
     const ops = new ReleaseService({
       repo,
       releasesPath: cfg.repo.releasesPath,
       envsFrom: cfg.repo.envsFrom,
     });
-    const http = HttpServer.fromConfig(cfg.http, { logger });
+    const http = HttpServer.fromConfig(cfg.http, { logger, metrics });
 
     // One line at start saying whether the cluster reconcilers run, and why not (issue #11).
     logger.info({}, clusterPlan(cfg, deps.env).line);
@@ -191,6 +194,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       ...(rec.commandHelm ? { helm: rec.commandHelm } : {}),
       reports: built.runner,
       commitUrl,
+      metrics,
     });
     // Stopped after the chat platforms (they stop taking commands and drain their queues for a
     // while) and before what commands use: a command still running finishes, commits, notifies
