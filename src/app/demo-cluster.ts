@@ -16,6 +16,7 @@ import { type Config, configSchema } from "../config/schema.js";
 import { UserError } from "../core/errors.js";
 import type { EventSink, GitopsEvent } from "../core/events.js";
 import type { Logger } from "../core/ports.js";
+import { frozenEnvs } from "../gitops/freezes.js";
 import type { GitConfigRepo } from "../gitops/git-config-repo.js";
 import type { ReleaseOperations } from "../gitops/operations.js";
 import { HttpServer } from "../http/server.js";
@@ -141,6 +142,8 @@ export async function startDemoCluster(
     logger: deps.logger,
     env: opts.env,
     imageStatus: new MemoryRecord("image-status"),
+    // `freeze dev` stops image automation in dev, as in serve.
+    frozenEnvs: () => frozenEnvs(deps.repo),
     locate: async (file) => {
       const inst = (await deps.ops.model()).instances.find((i) => i.workload.file === file);
       return inst ? { env: inst.env, app: inst.app } : undefined;
@@ -166,6 +169,7 @@ export async function startDemoCluster(
     sink: (next) => ({
       emit(ev) {
         next.emit(ev);
+        // What the git push webhook does in a real setup.
         if (sync && commits.has(ev.kind)) void sync.trigger({ reason: "webhook", wait: false });
       },
     }),
