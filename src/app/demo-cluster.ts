@@ -21,6 +21,7 @@ import type { GitConfigRepo } from "../gitops/git-config-repo.js";
 import type { ReleaseOperations } from "../gitops/operations.js";
 import { HttpServer } from "../http/server.js";
 import type { KubeClient } from "../kube/client.js";
+import type { SyncService } from "../reconciler/sync/service.js";
 import { MemoryRecord } from "../state/record.js";
 import { buildReconcilers, type Reconcilers } from "./reconcilers.js";
 
@@ -99,8 +100,8 @@ export interface DemoCluster {
   reconcilers: Reconcilers;
   /** Banner lines: what runs against which cluster, and what does not (helm missing). */
   lines: string[];
-  /** Passes every event on, and triggers a sync after each commit. */
-  sink: (next: EventSink) => EventSink;
+  /** The demo's events (commands' and reconcilers'): passed on, and a sync triggered after each commit. */
+  sink: EventSink;
   stop(): Promise<void>;
 }
 
@@ -133,11 +134,21 @@ export async function startDemoCluster(
   const { K8sKubeClient } = await import("../kube/k8s-client.js");
   const kube: KubeClient & { close(): void } = K8sKubeClient.fromOptions({ kubeconfig, env: opts.env });
   const http = HttpServer.fromConfig(cfg.http, { logger: deps.logger });
+  // Every commit, a command's or image automation's, is synced at once: what the git push
+  // webhook does in a real setup.
+  let sync: SyncService | undefined;
+  const commits = new Set<GitopsEvent["kind"]>(["command-commit", "auto-release"]);
+  const sink: EventSink = {
+    emit(ev) {
+      deps.events.emit(ev);
+      if (sync && commits.has(ev.kind)) void sync.trigger({ reason: "webhook", wait: false });
+    },
+  };
   const reconcilers = await buildReconcilers(cfg, {
     repo: deps.repo,
     ops: deps.ops,
     kube,
-    sink: deps.events,
+    sink,
     http,
     logger: deps.logger,
     env: opts.env,
@@ -161,18 +172,11 @@ export async function startDemoCluster(
       ? "    image automation: on, scans the automated workloads' registries every minute"
       : "    image automation: off",
   ];
-  const sync = reconcilers.sync;
-  const commits = new Set<GitopsEvent["kind"]>(["command-commit", "auto-release"]);
+  sync = reconcilers.sync;
   return {
     reconcilers,
     lines,
-    sink: (next) => ({
-      emit(ev) {
-        next.emit(ev);
-        // What the git push webhook does in a real setup.
-        if (sync && commits.has(ev.kind)) void sync.trigger({ reason: "webhook", wait: false });
-      },
-    }),
+    sink,
     async stop() {
       await reconcilers.stop?.();
       kube.close();

@@ -245,7 +245,7 @@ export async function runDemo(argv: string[], io: DemoIO): Promise<number> {
       ops,
       authorizer: new Authorizer({ protectedEnvs: ["prod"] }, { required: 1, allowSelfApproval: true }),
       approvals: new FileApprovalStore(join(dir, "approvals.json")),
-      events: cluster ? cluster.sink(printer) : printer,
+      events: cluster ? cluster.sink : printer,
       cluster: clusterName,
       logger,
       ...(rec?.commandSync ? { sync: rec.commandSync } : {}),
