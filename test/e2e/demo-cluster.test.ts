@@ -9,9 +9,9 @@
  * HelmReleases leave `wait` off (the examples do) and nothing waits for readiness.
  */
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultExamplesDir } from "../../src/app/demo.js";
@@ -158,5 +158,50 @@ describe("gitops-bot demo --kubeconfig", () => {
     demo.stdin?.end("exit\n");
     for (let i = 0; i < 240 && demo.exitReason() === null; i++) await new Promise((r) => setTimeout(r, 250));
     expect(demo.exitReason()).toBe("exited with code 0");
+  });
+
+  it("says clearly when there is no helm, and still serves commands against the cluster", async () => {
+    const env = e2eEnv();
+    const empty = join(scratch, "no-tools");
+    await mkdir(empty, { recursive: true });
+    const p = startProcess(
+      "demo-nohelm",
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        CLI,
+        "demo",
+        "--kubeconfig",
+        env.kubeconfigPath,
+        "--no-images",
+        "--dir",
+        join(scratch, "nohelm"),
+        "--examples",
+        join(scratch, "examples"),
+        "--no-color",
+      ],
+      {
+        logFile: join(scratch, "nohelm.log"),
+        stdin: "pipe",
+        // git stays on PATH (/usr/bin), helm is nowhere: neither on PATH nor in the tools cache.
+        env: { ...process.env, PATH: dirname(env.tools.git), GITOPS_BOT_TOOLS_DIR: empty, NO_COLOR: "1" },
+      },
+    );
+    try {
+      const banner = await waitForOutput(p, /Type exit/);
+      expect(banner).toMatch(
+        /helm: off: no helm binary on PATH or in ~\/\.cache\/gitops-bot-tools; install helm/,
+      );
+      expect(banner).toContain("image automation: off");
+      p.stdin?.end("status podinfo stg\n");
+      expect(await waitForOutput(p, /gitops> status podinfo stg\n[\s\S]*podinfo/)).not.toMatch(
+        /internal error/,
+      );
+      for (let i = 0; i < 240 && p.exitReason() === null; i++) await new Promise((r) => setTimeout(r, 250));
+      expect(p.exitReason()).toBe("exited with code 0");
+    } finally {
+      await p.stop();
+    }
   });
 });
