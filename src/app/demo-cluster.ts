@@ -105,6 +105,27 @@ export interface DemoCluster {
   stop(): Promise<void>;
 }
 
+/** What runs against which cluster, and what does not and why (the banner). */
+function bannerLines(
+  cluster: string,
+  kubeconfig: string,
+  helmBinary: string | undefined,
+  reconcilers: Reconcilers,
+): string[] {
+  return [
+    `  Cluster "${cluster}" (${kubeconfig}):`,
+    reconcilers.sync ? "    sync: on, applies every commit at once (and every minute)" : "    sync: off",
+    reconcilers.helm
+      ? `    helm: on (${helmBinary}): each synced HelmRelease becomes a Helm release`
+      : helmBinary
+        ? `    helm: off: ${helmBinary} did not answer \`helm version\`; HelmReleases are not installed`
+        : "    helm: off: no helm binary on PATH or in ~/.cache/gitops-bot-tools; install helm (https://helm.sh/docs/intro/install/) or pass --helm PATH",
+    reconcilers.images
+      ? "    image automation: on, scans the automated workloads' registries every minute"
+      : "    image automation: off",
+  ];
+}
+
 /** Starts the reconcilers against `opts.kubeconfig`; `events` is where their events go. */
 export async function startDemoCluster(
   opts: DemoClusterOptions,
@@ -144,38 +165,32 @@ export async function startDemoCluster(
       if (sync && commits.has(ev.kind)) void sync.trigger({ reason: "webhook", wait: false });
     },
   };
-  const reconcilers = await buildReconcilers(cfg, {
-    repo: deps.repo,
-    ops: deps.ops,
-    kube,
-    sink,
-    http,
-    logger: deps.logger,
-    env: opts.env,
-    imageStatus: new MemoryRecord("image-status"),
-    // `freeze dev` stops image automation in dev, as in serve.
-    frozenEnvs: () => frozenEnvs(deps.repo),
-    locate: async (file) => {
-      const inst = (await deps.ops.model()).instances.find((i) => i.workload.file === file);
-      return inst ? { env: inst.env, app: inst.app } : undefined;
-    },
-  });
-  const lines = [
-    `  Cluster "${opts.cluster}" (${kubeconfig}):`,
-    reconcilers.sync ? "    sync: on, applies every commit at once (and every minute)" : "    sync: off",
-    reconcilers.helm
-      ? `    helm: on (${helmBinary}): HelmReleases become Helm releases, wait off`
-      : helmBinary
-        ? `    helm: off: ${helmBinary} did not answer \`helm version\`; HelmReleases are only applied as objects`
-        : "    helm: off: no helm binary on PATH or in ~/.cache/gitops-bot-tools; install helm (https://helm.sh/docs/intro/install/) or pass --helm PATH",
-    reconcilers.images
-      ? "    image automation: on, scans the automated workloads' registries every minute"
-      : "    image automation: off",
-  ];
+  let reconcilers: Reconcilers;
+  try {
+    reconcilers = await buildReconcilers(cfg, {
+      repo: deps.repo,
+      ops: deps.ops,
+      kube,
+      sink,
+      http,
+      logger: deps.logger,
+      env: opts.env,
+      imageStatus: new MemoryRecord("image-status"),
+      // `freeze dev` stops image automation in dev, as in serve.
+      frozenEnvs: () => frozenEnvs(deps.repo),
+      locate: async (file) => {
+        const inst = (await deps.ops.model()).instances.find((i) => i.workload.file === file);
+        return inst ? { env: inst.env, app: inst.app } : undefined;
+      },
+    });
+  } catch (err) {
+    kube.close();
+    throw err;
+  }
   sync = reconcilers.sync;
   return {
     reconcilers,
-    lines,
+    lines: bannerLines(opts.cluster, kubeconfig, helmBinary, reconcilers),
     sink,
     async stop() {
       await reconcilers.stop?.();
