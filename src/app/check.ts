@@ -6,6 +6,7 @@ import { isUserError, UserError } from "../core/errors.js";
 import { nullLogger } from "../core/ports.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
+import { probeHelm } from "../reconciler/helm/service.js";
 import { imagesPlan } from "./reconcilers.js";
 import { clusterPlan } from "./state.js";
 
@@ -20,7 +21,14 @@ export interface CheckFinding {
 /** The `check --json` document. `ok` is false when any problem (not warning) was found. */
 export interface CheckReport {
   ok: boolean;
-  config?: { clusterName: string; frontEnds: string[]; sync: string; images: string; destinations: string[] };
+  config?: {
+    clusterName: string;
+    frontEnds: string[];
+    sync: string;
+    images: string;
+    helm?: string;
+    destinations: string[];
+  };
   repo?: { url: string; branch: string; revision: string; envs: string[]; apps: string[]; instances: number };
   problems: CheckFinding[];
   warnings: CheckFinding[];
@@ -29,6 +37,18 @@ export interface CheckReport {
 /** True for an address only this machine can reach (`127.0.0.0/8`, `::1`, `localhost`). */
 function isLoopbackBind(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Whether the HelmRelease reconciler would run, by serve's rule; a missing helm binary is a warning. */
+async function helmLine(cfg: Config, syncRuns: boolean, report: CheckReport): Promise<string> {
+  if (!cfg.helm.enabled) return "off (helm.enabled: false)";
+  if (!syncRuns) return "off (it runs with the sync, which is off)";
+  const probe = await probeHelm(cfg.helm.binary);
+  if (!probe.ok) {
+    report.warnings.push({ path: "helm.binary", message: probe.error });
+    return "off (no usable helm binary)";
+  }
+  return `on (${probe.version}), ${cfg.helm.concurrency} release(s) at a time, v2 HelmReleases: ${cfg.helm.v2}`;
 }
 
 /** Things that work but are probably not what the operator wants. */
@@ -111,12 +131,14 @@ export async function runCheck(
   const destinations = cfg.notifications.destinations.map((d) => d.name);
   // Image automation needs no cluster; with one (and leader election) only the leader runs it.
   const images = imagesPlan(cfg, plan.syncRuns).line.replace(/^image automation: /, "");
-  report.config = { clusterName: cfg.clusterName, frontEnds, sync, images, destinations };
+  const helm = await helmLine(cfg, plan.syncRuns, report);
+  report.config = { clusterName: cfg.clusterName, frontEnds, sync, images, helm, destinations };
   report.warnings.push(...configWarnings(cfg));
   out(`configuration ok: cluster ${cfg.clusterName}`);
   out(`  front ends: ${frontEnds.join(", ") || "none"}`);
   out(`  sync: ${sync}`);
   out(`  image automation: ${images}`);
+  out(`  helm: ${helm}`);
   out(`  notification destinations: ${destinations.join(", ") || "none"}`);
   for (const w of report.warnings) {
     out(`  warning: ${w.path ? `${w.path}: ` : ""}${w.message}`);

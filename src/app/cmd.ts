@@ -16,7 +16,7 @@ import { quote } from "../bot/parse.js";
 import type { ChatUser, Invocation } from "../bot/platform.js";
 import { renderText } from "../chat/shell/render.js";
 import { imagesSchema } from "../config/images-schema.js";
-import { configSecrets, loadConfig } from "../config/load.js";
+import { ConfigError, configSecrets, loadConfig } from "../config/load.js";
 import { type Config, type RepoConfig, repoSchema } from "../config/schema.js";
 import { correlationId, isUserError } from "../core/errors.js";
 import { messageToPlainText, plain } from "../core/message.js";
@@ -45,7 +45,7 @@ export interface CmdIO {
 }
 
 /** The sections of gitops-bot.yaml that `cmd` follows; problems elsewhere (a chat token's unset variable) do not matter. */
-const CONFIG_SECTIONS = ["clusterName", "repo", "authz", "approvals", "images"] as const;
+const CONFIG_SECTIONS = ["clusterName", "repo", "authz", "approvals"] as const;
 
 const USAGE = `usage: gitops-bot cmd (--repo <url-or-path> | --config FILE) [--branch B] [--workdir DIR] [--user "Name <email>"] [--yes] [--json] -- <command>
 
@@ -160,7 +160,7 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
   try {
     let cfg: Config | undefined;
     if (values.config) {
-      cfg = await loadConfig(values.config, io.env ?? {}, { sections: CONFIG_SECTIONS });
+      cfg = await loadCmdConfig(values.config, io.env ?? {}, out.logger);
       secrets.push(...configSecrets(cfg));
       out.redactor = new Redactor(secrets);
       out.logger = createLogger({ level: io.logLevel ?? "warn", secrets, destination: io.stderr });
@@ -183,6 +183,29 @@ export async function runCmd(argv: string[], io: CmdIO): Promise<number> {
     return writeFailure(io, out, e);
   } finally {
     await repo?.close();
+  }
+}
+
+/**
+ * `--config` for `cmd`: its sections plus `images` (registries and credentials, for `images`). A
+ * problem only in `images` (the webhook secret's variable is not set in CI) does not stop the other
+ * commands: it is one warning, and registries are then reached anonymously.
+ */
+async function loadCmdConfig(
+  file: string,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+): Promise<Config> {
+  try {
+    return await loadConfig(file, env, { sections: [...CONFIG_SECTIONS, "images"] });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const cfg = await loadConfig(file, env, { sections: CONFIG_SECTIONS });
+    const problems = e.problems
+      .filter((p) => p.path.startsWith("images"))
+      .map((p) => `${p.path}: ${p.message}`);
+    logger.warn({ problems }, "the images section is not usable here; registries are reached anonymously");
+    return cfg;
   }
 }
 

@@ -109,6 +109,8 @@ export function buildNotifications(
     holdForSync: deps.reconcilerReports,
   });
   registerNotificationMetrics(deps.http.metrics, router);
+  // What a replica that stopped could not deliver (a destination down at its shutdown).
+  void router.resume();
   tracker = new LockTracker(deps.ops, router, deps.logger);
   const locks = tracker;
   const sink = new FanOutSink([locks, ...(deps.extraSinks ?? [])], deps.logger);

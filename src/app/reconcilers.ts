@@ -21,6 +21,7 @@ import { phaseOf } from "../reconciler/helm/hr-status.js";
 import { HelmService, probeHelm } from "../reconciler/helm/service.js";
 import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
+import { imageScanner, registryClient } from "../reconciler/images/registries.js";
 import { mountRegistryWebhook } from "../reconciler/images/registry-webhook.js";
 import { ImageService } from "../reconciler/images/service.js";
 import { mountGitWebhook } from "../reconciler/sync/git-webhook.js";
@@ -39,7 +40,7 @@ export interface ReconcilersDeps {
   /** Image automation's status record (`AppState.imageStatus`). */
   imageStatus: KeyValueRecord;
   /** The envs frozen now (the freeze record); default: none. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   redactor?: Redactor;
   /** env and app of a file, for Helm events (the release model). */
   locate?: (file: string) => Promise<{ env?: string; app?: string } | undefined>;
@@ -51,8 +52,8 @@ export interface Reconcilers {
   commandSync: SyncCommands | undefined;
   /** Image automation; undefined when `images.enabled: false`. */
   images: ImageService | undefined;
-  /** What the `images` command uses (also on a replica that is not the leader). */
-  imageCatalog: ImageCatalog | undefined;
+  /** What the `images` command uses (also on a replica that is not the leader, and with automation off). */
+  imageCatalog: ImageCatalog;
   /** The HelmRelease reconciler, when it runs. */
   helm?: HelmService;
   /** What `retry` and `status` use; undefined when Helm does not run. */
@@ -115,12 +116,18 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
     ...(helm ? [helm] : []),
     ...(images ? [images] : []),
   ];
+  // `images` reads the registries also when automation is off: listing candidates changes nothing.
+  const imageCatalog = new ImageCatalogService({
+    ops: deps.ops,
+    scanner: images?.scanner ?? imageScanner(cfg.images, registryClient(cfg.images, logger)),
+    ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+  });
   if (participants.length === 0) {
     return {
       sync: undefined,
       commandSync: undefined,
       images: undefined,
-      imageCatalog: undefined,
+      imageCatalog,
       elector: undefined,
     };
   }
@@ -128,13 +135,6 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
   // Pauses the reconcilers (waiting for running helm operations), then releases the lease.
   const stop = runWhileLeading(elector, participants);
   mountWebhooks(cfg, deps, sync, images);
-  const imageCatalog = images
-    ? new ImageCatalogService({
-        ops: deps.ops,
-        scanner: images.scanner,
-        ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
-      })
-    : undefined;
   return {
     sync,
     commandSync: sync ? syncCommands(sync) : undefined,
@@ -237,7 +237,8 @@ async function buildHelm(
   });
 }
 
-function helmCommands(helm: HelmService): HelmCommands {
+/** The `HelmCommands` port over the service (`retry`, and the phases for `status`). */
+export function helmCommands(helm: HelmService): HelmCommands {
   return {
     retry: async (hr, opts = {}) => {
       const r = await helm.retry(hr, opts);
@@ -253,5 +254,6 @@ function helmCommands(helm: HelmService): HelmCommands {
         ...(r.revision !== undefined ? { revision: r.revision } : {}),
         ...(r.message ? { message: r.message } : {}),
       })),
+    revisions: (hr) => helm.revisions(hr),
   };
 }

@@ -39,7 +39,7 @@ export interface ServiceDeps {
   /** How long each chat platform's stop waits for its queue before the engine's drain (default 10 s). */
   chatStopGraceMs?: number;
   /** The envs frozen now, for image automation (the freeze record); default: none. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
 }
 
 /** A running service. */
@@ -137,7 +137,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       env: deps.env,
       imageStatus: state.imageStatus,
       // The freeze record (`freeze <env>`) stops image automation in that env.
-      frozenEnvs: deps.frozenEnvs ?? (() => frozenEnvs(repo)),
+      frozenEnvs: deps.frozenEnvs ?? ((revision) => frozenEnvs(repo, revision)),
       redactor,
       locate: async (file) => {
         const inst = (await ops.model()).instances.find((i) => i.workload.file === file);
@@ -169,7 +169,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       approvals: state.approvals,
       idempotency: state.idempotency,
       ...(rec.commandSync ? { sync: rec.commandSync } : {}),
-      ...(rec.imageCatalog ? { images: rec.imageCatalog } : {}),
+      images: rec.imageCatalog,
       ...(rec.commandHelm ? { helm: rec.commandHelm } : {}),
       reports: built.runner,
       commitUrl,

@@ -79,6 +79,18 @@ export interface HelmCommands {
   ): Promise<{ accepted: boolean; message: string; status?: string }>;
   /** The recorded Helm phase of every HelmRelease (for `status`), by `namespace/name`. */
   releases?(): Promise<HelmReleaseSummary[]>;
+  /** The stored Helm revisions of a HelmRelease's release, newest first (for `history`). */
+  revisions?(hr: { namespace: string; name: string }): Promise<HelmRevisionSummary[]>;
+}
+
+export interface HelmRevisionSummary {
+  revision: number;
+  /** Helm's status of that revision: deployed, superseded, failed, pending-upgrade, … */
+  status: string;
+  /** When helm last modified it (ISO), when known. */
+  time?: string;
+  /** First 12 hex of the chart digest we stored (a git chart's content). */
+  chart?: string;
 }
 
 export interface HelmReleaseSummary {

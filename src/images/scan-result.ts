@@ -45,4 +45,11 @@ export type RepositoryScan =
       /** Times of the tags a time filter admits (and the running ones); absent for others. */
       times: Map<string, TagTime>;
     }
-  | { ok: false; repository: RepositoryId; error: string };
+  | {
+      ok: false;
+      repository: RepositoryId;
+      error: string;
+      /** True when retrying cannot help until something changes (repository not found, credentials
+       * refused): a fix of the image name or the config, not a registry outage. */
+      permanent?: boolean;
+    };

@@ -15,6 +15,7 @@
  *   limit error the rest of that repository's timestamps are not asked for in this scan.
  */
 
+import { StalledError } from "../core/errors.js";
 import { matchesTagFilter } from "../gitops/tag-filter.js";
 import type { Platform, RegistryClient } from "../registry/client.js";
 import type { RepositoryId, RepositoryScan, ScanRequest, TagTime } from "./scan-result.js";
@@ -106,7 +107,13 @@ export class ImageScanner {
     try {
       tags = await this.opts.client.tags({ host: repo.host, path: repo.path });
     } catch (err) {
-      return { ok: false, repository: repo, error: messageFor(repo, err) };
+      const permanent = err instanceof StalledError;
+      return {
+        ok: false,
+        repository: repo,
+        error: messageFor(repo, err),
+        ...(permanent ? { permanent } : {}),
+      };
     }
     const listed = new Set(tags);
     const wanted = new Set<string>(req.runningTags.filter((t) => listed.has(t)));

@@ -235,8 +235,11 @@ export class K8sKubeClient implements KubeClient {
     kind: string,
     namespace: string | undefined,
     name?: string,
+    signal?: AbortSignal,
   ): Promise<{ path: string; info: ResourceInfo }> {
-    const info = await this.resource(apiVersion, kind);
+    // Discovery is shared by every caller (one request per group-version), so a caller's signal
+    // ends its own wait, not the request: a bounded call stays bounded on an API server that hangs.
+    const info = await untilAborted(this.resource(apiVersion, kind), signal);
     if (!info) {
       throw new KubeApiError(`the server does not serve kind ${kind} in ${apiVersion}`, 404, "UnknownKind");
     }
@@ -247,7 +250,7 @@ export class K8sKubeClient implements KubeClient {
   }
 
   async get(ref: ObjectRef, opts: { signal?: AbortSignal } = {}): Promise<KubeObject | undefined> {
-    const { path } = await this.pathFor(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    const { path } = await this.pathFor(ref.apiVersion, ref.kind, ref.namespace, ref.name, opts.signal);
     try {
       return JSON.parse((await this.send("GET", path, { signal: opts.signal })).body) as KubeObject;
     } catch (err) {
@@ -257,9 +260,9 @@ export class K8sKubeClient implements KubeClient {
   }
 
   async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
-    const info = await this.resource(apiVersion, kind);
+    const info = await untilAborted(this.resource(apiVersion, kind), opts.signal);
     if (!info) return [];
-    const { path } = await this.pathFor(apiVersion, kind, opts.namespace);
+    const { path } = await this.pathFor(apiVersion, kind, opts.namespace, undefined, opts.signal);
     const out: KubeObject[] = [];
     let cont: string | undefined;
     do {
@@ -281,6 +284,7 @@ export class K8sKubeClient implements KubeClient {
       obj.kind,
       obj.metadata.namespace,
       obj.metadata.name,
+      opts.signal,
     );
     const path = opts.subresource ? `${objectPath}/${opts.subresource}` : objectPath;
     const res = await this.send("PATCH", path, {
@@ -298,17 +302,29 @@ export class K8sKubeClient implements KubeClient {
   }
 
   async create(obj: KubeObject, opts: { signal?: AbortSignal } = {}): Promise<KubeObject> {
-    const { path } = await this.pathFor(obj.apiVersion, obj.kind, obj.metadata.namespace);
+    const { path } = await this.pathFor(
+      obj.apiVersion,
+      obj.kind,
+      obj.metadata.namespace,
+      undefined,
+      opts.signal,
+    );
     return JSON.parse((await this.send("POST", path, { body: obj, signal: opts.signal })).body) as KubeObject;
   }
 
   async replace(obj: KubeObject, opts: { signal?: AbortSignal } = {}): Promise<KubeObject> {
-    const { path } = await this.pathFor(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
+    const { path } = await this.pathFor(
+      obj.apiVersion,
+      obj.kind,
+      obj.metadata.namespace,
+      obj.metadata.name,
+      opts.signal,
+    );
     return JSON.parse((await this.send("PUT", path, { body: obj, signal: opts.signal })).body) as KubeObject;
   }
 
   async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<boolean> {
-    const { path } = await this.pathFor(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    const { path } = await this.pathFor(ref.apiVersion, ref.kind, ref.namespace, ref.name, opts.signal);
     const preconditions =
       opts.uid || opts.resourceVersion ? { uid: opts.uid, resourceVersion: opts.resourceVersion } : undefined;
     try {
@@ -333,7 +349,7 @@ export class K8sKubeClient implements KubeClient {
     kind: string,
     opts: ListOptions & { resourceVersion?: string; signal: AbortSignal },
   ): AsyncIterable<WatchEvent> {
-    const { path } = await this.pathFor(apiVersion, kind, opts.namespace);
+    const { path } = await this.pathFor(apiVersion, kind, opts.namespace, undefined, opts.signal);
     await this.auth();
     const url = new URL(path, this.server);
     url.searchParams.set("watch", "1");
@@ -409,4 +425,15 @@ function toError(res: Response, method: string, what: string): Error {
     });
   }
   return new KubeApiError(message, res.status, status.reason ?? "", status.details);
+}
+
+/** Waits for `p`, or rejects with the signal's reason as soon as it aborts (the work behind `p` goes on for others). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -152,16 +152,25 @@ export class LeaderElector {
     cb.onStoppedLeading?.();
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
-    // Bounded, but not so tight that a slow API server deposes a healthy leader: the renew
-    // deadline timer, not this timeout, is what guarantees the step-down.
-    const signal = AbortSignal.timeout(Math.max(1_000, this.retryMs));
-    const ref = {
+  /** The Lease this elector campaigns for. */
+  private leaseRef() {
+    return {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
       namespace: this.opts.namespace,
       name: this.name,
     };
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    // Bounded, but not so tight that a slow API server deposes a healthy leader: the renew
+    // deadline timer, not this timeout, is what guarantees the step-down.
+    // `stop()` ends a request in flight at once: a hanging API server must not hold up a shutdown.
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(Math.max(1_000, this.retryMs)),
+      this.stopping.signal,
+    ]);
+    const ref = this.leaseRef();
     const now = new Date();
     const lease = await this.kube.get(ref, { signal });
     const mine: LeaseSpec = {
@@ -233,12 +242,7 @@ export class LeaderElector {
   }
 
   private async release(): Promise<void> {
-    const ref = {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      namespace: this.opts.namespace,
-      name: this.name,
-    };
+    const ref = this.leaseRef();
     const lease = await this.kube.get(ref, { signal: AbortSignal.timeout(this.retryMs) });
     const spec = (lease?.spec ?? {}) as LeaseSpec;
     if (!lease || spec.holderIdentity !== this.identity) return;

@@ -6,13 +6,16 @@
  * - the origin of each release (the command or image-automation commit event), by view key, so a
  *   sync or Helm result can be rendered with who released what, not as an anonymous sync;
  * - where each message went on each destination (Slack channel + ts, Teams activity id), so the
- *   message is edited in place and details thread under it.
+ *   message is edited in place and details thread under it;
+ * - messages a stopping replica could not deliver in time (a destination down at shutdown),
+ *   handed over to the replica that starts next instead of being dropped (issue #11).
  *
  * Writes are batched (one API write per flush, at most every `flushMs`), reads go to the record;
  * both are best effort: a failure is logged and the caller carries on (a new message at worst).
  */
 import { createHash } from "node:crypto";
 import type { AutoReleaseEvent, CommandCommitEvent } from "../core/events.js";
+import type { Message } from "../core/message.js";
 import { type Logger, nullLogger } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 
@@ -35,7 +38,20 @@ export interface MessageLedger {
   saveRef(destination: string, key: string, ref: string): void;
   /** Writes what is pending now. */
   flush(): Promise<void>;
+  /** Keeps messages this replica could not deliver for `destination`, for the next one that starts. */
+  handOver(destination: string, messages: HandedOver[]): Promise<void>;
+  /** Takes (and removes) the messages handed over for `destination`. */
+  takeOver(destination: string): Promise<HandedOver[]>;
 }
+
+/** A message handed over at shutdown: its key (an edit of an earlier post keeps working) and content. */
+export interface HandedOver {
+  key: string;
+  message: Message;
+}
+
+/** Most messages kept per destination: a destination down for long would not be caught up anyway. */
+const MAX_HANDED_OVER = 20;
 
 /** A ledger in memory: for tests, and to share between routers of one process. */
 export class InMemoryLedger implements MessageLedger {
@@ -54,6 +70,15 @@ export class InMemoryLedger implements MessageLedger {
     this.data.set(`r:${destination}\u0000${key}`, ref);
   }
   async flush() {}
+  async handOver(destination: string, messages: HandedOver[]) {
+    const all = [...(await this.takeOver(destination)), ...messages].slice(-MAX_HANDED_OVER);
+    this.data.set(`h:${destination}`, JSON.stringify(all));
+  }
+  async takeOver(destination: string): Promise<HandedOver[]> {
+    const raw = this.data.get(`h:${destination}`);
+    this.data.delete(`h:${destination}`);
+    return raw ? (JSON.parse(raw) as HandedOver[]) : [];
+  }
 }
 
 interface Entry {
@@ -128,6 +153,33 @@ export class RecordMessageLedger implements MessageLedger {
     return this.writing;
   }
 
+  async handOver(destination: string, messages: HandedOver[]): Promise<void> {
+    const k = key("h", destination);
+    await this.flush();
+    await this.record.modify((d) => {
+      const before = d[k] ? (JSON.parse((JSON.parse(d[k]) as Entry).value) as HandedOver[]) : [];
+      const value = JSON.stringify([...before, ...messages].slice(-MAX_HANDED_OVER));
+      d[k] = JSON.stringify({ at: new Date().toISOString(), value });
+      return true;
+    });
+    this.cached = undefined;
+  }
+
+  async takeOver(destination: string): Promise<HandedOver[]> {
+    const k = key("h", destination);
+    let taken: HandedOver[] = [];
+    // One modify reads and removes them, so of two replicas starting at once only one posts them.
+    await this.record.modify((d) => {
+      const raw = d[k];
+      if (!raw) return false;
+      taken = JSON.parse((JSON.parse(raw) as Entry).value) as HandedOver[];
+      delete d[k];
+      return true;
+    });
+    this.cached = undefined;
+    return taken;
+  }
+
   private queue(k: string, value: string): void {
     this.pending.set(k, { at: new Date().toISOString(), value });
     this.timer ??= setTimeout(() => void this.flush(), this.tuning.flushMs ?? 250);
@@ -160,7 +212,7 @@ export class RecordMessageLedger implements MessageLedger {
   }
 }
 
-function key(kind: "o" | "r", id: string): string {
+function key(kind: "o" | "r" | "h", id: string): string {
   return `${kind}-${createHash("sha256").update(id).digest("hex").slice(0, 40)}`;
 }
 

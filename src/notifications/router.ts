@@ -33,7 +33,7 @@ import {
   type Timer,
   zero,
 } from "./lane.js";
-import type { MessageLedger } from "./ledger.js";
+import type { HandedOver, MessageLedger } from "./ledger.js";
 import type { Notifier } from "./notifier.js";
 import { createProvider } from "./providers/index.js";
 import type { TeamsConversationSender } from "./providers/teams.js";
@@ -330,7 +330,9 @@ export class NotificationRouter implements EventSink, Notifier {
   /**
    * Stops accepting events; delivers what is queued at once (commits held for their sync on
    * post-only destinations included: no sync will come to this process now), waiting up to
-   * `timeoutMs`, then drops the rest (a destination that is down) and says how many.
+   * `timeoutMs`. What is left (a destination that is down) is handed over to the replica that
+   * starts next through the ledger (`resume`), or without a ledger dropped; either is logged with
+   * how many.
    */
   async stop(timeoutMs = 5000): Promise<void> {
     this.draining = true;
@@ -353,8 +355,53 @@ export class NotificationRouter implements EventSink, Notifier {
     this.stopping.abort();
     if (done === "timeout") {
       const left = this.lanes.reduce((n, l) => n + l.items.size, 0);
+      const handed = await this.handOver();
       for (const l of this.lanes) l.items.clear();
-      this.logger.warn({ dropped: left }, "notifications still queued at shutdown were dropped");
+      if (handed > 0)
+        this.logger.warn(
+          { handedOver: handed, dropped: left - handed },
+          "notifications still queued at shutdown were handed over to the next replica that starts",
+        );
+      if (left > handed)
+        this.logger.warn({ dropped: left - handed }, "notifications still queued at shutdown were dropped");
+    }
+  }
+
+  /** At stop: the messages still queued, rendered now, into the ledger; how many were kept. */
+  private async handOver(): Promise<number> {
+    const ledger = this.opts.ledger;
+    if (!ledger) return 0;
+    let kept = 0;
+    for (const lane of this.lanes) {
+      const messages = [...lane.items.values()]
+        .map((item) => ({ key: item.key, message: this.message(lane, item) }))
+        .filter((m): m is HandedOver => m.message !== undefined)
+        .map((m) => ({ key: m.key, message: this.redactor.value(m.message) }));
+      if (messages.length === 0) continue;
+      try {
+        await ledger.handOver(lane.dest.provider.name, messages);
+        kept += messages.length;
+      } catch (err) {
+        this.logger.warn({ err: this.redactor.value(err) }, "could not hand notifications over");
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * At start: posts what a replica that stopped could not deliver (see `stop`), under the usual
+   * rate limits and retries. Of two replicas starting at once, one takes them.
+   */
+  async resume(): Promise<void> {
+    const ledger = this.opts.ledger;
+    if (!ledger) return;
+    for (const lane of this.lanes) {
+      const name = lane.dest.provider.name;
+      try {
+        for (const m of await ledger.takeOver(name)) this.postMessage([name], m.key, m.message);
+      } catch (err) {
+        this.logger.warn({ err: this.redactor.value(err) }, "could not take over notifications");
+      }
     }
   }
 

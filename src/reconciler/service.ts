@@ -9,6 +9,8 @@ export interface ReconcilerServiceOptions<T> {
   verb: string;
   /** Every key is reconciled again this long after its last run (through the controller's requeue). */
   intervalMs: number;
+  /** The longest backoff after failures (default: the controller's, 5 min). */
+  maxBackoffMs?: number;
   /** The objects reconciled at once when this replica starts leading. */
   initial: () => T[];
   /** The object an interval or retry run reconciles (default: the last one as it was). */
@@ -50,6 +52,7 @@ export class ReconcilerService<T, P = unknown> {
       requeueAfterMs: opts.intervalMs,
     };
     if (opts.clock) controllerOpts.clock = opts.clock;
+    if (opts.maxBackoffMs !== undefined) controllerOpts.maxBackoffMs = opts.maxBackoffMs;
     if (opts.requeueObject) controllerOpts.requeueObject = opts.requeueObject;
     this.controller = new Controller(reconciler, controllerOpts);
   }

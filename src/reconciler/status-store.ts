@@ -45,14 +45,15 @@ export class StatusStore<S> {
     return record;
   }
 
-  /** The raw data, for read sides that need only part of it; does not disturb what `save` compares against. */
-  async data(): Promise<Record<string, string> | undefined> {
-    const cm: KubeObject | undefined = await this.kube.get({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: this.opts.namespace,
-      name: this.opts.name,
-    });
+  /**
+   * The raw data, for read sides that need only part of it; does not disturb what `save` compares
+   * against. `signal` bounds the read (a chat command must not wait on a cluster that hangs).
+   */
+  async data(signal?: AbortSignal): Promise<Record<string, string> | undefined> {
+    const cm: KubeObject | undefined = await this.kube.get(
+      { apiVersion: "v1", kind: "ConfigMap", namespace: this.opts.namespace, name: this.opts.name },
+      signal ? { signal } : {},
+    );
     return cm ? ((cm.data ?? {}) as Record<string, string>) : undefined;
   }
 

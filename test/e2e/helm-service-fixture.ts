@@ -25,10 +25,16 @@ export const CHART: Record<string, string> = {
     'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n',
   "charts/podinfo/templates/service.yaml":
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports:\n    - port: {{ .Values.service.port }}\n",
+  // Never ready here (no controller-manager): what a hanging `--wait` upgrade needs.
+  "charts/podinfo/templates/deployment.yaml":
+    "{{- if .Values.deployment }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers: [{name: x, image: example.invalid/x:1}]\n{{- end }}\n",
 };
 
 /** `releases/dev/podinfo.yaml` as in the tutorial: chart.git names the upstream repo in SSH form. */
-export function podinfoRelease(ns: string, opts: { tag: string; port?: number; rollback?: boolean }): string {
+export function podinfoRelease(
+  ns: string,
+  opts: { tag: string; port?: number; rollback?: boolean; hang?: { timeout: number } },
+): string {
   return `apiVersion: helm.fluxcd.io/v1
 kind: HelmRelease
 metadata:
@@ -41,14 +47,14 @@ spec:
     git: git@github.com:fluxcd/helm-operator-get-started
     path: charts/podinfo
     ref: master
-  wait: false
+  wait: ${opts.hang ? `true\n  timeout: ${opts.hang.timeout}` : "false"}
 ${opts.rollback ? "  rollback:\n    enable: true\n" : ""}  values:
     image:
       repository: stefanprodan/podinfo
       tag: ${opts.tag}
     service:
       port: ${opts.port ?? 9898}
-`;
+${opts.hang ? "    deployment: true\n" : ""}`;
 }
 
 export interface HelmFixture {
@@ -64,6 +70,10 @@ export interface HelmFixture {
   history(): Promise<[number, string][]>;
   sync: SyncService;
   helm: HelmService;
+  /** A new Helm service in place of the running one (a restart), leading at once. */
+  restartHelm(): HelmService;
+  repo: GitConfigRepo;
+  cli: HelmCli;
   kube: ReturnType<typeof e2eKubeClient>;
 }
 
@@ -102,19 +112,21 @@ export async function helmFixture(
     sink,
     onApplied: (rev) => helm?.revisionApplied(rev),
   });
-  helm = new HelmService(cfg, {
-    repo,
-    kube,
-    sink,
-    appliedRevision: async () => (await sync.status.read()).lastAppliedRevision,
-  });
+  const makeHelm = () =>
+    new HelmService(cfg, {
+      repo,
+      kube,
+      sink,
+      appliedRevision: async () => (await sync.status.read()).lastAppliedRevision,
+    });
+  helm = makeHelm();
   const cli = new HelmCli({
     binary: e2eEnv().tools.helm,
     home: join(suite.scratch, `cli-${id}`),
     kubeconfig: e2eEnv().kubeconfigPath,
   });
   const release = `${ns}-podinfo`;
-  const svc = helm;
+  let svc = helm;
   sync.controller.start();
   svc.controller.start();
   suite.cleanups.push(async () => {
@@ -124,7 +136,7 @@ export async function helmFixture(
     await repo.close();
     kube.close();
   });
-  return {
+  const f: HelmFixture = {
     ns,
     release,
     events,
@@ -133,14 +145,25 @@ export async function helmFixture(
     async syncAndSettle() {
       const r = await sync.trigger();
       if (r.result?.status !== "ready") throw new Error(`sync did not apply: ${r.message}`);
-      await svc.scan(r.revision);
-      return svc.reconcileNow({ namespace: ns, name: "podinfo" });
+      await f.helm.scan(r.revision);
+      return f.helm.reconcileNow({ namespace: ns, name: "podinfo" });
     },
-    settle: (name) => svc.reconcileNow({ namespace: ns, name }),
+    settle: (name) => f.helm.reconcileNow({ namespace: ns, name }),
+    restartHelm() {
+      svc.pause();
+      svc = makeHelm();
+      helm = svc;
+      f.helm = svc;
+      svc.lead();
+      return svc;
+    },
     history: async () =>
       (await cli.history({ release, namespace: ns })).map((h) => [h.revision, h.status] as [number, string]),
     sync,
     helm: svc,
+    repo,
     kube,
+    cli,
   };
+  return f;
 }

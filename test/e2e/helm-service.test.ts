@@ -5,6 +5,9 @@
  * `repo.aliases`; a v1 HelmRelease in `releases/`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { helmCommands } from "../../src/app/reconcilers.js";
+import { CommandEngine } from "../../src/bot/engine.js";
+import { ReleaseService } from "../../src/gitops/release-service.js";
 import type { KubeObject } from "../../src/kube/client.js";
 import { e2eKubeClient } from "../harness/e2e.js";
 import { helmFixture, podinfoRelease } from "./helm-service-fixture.js";
@@ -77,6 +80,26 @@ describe("Helm service e2e (tutorial layout)", () => {
       },
     ]);
 
+    // Chat: `status` shows the Helm phase, `history` the Helm revisions next to git's.
+    const engine = new CommandEngine({
+      ops: new ReleaseService({ repo: f.repo }),
+      helm: helmCommands(f.helm),
+    });
+    const run = (text: string) =>
+      engine.execute({
+        id: text,
+        platform: "slack",
+        text,
+        user: { id: "U1", name: "alice" },
+        channel: "C1",
+        receivedAt: new Date(),
+      });
+    const st = await run("status podinfo dev");
+    expect(JSON.stringify(st.message.blocks)).toContain("Helm Deployed r2");
+    const hist = await run("history podinfo dev");
+    expect(hist.message.fallbackText).toContain("helm revision 2 deployed");
+    expect(hist.message.fallbackText).toContain("helm revision 1 superseded");
+
     f.events.length = 0;
     await f.push({ "README.md": "# config\n" }, "docs only");
     r = await f.syncAndSettle();
@@ -123,9 +146,22 @@ describe("Helm service e2e (tutorial layout)", () => {
     expect(await f.history()).toHaveLength(3);
     expect(f.helmEvents()).toEqual([]);
 
-    // `retry` forgets the failure and runs the upgrade again (it fails again and is rolled back again).
-    const retried = await f.helm.retry({ namespace: f.ns, name: "podinfo" }, { actor: "alice" });
-    expect(retried.accepted).toBe(true);
+    // The chat command `retry podinfo dev` forgets the failure and runs the upgrade again now
+    // (it fails again and is rolled back again).
+    const engine = new CommandEngine({
+      ops: new ReleaseService({ repo: f.repo }),
+      helm: helmCommands(f.helm),
+    });
+    const out = await engine.execute({
+      id: "retry-1",
+      platform: "slack",
+      text: "retry podinfo dev",
+      user: { id: "U1", name: "alice" },
+      channel: "C1",
+      receivedAt: new Date(),
+    });
+    expect(out.outcome).toBe("ok");
+    expect(out.message.fallbackText).toContain("Retried the Helm release of podinfo in dev");
     expect(await f.history()).toEqual([
       [1, "superseded"],
       [2, "failed"],
@@ -143,6 +179,28 @@ describe("Helm service e2e (tutorial layout)", () => {
     r = await f.syncAndSettle();
     expect(r?.status).toBe("ready");
     expect((await f.history()).at(-1)).toEqual([6, "deployed"]);
+  });
+
+  it("a HelmRelease with the prune opt-out annotation leaves its release in place when removed from git", async () => {
+    const keep = (ns: string) =>
+      podinfoRelease(ns, { tag: "3.0.0" }).replace(
+        '    fluxcd.io/automated: "true"\n',
+        '    fluxcd.io/automated: "true"\n    gitops-bot.dev/prune: disabled\n',
+      );
+    const f = await helmFixture(suite, (ns) => ({
+      [`namespaces/${ns}.yaml`]: nsYaml(ns),
+      "releases/dev/podinfo.yaml": keep(ns),
+    }));
+    expect((await f.syncAndSettle())?.status).toBe("ready");
+    f.events.length = 0;
+    await f.push({ "releases/dev/podinfo.yaml": null }, "remove podinfo");
+    const sr = await f.sync.trigger();
+    await f.helm.scan(sr.revision);
+    await f.helm.reconcileNow({ namespace: f.ns, name: "podinfo" });
+    expect(await f.history()).toEqual([[1, "deployed"]]);
+    // Forgotten, not uninstalled: a later pass does not touch it either.
+    expect(await f.helm.status.read()).toEqual({});
+    expect(f.helmEvents()).toEqual([]);
   });
 
   it("with the HelmRelease CRD installed, writes phase, revision and message to the object's status", async () => {
@@ -186,8 +244,22 @@ describe("Helm service e2e (tutorial layout)", () => {
       const f = await helmFixture(suite, (ns) => ({
         [`namespaces/${ns}.yaml`]: nsYaml(ns),
         "releases/dev/podinfo.yaml": podinfoRelease(ns, { tag: "3.0.0" }),
+        "releases/dev/broken.yaml": podinfoRelease(ns, { tag: "1" })
+          .replace("name: podinfo\n", "name: broken\n")
+          .replace("    path: charts/podinfo\n", ""),
       }));
       expect((await f.syncAndSettle())?.status).toBe("ready");
+      expect((await f.settle("broken"))?.status).toBe("stalled");
+      const broken = await f.kube.get({
+        apiVersion: "helm.fluxcd.io/v1",
+        kind: "HelmRelease",
+        namespace: f.ns,
+        name: "broken",
+      });
+      expect(broken?.status).toMatchObject({ phase: "Stalled" });
+      expect((broken?.status as { message?: string } | undefined)?.message).toContain(
+        "releases/dev/broken.yaml: spec.chart",
+      );
       const hr = await f.kube.get({
         apiVersion: "helm.fluxcd.io/v1",
         kind: "HelmRelease",

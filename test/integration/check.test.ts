@@ -45,6 +45,7 @@ describe("gitops-bot check", () => {
     const out = capture();
     expect(await runCheck(["--config", file], { stdout: out.stdout, env: {} })).toBe(0);
     expect(out.text()).toMatch(/ {2}sync: off .*no cluster: no kubeconfig/);
+    expect(out.text()).toContain("  helm: off (it runs with the sync, which is off)");
     expect(out.text()).toMatch(/envs: dev, prod, stg|envs: dev, stg, prod/);
     expect(out.text()).toMatch(/apps: .*frontend.*podinfo|apps: .*podinfo.*frontend/);
   });
@@ -132,6 +133,31 @@ describe("gitops-bot check", () => {
     await runCheck(["--config", file, "--config-only"], { stdout: text.stdout, env: {} });
     expect(text.text()).toMatch(/warning: http\.host: the HTTP server listens on every interface/);
     expect(text.text()).toMatch(/hint: for local testing set `http\.host: 127\.0\.0\.1`/);
+  });
+
+  it("warns about an authz id without a platform prefix that looks like neither platform's (issue #11)", async () => {
+    const file = join(dir, "authz-ids.yaml");
+    await writeFile(
+      file,
+      [
+        `repo:\n  url: ${repoPath}\n  workdir: ${join(dir, "authz-ids")}`,
+        'authz:\n  rules:\n    - envs: [prod]\n      verbs: [write]\n      users: [U0BOB, alice, "slack:carol"]',
+        "",
+      ].join("\n"),
+    );
+    const out = capture();
+    await runCheck(["--config", file, "--config-only", "--json"], { stdout: out.stdout, env: {} });
+    const report = JSON.parse(out.text()) as {
+      problems: unknown[];
+      warnings: { path: string; message: string }[];
+    };
+    expect(report.problems).toEqual([]);
+    expect(report.warnings.filter((w) => w.path.startsWith("authz"))).toEqual([
+      {
+        path: "authz.rules[0].users[1]",
+        message: expect.stringMatching(/^"alice" has no platform prefix .* Write slack:alice, teams:alice/),
+      },
+    ]);
   });
 
   it("rejects an unknown key in the file, naming it, without --json too", async () => {

@@ -6,8 +6,7 @@
  * Connector; the "cluster" is a TCP socket that swallows every request.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server, type Socket } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,29 +15,16 @@ import { defaultExamplesDir, prepareDemoRepo } from "../../src/app/demo.js";
 import { type Service, startService } from "../../src/app/serve.js";
 import { parseConfig } from "../../src/config/load.js";
 import { nullLogger } from "../../src/core/ports.js";
+import { type BlackHole, startBlackHole, writeKubeconfig } from "../helpers/black-hole.js";
 import { FakeBotConnector, teamsMessage } from "../helpers/fake-bot-connector.js";
 
 const exec = promisify(execFile);
-
-/** A TCP server that accepts connections and never answers: an API server that hangs. */
-async function blackHole(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  if (!address || typeof address === "string") throw new Error("no port");
-  return { server, port: address.port, sockets };
-}
 
 describe("gitops-bot serve while the cluster hangs (issue #11)", () => {
   let dir: string;
   let repoPath: string;
   let connector: FakeBotConnector;
-  let cluster: Awaited<ReturnType<typeof blackHole>>;
+  let cluster: BlackHole;
   let service: Service | undefined;
   let url: string;
 
@@ -46,23 +32,9 @@ describe("gitops-bot serve while the cluster hangs (issue #11)", () => {
     dir = await mkdtemp(join(tmpdir(), "cluster-outage-it-"));
     ({ repo: repoPath } = await prepareDemoRepo(dir, defaultExamplesDir()));
     connector = await new FakeBotConnector().start();
-    cluster = await blackHole();
+    cluster = await startBlackHole();
     const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(
-      kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        `- name: down\n  cluster:\n    server: https://127.0.0.1:${cluster.port}\n    insecure-skip-tls-verify: true`,
-        "users:",
-        "- name: bot\n  user:\n    token: not-a-real-token",
-        "contexts:",
-        "- name: down\n  context:\n    cluster: down\n    user: bot",
-        "current-context: down",
-        "",
-      ].join("\n"),
-    );
+    await writeKubeconfig(kubeconfig, cluster.port);
     const cfg = parseConfig({
       clusterName: "outage",
       repo: { url: repoPath, workdir: join(dir, "work") },
@@ -79,8 +51,7 @@ describe("gitops-bot serve while the cluster hangs (issue #11)", () => {
 
   afterAll(async () => {
     await service?.stop();
-    for (const s of cluster?.sockets ?? []) s.destroy();
-    await new Promise((r) => cluster?.server.close(r));
+    await cluster?.close();
     await connector?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -132,5 +103,14 @@ describe("gitops-bot serve while the cluster hangs (issue #11)", () => {
     expect(reply).toMatch(/approv/i);
     // Nothing reached prod without the approval.
     expect((await exec("git", ["-C", repoPath, "rev-parse", "HEAD"])).stdout.trim()).toBe(before);
+  });
+
+  it("answers status with what it can read, saying the sync state could not be read", async () => {
+    const res = await post(
+      teamsMessage({ serviceUrl: connector.serviceUrl, id: "o-status", text: "status" }),
+    );
+    expect(res.status).toBe(200);
+    const reply = await replyContaining("could not be read");
+    expect(reply).toContain("podinfo");
   });
 });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { code, type Message, t } from "../../core/message.js";
-import { defineCommand } from "../registry.js";
+import type { HelmRevisionSummary } from "../../core/ports.js";
+import { type CommandContext, defineCommand } from "../registry.js";
 import { commitSpan, requireInstance } from "./format.js";
 
 /** `history <app> <env>`: who deployed what when, newest first, with commit links. */
@@ -16,10 +17,11 @@ export const history = defineCommand({
   permission: (a) => ({ verb: "history", env: a.env }),
   examples: ["history podinfo prod"],
   async run(a, ctx) {
-    requireInstance(await ctx.model(), a.app, a.env);
+    const w = requireInstance(await ctx.model(), a.app, a.env).workload;
     const entries = await ctx.ops.history({ app: a.app, env: a.env, limit: 10 });
-    ctx.output({ entries });
-    if (entries.length === 0) {
+    const helm = await helmRevisions(ctx, w);
+    ctx.output({ entries, ...(helm ? { helm } : {}) });
+    if (entries.length === 0 && !helm?.length) {
       return {
         title: [t(`No history for ${a.app} in ${a.env}`)],
         severity: "info",
@@ -45,6 +47,16 @@ export const history = defineCommand({
     const blocks: Message["blocks"] = [
       { kind: "table", columns: ["when", "action", "version", "by", "approved by", "commit"], rows },
     ];
+    if (helm?.length) {
+      blocks.push({ kind: "context", text: [t("Helm revisions of the release in the cluster:")] });
+      blocks.push({
+        kind: "table",
+        columns: ["revision", "status", "when", "chart digest"],
+        rows: helm
+          .slice(0, 10)
+          .map((h) => [[t(String(h.revision))], [t(h.status)], [t(h.time ?? "-")], [code(h.chart ?? "-")]]),
+      });
+    }
     return {
       title: [t(`History of ${a.app} in ${a.env}`)],
       severity: "info",
@@ -54,7 +66,26 @@ export const history = defineCommand({
           (e) =>
             `${e.time} ${e.action} ${e.images.map((i) => i.tag).join(",")} by ${e.by} ${e.sha.slice(0, 7)}`,
         )
+        .concat(
+          (helm ?? [])
+            .slice(0, 10)
+            .map((h) => `helm revision ${h.revision} ${h.status}${h.time ? ` ${h.time}` : ""}`),
+        )
         .join("\n"),
     };
   },
 });
+
+/** The Helm revisions of a HelmRelease (through the Helm port), or undefined when there are none to show. */
+async function helmRevisions(
+  ctx: CommandContext,
+  w: { kind: string; namespace: string; name: string },
+): Promise<HelmRevisionSummary[] | undefined> {
+  if (w.kind !== "HelmRelease" || !ctx.helm?.revisions) return undefined;
+  try {
+    return await ctx.helm.revisions({ namespace: w.namespace, name: w.name });
+  } catch (err) {
+    ctx.logger.warn({ err }, "could not read the Helm revisions");
+    return undefined;
+  }
+}

@@ -1,23 +1,45 @@
 import { z } from "zod";
 import { b, code, type Message, type RichText, t } from "../../core/message.js";
+import type { HelmReleaseSummary } from "../../core/ports.js";
 import { type AppInstance, type EnvFreeze, findInstance, type ReleaseModel } from "../../core/release.js";
 import { type CommandContext, defineCommand, type SyncSummary } from "../registry.js";
 import { checkName, lockText, short, tagsText } from "./format.js";
 
 const USAGE = "status [<app>] [<env>]";
 
-function cell(inst: AppInstance | undefined): RichText {
+/** The Helm phase of a HelmRelease instance, when the Helm reconciler recorded one. */
+type HelmPhases = Map<string, HelmReleaseSummary>;
+const helmOf = (phases: HelmPhases, inst: AppInstance) =>
+  inst.workload.kind === "HelmRelease"
+    ? phases.get(`${inst.workload.namespace}/${inst.workload.name}`)
+    : undefined;
+const helmText = (h: HelmReleaseSummary) =>
+  `Helm ${h.phase}${h.revision !== undefined ? ` r${h.revision}` : ""}`;
+
+async function helmPhases(ctx: CommandContext): Promise<HelmPhases> {
+  if (!ctx.helm?.releases) return new Map();
+  try {
+    return new Map((await ctx.helm.releases()).map((h) => [h.key, h]));
+  } catch (err) {
+    ctx.logger.warn({ err }, "could not read the Helm release status");
+    return new Map();
+  }
+}
+
+function cell(inst: AppInstance | undefined, phases: HelmPhases): RichText {
   if (!inst) return [t("-")];
   const out: RichText = [code(tagsText(inst))];
   const chart = inst.workload.chart?.version;
   if (chart) out.push(t(` chart ${chart}`));
+  const helm = helmOf(phases, inst);
+  if (helm) out.push(t(` · ${helmText(helm)}`));
   if (inst.workload.policies.automated) out.push(t(" · automated"));
   const lock = lockText(inst);
   if (lock) out.push(t(" · "), b(lock));
   return out;
 }
 
-function details(inst: AppInstance): Message["blocks"] {
+function details(inst: AppInstance, phases: HelmPhases): Message["blocks"] {
   const w = inst.workload;
   const facts: { label: string; value: RichText }[] = [
     { label: "workload", value: [t(`${w.kind} ${w.namespace}/${w.name}`)] },
@@ -37,6 +59,17 @@ function details(inst: AppInstance): Message["blocks"] {
       label: "chart",
       value: [t(`${w.chart.name ?? w.chart.path ?? "?"} ${w.chart.version ?? ""}`.trim())],
     });
+  const helm = helmOf(phases, inst);
+  if (helm) {
+    facts.push({
+      label: "helm",
+      value: [
+        t(
+          `${helmText(helm)} (release ${helm.namespace}/${helm.release})${helm.message ? `: ${helm.message}` : ""}`,
+        ),
+      ],
+    });
+  }
   facts.push({ label: "automated", value: [t(w.policies.automated ? "yes" : "no")] });
   facts.push({ label: "locked", value: [t(lockText(inst) ?? "no")] });
   return [{ kind: "facts", facts }];
@@ -153,12 +186,13 @@ export const status = defineCommand({
     const blocks: Message["blocks"] = [];
     const single = app && env ? findInstance(model, app, env) : undefined;
     const isFrozen = (e: string) => (model.freezes ?? []).some((f) => f.env === e);
-    if (single) blocks.push(...details(single));
+    const phases = await helmPhases(ctx);
+    if (single) blocks.push(...details(single, phases));
     else {
       blocks.push({
         kind: "table",
         columns: ["app", ...envs.map((e) => (isFrozen(e) ? `${e} (frozen)` : e))],
-        rows: apps.map((ap) => [[b(ap)], ...envs.map((e) => cell(findInstance(model, ap, e)))]),
+        rows: apps.map((ap) => [[b(ap)], ...envs.map((e) => cell(findInstance(model, ap, e), phases))]),
       });
     }
     blocks.push(...freezeBlocks(model, envs, ctx.clock.now()));
@@ -188,6 +222,7 @@ export const status = defineCommand({
           chartVersion: i.workload.chart?.version,
           automated: i.workload.policies.automated,
           locked: i.workload.policies.locked,
+          ...(helmOf(phases, i) ? { helm: helmOf(phases, i) } : {}),
         })),
       problems: model.problems,
       freezes: (model.freezes ?? []).filter((f) => envs.includes(f.env)),

@@ -42,6 +42,7 @@ export interface DesiredRelease {
 export interface KeptRelease {
   key: string;
   file: string;
+  apiVersion: string;
   /** invalid: its spec cannot be used (message says why); skipped: ignored, suspended or left to Flux. */
   kind: "invalid" | "skipped";
   message: string;
@@ -123,7 +124,7 @@ export async function desiredAt(
     if (!isHelmRelease(m.object)) continue;
     const key = keyOf(m.object);
     const keep = (kind: KeptRelease["kind"], message: string) =>
-      set.kept.set(key, { key, file: m.file, kind, message });
+      set.kept.set(key, { key, file: m.file, apiVersion: m.object.apiVersion, kind, message });
     if (ignored) {
       keep("skipped", `${m.file}: fluxcd.io/ignore is set: not reconciled`);
       continue;

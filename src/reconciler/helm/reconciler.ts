@@ -208,6 +208,17 @@ export class HelmReconciler implements Reconciler<HelmRequest, HelmPayload> {
         ctx.logger.warn({ err, key: req.key }, "could not save the Helm status record");
       });
       if (entry) await this.writeStatus(entry.spec, outcome, revision, ctx);
+      else if (kept?.kind === "invalid") {
+        // Say why on the object too (`kubectl get hr` shows Stalled and the file's problem).
+        const [namespace = "default", ...name] = req.key.split("/");
+        const hr = {
+          apiVersion: kept.apiVersion,
+          namespace,
+          name: name.join("/"),
+          releaseName: prev?.releaseName ?? "",
+        };
+        await this.writeStatus(hr, outcome, revision, ctx);
+      }
     }
     const changed = (outcome.result?.actions.length ?? 0) > 0;
     const result: ReconcileResult<HelmPayload> = {

@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../../config/schema.js";
 import type { EventSink } from "../../core/events.js";
-import { type Clock, type Logger, nullLogger } from "../../core/ports.js";
+import { type Clock, type HelmRevisionSummary, type Logger, nullLogger } from "../../core/ports.js";
 import type { Redactor } from "../../core/redact.js";
 import type { ConfigRepo } from "../../gitops/config-repo.js";
 import { HelmRepositoryClient } from "../../helm/chart-source.js";
 import { HelmCli, type HelmClient } from "../../helm/cli.js";
+import { CHART_LABEL } from "../../helm/decide.js";
 import { HelmStorage, type SecretsPort } from "../../helm/storage.js";
 import type { KubeClient } from "../../kube/client.js";
 import type { Controller, ReconcileResult } from "../controller.js";
@@ -56,6 +57,27 @@ export async function probeHelm(
   });
 }
 
+/** The real helm CLI with isolated homes; in a cluster it gets the service-account environment. */
+function helmCli(
+  cfg: Pick<Config, "helm" | "kube">,
+  deps: Pick<HelmServiceDeps, "env" | "redactor">,
+  cacheDir: string,
+): HelmCli {
+  const env = deps.env ?? {};
+  const passEnv: Record<string, string> = {};
+  for (const k of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"]) {
+    const v = env[k];
+    if (v) passEnv[k] = v;
+  }
+  return new HelmCli({
+    binary: cfg.helm.binary,
+    home: join(cacheDir, "home"),
+    ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
+    ...(deps.redactor ? { redactor: deps.redactor } : {}),
+    env: passEnv,
+  });
+}
+
 /**
  * The HelmRelease reconciler: the `ReconcilerService` configured with the `HelmReconciler`, the
  * real helm CLI, Helm storage and the status record. It runs while `lead()`ed (under the leader
@@ -67,6 +89,8 @@ export class HelmService {
   readonly status: HelmStatusReader;
   private readonly service: ReconcilerService<HelmRequest, HelmPayload>;
   private readonly logger: Logger;
+  private readonly store: HelmStateStore;
+  private readonly storage: HelmStorage;
   private active = 0;
   private idle: (() => void)[] = [];
 
@@ -76,27 +100,16 @@ export class HelmService {
   ) {
     this.logger = (deps.logger ?? nullLogger).child({ component: "helm" });
     const cacheDir = cfg.helm.cacheDir ?? join(tmpdir(), `gitops-bot-helm-${cfg.sync.name}`);
-    const env = deps.env ?? {};
-    const passEnv: Record<string, string> = {};
-    for (const k of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"]) {
-      const v = env[k];
-      if (v) passEnv[k] = v;
-    }
-    const helm =
-      deps.helm ??
-      new HelmCli({
-        binary: cfg.helm.binary,
-        home: join(cacheDir, "home"),
-        ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
-        ...(deps.redactor ? { redactor: deps.redactor } : {}),
-        env: passEnv,
-      });
+    const helm = deps.helm ?? helmCli(cfg, deps, cacheDir);
+    const storage = new HelmStorage(deps.kube as unknown as SecretsPort);
+    this.storage = storage;
     const store = new HelmStateStore(deps.kube, {
       namespace: cfg.sync.namespace,
       name: cfg.sync.name,
       fieldManager: HELM_FIELD_MANAGER,
     });
     this.status = store;
+    this.store = store;
     const limit = limiter(cfg.helm.concurrency);
     const tracked = <T>(fn: () => Promise<T>): Promise<T> =>
       limit(async () => {
@@ -115,7 +128,7 @@ export class HelmService {
       step: {
         kube: deps.kube,
         helm,
-        storage: new HelmStorage(deps.kube as unknown as SecretsPort),
+        storage,
         charts: {
           configRepo: { url: cfg.repo.url, aliases: cfg.repo.aliases, tree: deps.repo },
           repositories: new HelmRepositoryClient({ cacheDir: join(cacheDir, "charts") }),
@@ -231,6 +244,23 @@ export class HelmService {
       },
       opts.wait === false ? { wait: false } : {},
     );
+  }
+
+  /** The stored revisions of a HelmRelease's release (from our record: release name and namespace). */
+  async revisions(hr: { namespace: string; name: string }): Promise<HelmRevisionSummary[]> {
+    const rec = await this.store.get(`${hr.namespace}/${hr.name}`);
+    if (!rec) return [];
+    const revs = await this.storage.revisions(rec.targetNamespace, rec.releaseName);
+    return revs.map((r) => {
+      const at = Number(r.labels.modifiedAt ?? r.labels.createdAt);
+      const chart = r.labels[CHART_LABEL];
+      return {
+        revision: r.version,
+        status: r.status,
+        ...(Number.isFinite(at) && at > 0 ? { time: new Date(at * 1000).toISOString() } : {}),
+        ...(chart ? { chart: chart.slice(0, 12) } : {}),
+      };
+    });
   }
 
   /** Reconciles one HelmRelease now (same revision, no retry semantics); resolves with its result. */

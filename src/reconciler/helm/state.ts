@@ -24,6 +24,9 @@ export interface ReleaseRecord {
   gitRevision?: string;
   /** `reconcileRelease`'s `failedAttempt`: the config digest that failed before Helm stored a revision. */
   failedAttempt?: string;
+  /** The git revision at which `failedAttempt` failed for a kind the cluster did not serve (a CRD
+   * not applied yet): a newer applied revision gets one more attempt. */
+  missingKindAt?: string;
   /** Set by `retry`: failures at or below this Helm revision are forgotten. */
   retryAfter?: number;
   /** `values path -> repository:tag` of the last deployed values. */

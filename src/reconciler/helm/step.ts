@@ -44,6 +44,9 @@ export interface StepOutcome {
   requeueAfterMs?: number;
 }
 
+/** helm's words for "the cluster does not serve this kind" (a CRD not installed, an API removed). */
+const MISSING_KIND = /no matches for kind|resource mapping not found|ensure CRDs are installed first/i;
+
 /** Maps the core's outcome to a condition. */
 function conditionOf(res: ReleaseResult): { status: ConditionStatus; reason: HelmReason } {
   switch (res.outcome) {
@@ -74,33 +77,14 @@ export async function chartOf(
   return resolveChart(entry.source, entry.spec.file, charts);
 }
 
-/** A release in git: resolve, compose, reconcile. `retry`: forget earlier failures first. */
-export async function reconcilePresent(
+/** Namespace there, chart resolved, values composed; or the outcome that says why not. */
+async function prepare(
   entry: DesiredRelease,
+  spec: DesiredRelease["spec"],
   set: DesiredSet,
-  prev: ReleaseRecord | undefined,
-  retry: boolean,
   deps: StepDeps,
-): Promise<StepOutcome> {
-  const spec =
-    deps.maxTimeout !== undefined && entry.spec.timeout > deps.maxTimeout
-      ? { ...entry.spec, timeout: deps.maxTimeout }
-      : entry.spec;
-  const base: ReleaseRecord = {
-    ...(prev ?? {}),
-    releaseName: spec.releaseName,
-    targetNamespace: spec.targetNamespace,
-    file: spec.file,
-    prune: entry.prune,
-    gitRevision: set.revision,
-  };
-  const stop = (status: ConditionStatus, reason: HelmReason, message: string, extra = {}): StepOutcome => ({
-    status,
-    reason,
-    message,
-    record: { ...base, status, reason, message },
-    ...extra,
-  });
+  stop: (status: ConditionStatus, reason: HelmReason, message: string, extra?: object) => StepOutcome,
+): Promise<StepOutcome | { chart: ResolvedChart; values: Awaited<ReturnType<typeof composeValues>> }> {
   const ns = await deps.kube.get({ apiVersion: "v1", kind: "Namespace", name: spec.targetNamespace });
   if (!ns) {
     return stop(
@@ -131,12 +115,52 @@ export async function reconcilePresent(
     if (err instanceof StalledError) return stop("stalled", HelmReasons.InvalidSpec, err.message);
     throw err;
   }
+  return { chart, values };
+}
+
+/** A release in git: resolve, compose, reconcile. `retry`: forget earlier failures first. */
+export async function reconcilePresent(
+  entry: DesiredRelease,
+  set: DesiredSet,
+  prev: ReleaseRecord | undefined,
+  retry: boolean,
+  deps: StepDeps,
+): Promise<StepOutcome> {
+  const spec =
+    deps.maxTimeout !== undefined && entry.spec.timeout > deps.maxTimeout
+      ? { ...entry.spec, timeout: deps.maxTimeout }
+      : entry.spec;
+  const base: ReleaseRecord = {
+    ...(prev ?? {}),
+    releaseName: spec.releaseName,
+    targetNamespace: spec.targetNamespace,
+    file: spec.file,
+    prune: entry.prune,
+    gitRevision: set.revision,
+  };
+  const stop = (
+    status: ConditionStatus,
+    reason: HelmReason,
+    message: string,
+    extra: object = {},
+  ): StepOutcome => ({
+    status,
+    reason,
+    message,
+    record: { ...base, status, reason, message },
+    ...extra,
+  });
+  const ready = await prepare(entry, spec, set, deps, stop);
+  if ("status" in ready) return ready;
+  const { chart, values } = ready;
   let retryAfter = retry ? undefined : prev?.retryAfter;
   if (retry) {
     const revs = await deps.storage.revisions(spec.targetNamespace, spec.releaseName, deps.signal);
     retryAfter = revs[0]?.version ?? 0;
   }
-  const failedAttempt = retry ? undefined : prev?.failedAttempt;
+  // A kind the cluster did not serve may come with a later revision (its CRD): try once more then.
+  const newRevision = prev?.missingKindAt !== undefined && prev.missingKindAt !== set.revision;
+  const failedAttempt = retry || newRevision ? undefined : prev?.failedAttempt;
   const result = await deps.limit(() =>
     reconcileRelease(
       { spec, chart, values: values.values },
@@ -162,6 +186,9 @@ export async function reconcilePresent(
   else delete record.revision;
   if (result.failedAttempt) record.failedAttempt = result.failedAttempt;
   else delete record.failedAttempt;
+  const missingKind = result.actions.some((a) => !a.ok && MISSING_KIND.test(a.error?.message ?? ""));
+  if (result.failedAttempt && missingKind) record.missingKindAt = set.revision;
+  else if (!result.failedAttempt) delete record.missingKindAt;
   if (retryAfter !== undefined) record.retryAfter = retryAfter;
   if (deployed && status === "ready") record.images = images;
   return {

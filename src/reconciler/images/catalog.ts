@@ -17,7 +17,7 @@ import { type FrozenEnvs, frozenMap } from "./reconciler.js";
 export interface ImageCatalogDeps {
   ops: Pick<ReleaseOperations, "model">;
   scanner: ImageScanner;
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   /** Candidates listed per container at most (default 15). */
   limit?: number;
 }
@@ -30,7 +30,10 @@ export class ImageCatalogService implements ImageCatalog {
     const model = await this.deps.ops.model();
     const inst = findInstance(model, a.app, a.env);
     if (!inst) return [];
-    const frozen = frozenMap(await this.deps.frozenEnvs?.());
+    // A freeze record that cannot be read stops automation; the listing says so instead of failing.
+    const frozen = await this.deps
+      .frozenEnvs?.(model.revision)
+      .then(frozenMap, (err: Error) => frozenMap(new Map([[a.env, { reason: err.message }]])));
     const requests: ScanRequest[] = inst.workload.images.flatMap((img) => {
       const id = img.filterError ? undefined : repositoryIdOf(img.repository);
       if (!id) return [];
@@ -41,7 +44,7 @@ export class ImageCatalogService implements ImageCatalog {
       ];
     });
     const scans = await this.deps.scanner.scan(requests);
-    const plan = planImageUpdates({ instances: [inst], frozen, scans });
+    const plan = planImageUpdates({ instances: [inst], frozen: frozen ?? new Map(), scans });
     return inst.workload.images.map((img, i) => {
       const d = plan.decisions[i] as ImageDecision;
       return this.listing(img, d, d.repository ? scans.get(d.repository) : undefined);

@@ -13,6 +13,9 @@ export const ImageReasons = defineReasons([
   "RegistryUnavailable",
   /** The config repo could not be read or the commit could not be pushed: failed, retried with backoff. */
   "ConfigRepoUnavailable",
+  /** The freeze record cannot be read, so nothing is released until it is fixed: failed, retried at
+   * the interval (no backoff: it waits for a new commit). */
+  "FreezesUnreadable",
 ] as const);
 
 export type ImageReason = keyof typeof ImageReasons;
@@ -34,35 +37,36 @@ export function whereOf(d: Pick<ImageDecision, "env" | "app" | "container" | "fi
 /**
  * The findings of a cycle: `registry` (repositories that failed, with the workloads that use them),
  * `stalled` (containers waiting for a fixed input: invalid filter, not an image, cannot order,
- * vanished tag), `problems` (files that could not be read). Items are `id|text`, so a changed error
+ * vanished tag, and repositories in `permanent`: not found, credentials refused), `problems`
+ * (files that could not be read). Items are `id|text`, so a changed error
  * is a new finding.
  */
 export function imageFindings(
   decisions: readonly ImageDecision[],
   problems: readonly { file: string; message: string }[] = [],
+  permanent: ReadonlySet<string> = new Set(),
 ): Record<string, string[]> {
   const registry = new Map<string, { users: string[]; error: string }>();
   const stalled: string[] = [];
   for (const d of decisions) {
     if (d.action !== "wait") continue;
-    if (d.reason === "registry-error") {
+    if (d.reason === "registry-error" && !permanent.has(d.repository ?? d.image)) {
       const key = d.repository ?? d.image;
       const r = registry.get(key) ?? { users: [], error: d.message };
       r.users.push(whereOf(d));
       registry.set(key, r);
-    } else if (STALLED.has(d.reason)) {
-      stalled.push(`${d.env}/${d.app}/${d.container}|${d.message}`);
+    } else if (STALLED.has(d.reason) || d.reason === "registry-error") {
+      const text = d.reason === "registry-error" ? `${whereOf(d)}: ${d.message}` : d.message;
+      stalled.push(`${d.env}/${d.app}/${d.container}|${text}`);
     }
   }
   return {
     registry: [...registry].map(([repo, r]) => `${repo}|${r.error} (used by ${r.users.sort().join(", ")})`),
     stalled,
-    // A file whose container is already a stalled finding (its filter is invalid) is told there.
+    // A file the model has workloads from is told through their decisions (an invalid filter is
+    // a stalled container while automation looks at it, nothing while it is frozen or locked).
     problems: problems
-      .filter(
-        (p) =>
-          !decisions.some((d) => d.file === p.file && d.action === "wait" && d.reason === "invalid-filter"),
-      )
+      .filter((p) => !decisions.some((d) => d.file === p.file))
       .map((p) => `${p.file}|${p.message}`),
   };
 }

@@ -36,8 +36,9 @@ export interface ImageReconcilerDeps {
   /** Who the commits are by (the bot's identity; the committer is always the bot). */
   actor: Actor;
   clusterName: string;
-  /** The envs that are frozen now (default: none). Read every cycle. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  /** The envs frozen at `revision` (the one the cycle plans at; default: none). Read every cycle;
+   * it throws when it cannot tell (then nothing is released). */
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   clock?: Clock;
 }
 
@@ -73,6 +74,8 @@ export interface ImagePayload {
  */
 export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
   readonly name = "image" as const;
+  /** An unreadable freeze record needs a fixed file: retried at the interval, not with backoff. */
+  readonly noBackoff: ReadonlySet<string> = new Set([ImageReasons.FreezesUnreadable]);
   private state: ImageState | undefined;
   private readonly clock: Clock;
   /** The plan of the last cycle, for `images` and status pages. */
@@ -96,8 +99,8 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
   }
 
   /** The frozen envs now, as the planner takes them. */
-  async frozen(): Promise<Map<string, Freeze>> {
-    return frozenMap(await this.deps.frozenEnvs?.());
+  async frozen(revision?: string): Promise<Map<string, Freeze>> {
+    return frozenMap(await this.deps.frozenEnvs?.(revision));
   }
 
   async reconcile(req: ImageRequest, ctx: ReconcileContext): Promise<ReconcileResult<ImagePayload>> {
@@ -107,12 +110,22 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
     let frozen: Map<string, Freeze>;
     try {
       model = await ops.model();
-      frozen = await this.frozen();
     } catch (err) {
       return this.finish(ctx, {
         status: "failed",
         reason: ImageReasons.ConfigRepoUnavailable,
         message: `cannot read the config repo: ${(err as Error).message}`,
+      });
+    }
+    try {
+      frozen = await this.frozen(model.revision);
+    } catch (err) {
+      // Not knowing which envs are frozen stops all automation (never guess "none").
+      return this.finish(ctx, {
+        status: "failed",
+        reason: ImageReasons.FreezesUnreadable,
+        message: `image automation stopped: ${(err as Error).message}`,
+        observedRevision: model.revision,
       });
     }
     ctx.logger.debug(
@@ -122,36 +135,24 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
     const scans = await scanner.scan(wantedScans(model.instances, frozen));
     const plan = planImageUpdates({ instances: model.instances, frozen, scans });
     this.last = { time: this.clock.now().toISOString(), decisions: plan.decisions };
-    const findings = imageFindings(plan.decisions, model.problems);
+    const permanent = new Set(
+      [...scans.values()].flatMap((x) => (!x.ok && x.permanent ? [x.repository.key] : [])),
+    );
+    const findings = imageFindings(plan.decisions, model.problems, permanent);
     const base = { findings, observedRevision: model.revision, correlationId: model.revision };
-    const payload: ImagePayload = { applied: [], decisions: plan.decisions };
-    if (plan.updates.length > 0 && !ctx.signal.aborted) {
-      try {
-        const r = await ops.autoRelease({ updates: plan.updates, actor: this.deps.actor });
-        if (r.commit.sha) {
-          payload.commit = { sha: r.commit.sha, subject: r.subject, author: this.deps.actor.identity.name };
-          payload.applied = r.applied.map((a) => changeOf(model, plan.decisions, a));
-          this.state = {
-            ...this.state,
-            lastCommit: { sha: r.commit.sha, subject: r.subject, time: this.clock.now().toISOString() },
-          };
-        }
-        for (const s of r.skipped) ctx.logger.info({ update: s }, "auto-release skipped on the new HEAD");
-      } catch (err) {
-        return this.finish(ctx, {
-          ...base,
-          payload,
-          status: "failed",
-          reason: ImageReasons.ConfigRepoUnavailable,
-          message: `cannot commit the auto-release: ${(err as Error).message}`,
-        });
-      }
+    const released = await this.release(model, plan, ctx);
+    if (typeof released === "string") {
+      const payload: ImagePayload = { applied: [], decisions: plan.decisions };
+      return this.finish(ctx, {
+        ...base,
+        payload,
+        status: "failed",
+        reason: ImageReasons.ConfigRepoUnavailable,
+        message: `cannot commit the auto-release: ${released}`,
+      });
     }
-    const result: Omit<ReconcileResult<ImagePayload>, "status"> = {
-      ...base,
-      payload,
-      changed: payload.applied.length > 0,
-    };
+    const payload = released;
+    const result = { ...base, payload, changed: payload.applied.length > 0 };
     if (payload.commit) result.correlationId = payload.commit.sha;
     const registry = findings.registry ?? [];
     if (registry.length > 0) {
@@ -173,6 +174,28 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
       reason: ImageReasons.UpToDate,
       message: "up to date",
     });
+  }
+
+  /** Commits every update of the plan in one commit; the payload, or the error text when the commit failed. */
+  private async release(
+    model: ReleaseModel,
+    plan: ReturnType<typeof planImageUpdates>,
+    ctx: ReconcileContext,
+  ): Promise<ImagePayload | string> {
+    const payload: ImagePayload = { applied: [], decisions: plan.decisions };
+    if (plan.updates.length === 0 || ctx.signal.aborted) return payload;
+    try {
+      const r = await this.deps.ops.autoRelease({ updates: plan.updates, actor: this.deps.actor });
+      for (const s of r.skipped) ctx.logger.info({ update: s }, "auto-release skipped on the new HEAD");
+      if (!r.commit.sha) return payload;
+      payload.commit = { sha: r.commit.sha, subject: r.subject, author: this.deps.actor.identity.name };
+      payload.applied = r.applied.map((a) => changeOf(model, plan.decisions, a));
+      const time = this.clock.now().toISOString();
+      this.state = { ...this.state, lastCommit: { sha: r.commit.sha, subject: r.subject, time } };
+      return payload;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   /** Saves the condition in the status record (best effort) and returns the result. */

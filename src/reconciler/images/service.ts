@@ -22,7 +22,7 @@ export interface ImageServiceDeps {
   logger?: Logger;
   clock?: Clock;
   /** The envs frozen now (the freeze record); default none. */
-  frozenEnvs?: () => Promise<FrozenEnvs>;
+  frozenEnvs?: (revision?: string) => Promise<FrozenEnvs>;
   /** Who leads, for "not the leader" replies. */
   leader?: () => string | undefined;
   /** For tests and benchmarks: a scanner over another client. */
@@ -67,6 +67,9 @@ export class ImageService {
       noun: "image automation",
       verb: "runs image automation",
       intervalMs: opts.intervalMs,
+      // A registry outage is retried with backoff, but never less often than the interval: the
+      // other images of the cycle must not wait longer because one registry is down.
+      maxBackoffMs: opts.intervalMs,
       initial: () => [{ reason: "start" }],
       requeueObject: (_req, why) => ({ reason: why }),
       sink: deps.sink,

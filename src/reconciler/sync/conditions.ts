@@ -6,9 +6,9 @@ import type { SyncState } from "./state.js";
 export const SyncReasons = defineReasons([
   /** Every object applied (or unchanged), pruning done. */
   "Synced",
-  /** The config repo could not be fetched: nothing was applied. */
+  /** The config repo could not be fetched: nothing was applied; `failed`, retried with backoff. */
   "FetchFailed",
-  /** The sync failed as a whole (e.g. the manifests could not be read). */
+  /** The sync failed as a whole (e.g. the manifests could not be read); `failed`, retried with backoff. */
   "SyncFailed",
   /** The API server went away mid-sync: pruning was skipped, the rest is retried with backoff. */
   "ClusterUnavailable",

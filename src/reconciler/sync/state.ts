@@ -91,7 +91,14 @@ export class SyncStateStore implements SyncStatusReader {
 
   constructor(
     kube: KubeClient,
-    private readonly opts: { namespace: string; name: string; source: string; fieldManager: string },
+    private readonly opts: {
+      namespace: string;
+      name: string;
+      source: string;
+      fieldManager: string;
+      /** How long `read` (status, reports) waits for the cluster before it fails (default 3 s). */
+      readTimeoutMs?: number;
+    },
   ) {
     this.store = new StatusStore(kube, {
       namespace: opts.namespace,
@@ -121,9 +128,14 @@ export class SyncStateStore implements SyncStatusReader {
     return this.store.save({ state, inventory }, signal);
   }
 
-  /** The state only: `status` and the reports never need the inventory (thousands of entries). */
+  /**
+   * The state only: `status` and the reports never need the inventory (thousands of entries).
+   * Bounded: on a cluster that does not answer it fails after `readTimeoutMs`, and the reply says
+   * the state could not be read instead of waiting out the client's 30 s (issue #11).
+   */
   async read(): Promise<SyncStatus> {
-    const state = stateOf(await this.store.data(), this.opts.source);
+    const signal = AbortSignal.timeout(this.opts.readTimeoutMs ?? 3000);
+    const state = stateOf(await this.store.data(signal), this.opts.source);
     return { ...state, lastSyncTime: this.lastSyncTime };
   }
 }

@@ -70,6 +70,7 @@ function cellText(c: ReleaseCell, now: Date): string {
   return `${c.tag}${c.chart ? ` chart ${c.chart}` : ""}${since ? ` (${since})` : ""}`;
 }
 
+/** The matrix of the envs in scope: one cell per app and env, and the gaps between neighbours. */
 async function releasesCollect(deps: ReleasesDeps, scope: ReportScope): Promise<ReleasesData> {
   const model = await deps.model();
   const envs = model.envs.filter((e) => scope.envs.includes(e));
@@ -114,6 +115,7 @@ async function releasesCollect(deps: ReleasesDeps, scope: ReportScope): Promise<
   return { revision: model.revision, envs, apps, gaps, unreadable, frozen, now: scope.now.toISOString() };
 }
 
+/** Chat blocks: one text block per env, then what a promotion would carry. */
 function releasesBlocks(
   d: ReleasesData,
   opts: Parameters<ReportSection["blocks"]>[1],
@@ -164,6 +166,7 @@ function releasesBlocks(
   return out;
 }
 
+/** Plain text: a table of apps x envs, then the gaps. */
 function releasesText(d: ReleasesData): string {
   const now = new Date(d.now);
   const rows = d.apps.map((a) => [

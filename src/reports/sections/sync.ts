@@ -56,6 +56,7 @@ function headline(d: SyncData, now: Date): RichText {
   return out;
 }
 
+/** The sync status record as report data, or why it is unavailable. */
 async function syncCollect(deps: SyncDeps, scope: ReportScope): Promise<SyncData> {
   const base = { cluster: deps.cluster, failed: [], drift: [], now: scope.now.toISOString() };
   if (!deps.read) return { ...base, unavailable: "no sync reconciler runs (no cluster configured)" };
@@ -78,6 +79,7 @@ async function syncCollect(deps: SyncDeps, scope: ReportScope): Promise<SyncData
   };
 }
 
+/** Chat blocks: the headline, then failed objects and drift. */
 function syncBlocks(
   d: SyncData,
   opts: Parameters<ReportSection["blocks"]>[1],
@@ -108,6 +110,7 @@ function syncBlocks(
   return out;
 }
 
+/** Plain text: one fact a line, then failed objects and drift. */
 function syncText(d: SyncData): string {
   const out: string[] = [];
   if (d.unavailable) out.push(`${d.cluster}: ${d.unavailable}`);

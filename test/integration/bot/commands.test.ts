@@ -58,6 +58,38 @@ describe("read commands", () => {
     expect(r.outcome).toBe("user-error");
     expect(r.error?.code).toBe("no-sync");
   });
+  it("retry says what is wrong: not a HelmRelease, or no Helm reconciler in this process", async () => {
+    const plain = await s.run("retry frontend dev");
+    expect(plain.outcome).toBe("user-error");
+    expect(plain.error?.code).toBe("not-helm");
+    expect(text(plain)).toMatch(/frontend in dev is a Deployment, not a HelmRelease/);
+    const none = await s.run("retry podinfo dev");
+    expect(none.outcome).toBe("user-error");
+    expect(none.error?.code).toBe("no-helm");
+  });
+  it("retry is authorized like a write: dev runs at once, protected prod asks for approval first", async () => {
+    const asked: string[] = [];
+    const h = await setup({
+      deps: {
+        // A recorder at the HelmCommands port (the real service is exercised in test/e2e/helm-service.test.ts).
+        helm: {
+          retry: async (hr) => {
+            asked.push(`${hr.namespace}/${hr.name}`);
+            return { accepted: true, message: "upgraded (revision 4)", status: "ready" };
+          },
+        },
+      },
+    });
+    try {
+      const dev = await h.run("retry podinfo dev");
+      expect(dev.outcome).toBe("ok");
+      expect(messageToPlainText(dev.message)).toContain("upgraded (revision 4)");
+      expect((await h.run("retry podinfo prod")).outcome).toBe("approval-requested");
+      expect(asked).toEqual(["dev/podinfo-dev"]);
+    } finally {
+      await h.close();
+    }
+  });
   it("history shows who deployed what, with the promotion", async () => {
     await s.run("promote frontend dev stg");
     const r = await s.run("history frontend stg");

@@ -159,6 +159,36 @@ describe("image automation against the real registry and git server", () => {
     expect(released(s.events)).toHaveLength(1);
   });
 
+  it("a freeze recorded with `freeze` stops automation in that env; an unreadable freeze file stops all of it, once", async () => {
+    await pushImage(reg, "it/frz", "dev-1", { created: day(1) });
+    await pushImage(reg, "it/frz", "dev-2", { created: day(2) });
+    const img = [{ container: "app", image: `${reg.host}/it/frz:dev-1`, filter: "glob:dev-*" }];
+    const s = await setup({
+      "releases/dev/app.yaml": deployment({ env: "dev", name: "app", images: img }),
+      "releases/qa/app.yaml": deployment({ env: "qa", name: "app", images: img }),
+    });
+    await s.ops.freeze({ env: "qa", actor: alice, message: "release week" });
+    await s.cycle();
+    expect(released(s.events).map((e) => `${e.env}:${e.to}`)).toEqual(["dev:dev-2"]);
+    const qa = s.images.reconciler.last?.decisions.find((d) => d.env === "qa");
+    expect(qa).toMatchObject({ action: "wait", reason: "frozen" });
+    expect(await s.repo.read("releases/qa/app.yaml")).toContain("it/frz:dev-1");
+
+    await pushImage(reg, "it/frz", "dev-3", { created: day(3) });
+    await server.commitDirect(s.name, {
+      files: { ".gitops-bot/freezes.yaml": "freezes: [oops\n" },
+      message: "break it",
+    });
+    const before = (await s.log()).length;
+    const r = await s.cycle();
+    expect(r.result).toMatchObject({ status: "failed", reason: "FreezesUnreadable" });
+    await s.cycle();
+    expect((await s.log()).length).toBe(before);
+    const failed = reconcilerEvents(s.events).filter((e) => e.state === "failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.message).toContain(".gitops-bot/freezes.yaml");
+  });
+
   it("a push rejected because someone else pushed meanwhile is re-applied on the new head", async () => {
     await pushImage(reg, "it/race", "dev-1", { created: day(1) });
     await pushImage(reg, "it/race", "dev-2", { created: day(2) });
@@ -291,7 +321,10 @@ describe("registry credentials", () => {
     );
     await s.cycle();
     expect(released(s.events).map((e) => `${e.app}:${e.to}`)).toEqual(["sec:dev-2"]);
-    expect(reconcilerEvents(s.events).some((e) => e.message.includes("it/missing"))).toBe(true);
+    // A repository that does not exist needs a fixed image name, not a retry: stalled, with the file.
+    const missing = reconcilerEvents(s.events).filter((e) => e.message.includes("it/missing"));
+    expect(missing).toMatchObject([{ state: "stalled", env: "dev", app: "gone" }]);
+    expect(missing[0]!.message).toContain("releases/dev/gone.yaml");
     const everything = [
       ...s.logger.lines,
       JSON.stringify(s.events),

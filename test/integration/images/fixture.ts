@@ -11,6 +11,7 @@ import { imagesSchema } from "../../../src/config/images-schema.js";
 import { repoSchema } from "../../../src/config/schema.js";
 import type { AutoReleaseEvent, GitopsEvent, ReconcilerEvent } from "../../../src/core/events.js";
 import { nullLogger } from "../../../src/core/ports.js";
+import { frozenEnvs } from "../../../src/gitops/freezes.js";
 import { GitConfigRepo } from "../../../src/gitops/git-config-repo.js";
 import type { Actor } from "../../../src/gitops/operations.js";
 import { ReleaseService } from "../../../src/gitops/release-service.js";
@@ -150,7 +151,10 @@ export async function setup(
         sink: { emit: (e) => events.push(e) },
         logger,
         scanner: imageScanner(cfg, registryClient(cfg, logger)),
-        ...(opts.frozen ? { frozenEnvs: async () => opts.frozen as Map<string, Freeze> } : {}),
+        // The real freeze record (`freeze <env>` commits it), unless the test gives the frozen envs.
+        frozenEnvs: opts.frozen
+          ? async () => opts.frozen as Map<string, Freeze>
+          : (revision?: string) => frozenEnvs(repo, revision),
       },
     );
   let images = build();

@@ -4,7 +4,7 @@
  * running, the one automation releases next, and why automation waits.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,5 +99,20 @@ describe("images via gitops-bot cmd --config", () => {
     );
     expect(j.data.images[0].tags.map((t: { tag: string }) => t.tag)).toEqual(["dev-3", "dev-2", "dev-1"]);
     expect(j.text).toContain("Automation waits");
+
+    // In CI the registry webhook's secret is not set: the other commands (and `images`,
+    // anonymously) still work.
+    const ci = join(dir, "ci.yaml");
+    await writeFile(
+      ci,
+      (await readFile(config, "utf8")).replace(
+        "images:\n",
+        "images:\n  webhookSecret: ${REGISTRY_HOOK_SECRET}\n",
+      ),
+    );
+    const status = await cli(["cmd", "--config", ci, "--", "images", "web", "dev"], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("dev-2");
+    expect(status.stderr).toContain("REGISTRY_HOOK_SECRET");
   });
 });

@@ -90,6 +90,12 @@ describe("POST /hooks/registry", () => {
     expect(log.length).toBe(before + 1);
     expect(log[0]!.subject).toBe(`[dev/app] Auto-release ${proxy.host}/hook/app:dev-2`);
     expect(released(s.events).map((e) => `${e.from}->${e.to}`)).toEqual(["dev-1->dev-2"]);
+    // The rescan listed the repository once and read only the new tag's manifest and config.
+    expect(proxy.counts).toMatchObject({ tags: 1, manifestGet: 1, blobGet: 1, manifestHead: 0 });
+    proxy.resetCounts();
+    await s.cycle();
+    // Steady state: one tag list, no manifest or blob request.
+    expect(proxy.counts).toMatchObject({ tags: 1, manifestGet: 0, blobGet: 0, manifestHead: 0 });
   });
 
   it("reads and verifies GHCR, Harbor, Docker Hub and distribution notifications", async () => {
@@ -142,12 +148,24 @@ describe("POST /hooks/registry", () => {
         .status,
     ).toBe(202);
     expect((await post(url, "{not json", { authorization: SECRET })).status).toBe(400);
+    // A Harbor artifact pushed by digest on a port, and a Docker Hub official image.
+    const byDigest = {
+      type: "PUSH_ARTIFACT",
+      event_data: {
+        resources: [{ digest: "sha256:3", resource_url: "harbor.local:8443/team/job@sha256:3" }],
+      },
+    };
+    expect((await post(url, byDigest, { authorization: `Bearer ${SECRET}` })).status).toBe(202);
+    const official = { push_data: { tag: "7" }, repository: { repo_name: "redis" } };
+    expect((await post(url, official, { "x-webhook-token": SECRET })).status).toBe(202);
 
     expect(calls).toEqual([
       "ghcr ghcr.io/example/podinfo dev-abc",
       "harbor harbor.example.com/team/api 1.4.0",
       "dockerhub docker.io/library/nginx 1.27.4",
       "distribution registry.local:5000/team/web v2",
+      "harbor harbor.local:8443/team/job ",
+      "dockerhub docker.io/library/redis 7",
     ]);
   });
 });

@@ -125,6 +125,26 @@ describe("TeamsPlatform without authentication (teams: {})", () => {
     expect(JSON.stringify(card)).toContain("podinfo is at stg-1");
   });
 
+  // The Teams sibling of issue #11's Slack 500: botbuilder's HTTP pipeline retries 5xx itself.
+  it("retries a reply the connector answered 500 to, so the user learns the command went through", async () => {
+    onInv = async ({ responder }) => {
+      // The reply's first two tries fail.
+      connector.failNext = { status: 500, count: 2 };
+      await responder.reply(hello("frontend locked in dev"));
+    };
+    const res = await post(
+      url,
+      teamsMessage({ serviceUrl: connector.serviceUrl, id: "act-500", text: "lock" }),
+    );
+    expect(res.status).toBe(200);
+    await waitUntil(() => seen.length === 1);
+    await teams.idle();
+    const delivered = connector.calls.filter((c) => c.activity.type === "message");
+    expect(delivered.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(delivered.at(-1)?.activity)).toContain("frontend locked in dev");
+    expect(connector.failNext?.count).toBe(0);
+  });
+
   it("strips the bot mention in a channel and answers in the thread", async () => {
     onInv = async ({ responder }) => {
       const ref = await responder.reply(hello("promoted"));

@@ -8,6 +8,7 @@ import type { GitopsEvent } from "../../../src/core/events.js";
 import { messageToPlainText } from "../../../src/core/message.js";
 import { Redactor } from "../../../src/core/redact.js";
 import { MetricsRegistry } from "../../../src/http/metrics.js";
+import { InMemoryLedger, RecordMessageLedger } from "../../../src/notifications/ledger.js";
 import { registerNotificationMetrics } from "../../../src/notifications/metrics.js";
 import {
   type Delivery,
@@ -16,6 +17,7 @@ import {
   type RateWindow,
 } from "../../../src/notifications/notifier.js";
 import { NotificationRouter, type RouterOptions, type Timer } from "../../../src/notifications/router.js";
+import { MemoryRecord } from "../../../src/state/record.js";
 import * as ev from "../../golden/events.js";
 import { RecordingLogger } from "../../helpers/recording-logger.js";
 
@@ -349,6 +351,38 @@ describe("NotificationRouter", () => {
     expect(all).not.toContain(secret);
     expect(all).not.toContain("abcdefghijklmnop");
   });
+
+  it.each([
+    ["in memory", () => new InMemoryLedger()],
+    [
+      "in a record (the cluster's ConfigMap)",
+      () => new RecordMessageLedger(new MemoryRecord("notifications")),
+    ],
+  ])(
+    "hands what a destination down at shutdown did not take to the next replica, which delivers it (ledger %s, issue #11)",
+    async (_, makeLedger) => {
+      const ledger = makeLedger();
+      const first = setup(["a"], { ledger });
+      first.p.failures = Array.from({ length: 100 }, () => new DeliveryError("HTTP 503", "transient"));
+      first.router.emit(ev.promote);
+      await first.router.stop(500);
+      expect(first.p.sent).toHaveLength(0);
+      expect(first.logger.records.map((r) => r.msg)).toContain(
+        "notifications still queued at shutdown were handed over to the next replica that starts",
+      );
+
+      const next = setup(["a"], { ledger });
+      await next.router.resume();
+      await next.router.idle();
+      expect(next.p.sent.map((d) => d.key)).toEqual([`release:${ev.SHA_PROMOTE}`]);
+      expect(text(next.p.sent[0]!)).toContain(`committed ${ev.SHA_PROMOTE.slice(0, 7)}`);
+      // Taken once: a third replica starting later posts nothing again.
+      const third = setup(["a"], { ledger });
+      await third.router.resume();
+      await third.router.idle();
+      expect(third.p.sent).toHaveLength(0);
+    },
+  );
 
   it("post() resolves once delivered", async () => {
     const { router, p } = setup();
