@@ -124,13 +124,13 @@ describe("gitops-bot demo --kubeconfig", () => {
     expect(banner).toMatch(/helm: on \(.*helm.*\)/);
 
     // At start: the first sync applies the repo and each env's podinfo becomes a Helm release.
-    const start = await waitForOutput(demo, /Helm:\s+podinfo-prod: deployed \(revision 1\)/);
+    const start = await waitForOutput(demo, /Helm:\s+podinfo-prod( in [a-z]+)?: deployed \(revision 1\)/);
     expect(start).toMatch(/✓ Applied changes to cluster laptop\s+synced: 7 created/);
     // Image automation finds the newer dev tag in the registry, commits it, and Helm upgrades dev.
     expect(
       await waitForOutput(demo, /Automated release of podinfo in dev: `dev-kb9lm91e` → `dev-a1b2c3d4`/),
     ).toMatch(/Triggered by: image automation, policy `glob:dev-\*`/);
-    await waitForOutput(demo, /podinfo-dev: deployed \(revision 2\)/);
+    await waitForOutput(demo, /podinfo-dev( in [a-z]+)?: deployed \(revision 2\)/);
 
     // A plain Deployment: command -> commit -> the sync applies it.
     let mark = (await readFile(demo.logFile, "utf8")).length;
@@ -142,7 +142,7 @@ describe("gitops-bot demo --kubeconfig", () => {
     // A HelmRelease: command -> commit -> applied -> Helm upgraded.
     mark = (await readFile(demo.logFile, "utf8")).length;
     demo.stdin?.write("promote podinfo dev stg --force\n");
-    out = (await waitForOutput(demo, /Helm:\s+podinfo-rc: deployed \(revision 2\)/)).slice(mark);
+    out = (await waitForOutput(demo, /Helm:\s+podinfo-rc( in [a-z]+)?: deployed \(revision 2\)/)).slice(mark);
     expect(out).toMatch(/✓ \[stg\/podinfo\] promote dev-a1b2c3d4 from dev \(forced, locked\)/);
     expect(out).toContain("Cluster:      laptop");
 
