@@ -19,13 +19,20 @@ const subcommands: Record<string, { summary: string; usage?: string; run: Sub }>
   demo: {
     summary: "try it: a local config repo and a chat shell (what `npm start` runs)",
     usage: `usage: gitops-bot demo [--dir DIR] [--examples DIR] [--no-color] [--quiet]
+                      [--kubeconfig FILE [--helm PATH] [--cluster NAME] [--no-images]]
 
 Starts a chat shell against a local config repo built from the examples. Commands are read from
 stdin (interactive or piped); replies and the notifications the bot would post are printed.
-  --dir DIR        keep the repo, clone and approvals in DIR between runs (default: a temp dir)
-  --examples DIR   seed the repo from DIR (default: the bundled examples/)
-  --no-color       plain output (also NO_COLOR=1)
-  -q, --quiet      no banner
+  --dir DIR          keep the repo, clone and approvals in DIR between runs (default: a temp dir)
+  --examples DIR     seed the repo from DIR (default: the bundled examples/)
+  --no-color         plain output (also NO_COLOR=1)
+  -q, --quiet        no banner
+  --kubeconfig FILE  also run the reconcilers against that cluster (kind, k3d, minikube): each
+                     commit is synced at once and its HelmReleases installed with helm; the shell
+                     shows the sync and Helm results as notifications
+  --helm PATH        the helm binary (default: helm on PATH, else ~/.cache/gitops-bot-tools)
+  --cluster NAME     the cluster name that tags events and notifications (default: demo)
+  --no-images        do not run image automation (it scans the workloads' registries every minute)
 `,
     run: async (argv) =>
       (await import("./app/demo.js")).runDemo(argv, {
@@ -33,6 +40,7 @@ stdin (interactive or piped); replies and the notifications the bot would post a
         stdout: process.stdout,
         stderr: process.stderr,
         noColor: process.env["NO_COLOR"] !== undefined,
+        env: process.env,
       }),
   },
   cmd: {

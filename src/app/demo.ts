@@ -6,6 +6,10 @@
  *
  * prod is protected as in a real setup, but the shell user may approve their own requests (the
  * banner says so); a shared chat never allows that.
+ *
+ * With `--kubeconfig <file>` the reconcilers run too, against that cluster (demo-cluster.ts): the
+ * shell then shows each command's commit, the sync that applied it and the Helm release it
+ * deployed, as the notifications the bot would post.
  */
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, stat } from "node:fs/promises";
@@ -27,6 +31,7 @@ import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
 import { richMessage } from "../notifications/format/rich.js";
 import { ViewStore } from "../notifications/state.js";
+import { type DemoCluster, startDemoCluster } from "./demo-cluster.js";
 
 const run = promisify(execFile);
 
@@ -37,6 +42,8 @@ export interface DemoIO {
   stderr: NodeJS.WritableStream;
   /** True when NO_COLOR is set. */
   noColor?: boolean;
+  /** The process environment (PATH and HOME to find helm, KUBECONFIG is not read). */
+  env?: Record<string, string | undefined>;
 }
 
 /** The folder of the example config repo shipped with the package (dist/app/ and src/app/ are both 2 levels deep). */
@@ -125,14 +132,18 @@ function notice(m: Message): Message {
   };
 }
 
-function banner(repo: string, user: string, created: boolean): string {
+function banner(repo: string, user: string, created: boolean, cluster?: string[]): string {
+  const where = cluster
+    ? `  (${user}) just as they would from Slack or Teams, and the reconcilers apply them:`
+    : `  (${user}) just as they would from Slack or Teams; the cluster side is not running here.`;
   return [
     "",
     "  gitops-bot demo",
     "",
     `  A ${created ? "new" : "reused"} local config repo at ${repo}`,
     "  holds podinfo and frontend in dev, stg and prod. Commands commit to it as you,",
-    `  (${user}) just as they would from Slack or Teams; the cluster side is not running here.`,
+    where,
+    ...(cluster ?? []),
     "  prod is protected: changes there wait for approval. In this demo you may approve",
     "  your own requests; in a real chat someone else has to.",
     "",
@@ -150,7 +161,32 @@ function banner(repo: string, user: string, created: boolean): string {
   ].join("\n");
 }
 
-/** Runs the demo; returns the exit code. Options: `--dir <path>` keeps state there, `--no-color`. */
+/** The notification the bot would post, printed in the shell: the real rich format (one view per release). */
+function shellSink(shell: ShellPlatform, logger: ReturnType<typeof createLogger>): EventSink {
+  // A plain fallback should the formatter refuse an event.
+  const views = new ViewStore();
+  const linker = new CommitLinker(undefined);
+  return {
+    emit(ev) {
+      let msgs: Message[] = [];
+      try {
+        msgs = views.fold(ev).views.map((v) => richMessage(v, { linker, envOrder: ["dev", "stg", "prod"] }));
+      } catch (e) {
+        logger.warn({ err: e }, "notification format failed");
+      }
+      if (msgs.length === 0) {
+        const m = notification(ev);
+        if (m) msgs = [m];
+      }
+      for (const m of msgs) shell.notify(notice(m));
+    },
+  };
+}
+
+/**
+ * Runs the demo; returns the exit code. Options: `--dir <path>` keeps state there, `--no-color`;
+ * `--kubeconfig <file>` runs the reconcilers against that cluster (`--helm`, `--cluster`, `--no-images`).
+ */
 export async function runDemo(argv: string[], io: DemoIO): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -159,8 +195,18 @@ export async function runDemo(argv: string[], io: DemoIO): Promise<number> {
       examples: { type: "string" },
       "no-color": { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
+      kubeconfig: { type: "string" },
+      helm: { type: "string" },
+      cluster: { type: "string" },
+      "no-images": { type: "boolean", default: false },
     },
   });
+  if (!values.kubeconfig && (values.helm || values.cluster || values["no-images"])) {
+    throw new UserError("--helm, --cluster and --no-images need --kubeconfig", {
+      code: "usage",
+      hint: "Add --kubeconfig <file> to run the reconcilers against a cluster.",
+    });
+  }
   const dir = resolve(values.dir ?? (await mkdtemp(join(tmpdir(), "gitops-bot-demo-"))));
   const { repo: repoPath, created } = await prepareDemoRepo(dir, values.examples ?? defaultExamplesDir());
   const logger = createLogger({ level: "error", destination: io.stderr });
@@ -170,47 +216,50 @@ export async function runDemo(argv: string[], io: DemoIO): Promise<number> {
       logger,
     },
   );
+  let cluster: DemoCluster | undefined;
   try {
     const shell = new ShellPlatform({
       input: io.stdin,
       output: io.stdout,
       color: !values["no-color"] && !io.noColor && io.stdout.isTTY === true,
     });
-    // The notification the bot would post: the real rich format (one view per release), with
-    // a plain fallback should the formatter refuse an event.
-    const views = new ViewStore();
-    const linker = new CommitLinker(undefined);
-    const events: EventSink = {
-      emit(ev) {
-        let msgs: Message[] = [];
-        try {
-          msgs = views
-            .fold(ev)
-            .views.map((v) => richMessage(v, { linker, envOrder: ["dev", "stg", "prod"] }));
-        } catch (e) {
-          logger.warn({ err: e }, "notification format failed");
-        }
-        if (msgs.length === 0) {
-          const m = notification(ev);
-          if (m) msgs = [m];
-        }
-        for (const m of msgs) shell.notify(notice(m));
-      },
-    };
+    const ops = new ReleaseService({ repo });
+    const printer = shellSink(shell, logger);
+    const clusterName = values.cluster ?? "demo";
+    if (values.kubeconfig) {
+      cluster = await startDemoCluster(
+        {
+          kubeconfig: values.kubeconfig,
+          repoPath,
+          dir,
+          cluster: clusterName,
+          helm: values.helm,
+          images: !values["no-images"],
+          env: io.env ?? {},
+        },
+        { repo, ops, logger, events: printer },
+      );
+    }
+    const rec = cluster?.reconcilers;
     const engine = new CommandEngine({
-      ops: new ReleaseService({ repo }),
+      ops,
       authorizer: new Authorizer({ protectedEnvs: ["prod"] }, { required: 1, allowSelfApproval: true }),
       approvals: new FileApprovalStore(join(dir, "approvals.json")),
-      events,
-      cluster: "demo",
+      events: cluster ? cluster.sink : printer,
+      cluster: clusterName,
       logger,
+      ...(rec?.commandSync ? { sync: rec.commandSync } : {}),
+      ...(rec?.commandHelm ? { helm: rec.commandHelm } : {}),
+      ...(rec?.imageCatalog ? { images: rec.imageCatalog } : {}),
     });
     shell.onInvocation(engine.handle);
-    if (!values.quiet) shell.write(banner(repoPath, shell.user.name, created));
+    if (!values.quiet) shell.write(banner(repoPath, shell.user.name, created, cluster?.lines));
     await shell.start();
     if (shell.interactive) shell.write("bye\n");
+    await engine.drain(15_000);
     return 0;
   } finally {
+    await cluster?.stop();
     await repo.close();
   }
 }

@@ -21,6 +21,9 @@ export const routeSchema = z
         env: patterns("Environments"),
         app: patterns("Apps"),
         namespace: patterns("Namespaces the event touches"),
+        cluster: patterns(
+          "Cluster names (`clusterName` of the bot that emitted the event: one config for several clusters)",
+        ),
         kind: z.array(z.enum(EVENT_KINDS)).optional().describe("Event kinds. Unset: any."),
         severity: z
           .array(z.enum(SEVERITIES))

@@ -1,6 +1,6 @@
 /**
  * Routing rules (issue #5, cut out of router.ts for issue #10): which destinations an event goes
- * to. A route matches on kind, severity, env, app and namespace; patterns are globs (`*` only).
+ * to. A route matches on kind, severity, env, app, namespace and cluster; patterns are globs (`*` only).
  */
 
 import type { RouteConfig } from "../config/notifications.js";
@@ -26,5 +26,6 @@ export function matches(route: RouteConfig, e: GitopsEvent): boolean {
   if (!any(m.env, [e.env])) return false;
   if (!any(m.app, [e.app])) return false;
   if (!any(m.namespace, eventNamespaces(e))) return false;
+  if (!any(m.cluster, [e.cluster])) return false;
   return true;
 }

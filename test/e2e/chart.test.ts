@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseConfig } from "../../src/config/load.js";
-import { e2eEnv, newNamespace } from "../harness/e2e.js";
+import { e2eEnv, e2eKubeClient, newNamespace } from "../harness/e2e.js";
 
 const run = promisify(execFile);
 const chart = join(import.meta.dirname, "../../charts/gitops-bot");
@@ -22,7 +22,15 @@ describe("the gitops-bot Helm chart", () => {
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "chart-e2e-"));
   });
-  afterAll(() => rm(home, { recursive: true, force: true }));
+  // The chart keeps its HelmRelease CRD on uninstall (resource-policy: keep); other suites on this
+  // API server rely on it having no HelmRelease CRD, so remove it and wait until discovery agrees.
+  afterAll(async () => {
+    await kubectl("delete", "crd", "helmreleases.helm.fluxcd.io", "--ignore-not-found", "--wait=true");
+    for (let i = 0; i < 100 && (await e2eKubeClient().resource("helm.fluxcd.io/v1", "HelmRelease")); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await rm(home, { recursive: true, force: true });
+  });
 
   const helm = (ns: string, ...args: string[]) =>
     run(e2eEnv().tools.helm, [...args, "--kubeconfig", e2eEnv().kubeconfigPath, "--namespace", ns], {

@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import type { Writable } from "node:stream";
 
 /** A child process started by the harness: output goes to `logFile`; `stop()` is idempotent. */
 export interface ManagedProcess {
   readonly name: string;
   readonly pid: number;
   readonly logFile: string;
+  /** The child's stdin, when started with `stdin: "pipe"` (else null: it reads nothing). */
+  readonly stdin: Writable | null;
   /** Non-null once the process has exited: "exited with code N" / "killed by SIGX". */
   exitReason(): string | null;
   /** The last lines of the log, for error messages. */
@@ -38,13 +41,13 @@ export function startProcess(
   name: string,
   cmd: string,
   args: readonly string[],
-  opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+  opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; stdin?: "pipe" },
 ): ManagedProcess {
   const log = createWriteStream(opts.logFile, { flags: "a" });
   const child = spawn(cmd, args, {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [opts.stdin ?? "ignore", "pipe", "pipe"],
   });
   live.add(child);
   child.stdout?.pipe(log, { end: false });
@@ -67,6 +70,7 @@ export function startProcess(
     name,
     pid: child.pid ?? -1,
     logFile: opts.logFile,
+    stdin: child.stdin,
     exitReason: () => reason,
     async logTail(lines = 30) {
       const text = await readFile(opts.logFile, "utf8").catch(() => "");

@@ -142,6 +142,18 @@ describe("gitops-bot demo", () => {
     expect(after).toBeDefined();
     expect(after).not.toContain("is frozen");
   });
+
+  it("--kubeconfig of a missing file is a clear error that says what to pass; --helm alone is a usage error", async () => {
+    const dir = await tempDir();
+    const missing = await cli(["demo", "--dir", dir, "--kubeconfig", join(dir, "nope.yaml")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`error: --kubeconfig ${join(dir, "nope.yaml")}: no such file`);
+    expect(missing.stderr).toMatch(/hint: Pass the kubeconfig of a kind, k3d or minikube cluster/);
+    const alone = await cli(["demo", "--dir", dir, "--helm", "/usr/bin/helm"]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("gitops-bot demo: --helm, --cluster and --no-images need --kubeconfig");
+    expect(alone.stderr).toContain("--kubeconfig FILE");
+  });
 });
 
 describe("gitops-bot cmd", () => {

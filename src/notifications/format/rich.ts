@@ -110,7 +110,9 @@ function status(v: View, awaitsSync: boolean): RichText {
     const state =
       countBy(o, "failed") > 0 ? "sync failed" : v.sync.recovered ? "synced (recovered)" : "synced";
     parts.push(n.length > 0 ? `${state}: ${n.join(", ")}` : `${state}: no changes`);
-  } else if (v.origin && awaitsSync) parts.push("waiting for sync");
+    // A Helm result means the sync applied the revision (an empty sync is not posted: HelmReleases
+    // without their CRD are the Helm reconciler's alone), so it no longer "waits for sync".
+  } else if (v.origin && awaitsSync && !v.helm) parts.push("waiting for sync");
   const helms = v.helms ?? [];
   if (helms.length > 1) {
     const byPhase = new Map<string, number>();

@@ -153,6 +153,21 @@ describe("NotificationRouter", () => {
     expect(roots[1]!.message.severity).toBe("warning");
   });
 
+  it("routes by the cluster an event comes from (one config shared by several clusters)", async () => {
+    const { router, providers } = setup(["eu", "us"], {
+      routes: [
+        { match: { cluster: ["prod-eu*"] }, to: ["eu"] },
+        { match: { cluster: ["prod-us"] }, to: ["us"] },
+      ],
+    });
+    router.emit({ ...ev.autoRelease, cluster: "prod-eu-1" });
+    router.emit({ ...ev.promote, cluster: "prod-us" });
+    await router.idle();
+    const [eu, us] = providers.map((p) => [...new Set(p.sent.map((d) => d.key))]);
+    expect(eu).toEqual([`release:${ev.SHA_AUTO}`]);
+    expect(us).toEqual([`release:${ev.SHA_PROMOTE}`]);
+  });
+
   it("routes by namespace of the synced objects", async () => {
     const { router, providers } = setup(["default-ns", "other"], {
       routes: [
