@@ -135,7 +135,11 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
   registerLeaderMetric(deps.http.metrics, elector);
   registerReconcilerMetrics(deps.http.metrics, [sync?.controller, helm?.controller, images?.controller]);
   // Pauses the reconcilers (waiting for running helm operations), then releases the lease.
-  const stop = runWhileLeading(elector, participants);
+  const stopLeading = runWhileLeading(elector, participants);
+  const stop = async () => {
+    await stopLeading();
+    await helm?.close();
+  };
   mountWebhooks(cfg, deps, sync, images);
   return {
     sync,
