@@ -108,7 +108,8 @@ export function buildNotifications(
     lockOf: (env, app) => tracker?.lockOf(env, app),
     holdForSync: deps.reconcilerReports,
   });
-  registerNotificationMetrics(deps.http.metrics, router);
+  const providers = new Map(cfg.notifications.destinations.map((d) => [d.name, d.type]));
+  registerNotificationMetrics(deps.http.metrics, router, (name) => providers.get(name) ?? "");
   // What a replica that stopped could not deliver (a destination down at its shutdown).
   void router.resume();
   tracker = new LockTracker(deps.ops, router, deps.logger);

@@ -18,8 +18,8 @@ import type { ReleaseOperations } from "../gitops/operations.js";
 import type { HttpServer } from "../http/server.js";
 import type { KubeClient } from "../kube/client.js";
 import { type Leadable, LeaderElector, runWhileLeading } from "../kube/leader-election.js";
-import { phaseOf } from "../reconciler/helm/hr-status.js";
 import { HelmService, probeHelm } from "../reconciler/helm/service.js";
+import { releaseSummaries } from "../reconciler/helm/state.js";
 import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
 import { imageScanner, registryClient } from "../reconciler/images/registries.js";
@@ -27,6 +27,13 @@ import { mountRegistryWebhook } from "../reconciler/images/registry-webhook.js";
 import { ImageService } from "../reconciler/images/service.js";
 import { mountGitWebhook } from "../reconciler/sync/git-webhook.js";
 import { SyncService } from "../reconciler/sync/service.js";
+import type { DistributionClient } from "../registry/distribution-client.js";
+import {
+  instrumentedHelmClient,
+  registerLeaderMetric,
+  registerReconcilerMetrics,
+  registerRegistryMetrics,
+} from "./metrics.js";
 
 export interface ReconcilersDeps {
   repo: GitConfigRepo;
@@ -101,17 +108,10 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
         })
       : undefined;
   const helm = sync && kube ? await buildHelm(cfg, { ...deps, kube, sync, leader }) : undefined;
-  const images =
-    cfg.images.enabled === false
-      ? undefined
-      : ImageService.fromConfig(cfg, {
-          ops: deps.ops,
-          record: deps.imageStatus,
-          sink: deps.sink,
-          logger,
-          leader,
-          ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
-        });
+  // One registry client (image automation and the `images` command), its counters on /metrics.
+  const registry = registryClient(cfg.images, logger);
+  registerRegistryMetrics(deps.http.metrics, registry);
+  const images = cfg.images.enabled === false ? undefined : buildImages(cfg, deps, leader, registry);
   const participants: Leadable[] = [
     ...(sync ? [sync] : []),
     ...(helm ? [helm] : []),
@@ -120,7 +120,7 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
   // `images` reads the registries also when automation is off: listing candidates changes nothing.
   const imageCatalog = new ImageCatalogService({
     ops: deps.ops,
-    scanner: images?.scanner ?? imageScanner(cfg.images, registryClient(cfg.images, logger)),
+    scanner: images?.scanner ?? imageScanner(cfg.images, registry),
     ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
   });
   if (participants.length === 0) {
@@ -133,6 +133,8 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
     };
   }
   elector = buildElector(cfg, deps);
+  registerLeaderMetric(deps.http.metrics, elector);
+  registerReconcilerMetrics(deps.http.metrics, [sync?.controller, helm?.controller, images?.controller]);
   // Pauses the reconcilers (waiting for running helm operations), then releases the lease.
   const stop = runWhileLeading(elector, participants);
   mountWebhooks(cfg, deps, sync, images);
@@ -145,6 +147,24 @@ export async function buildReconcilers(cfg: Config, deps: ReconcilersDeps): Prom
     elector,
     stop,
   };
+}
+
+/** Image automation over `client` (whose request counters are on `/metrics`). */
+function buildImages(
+  cfg: Config,
+  deps: ReconcilersDeps,
+  leader: () => string | undefined,
+  client: DistributionClient,
+): ImageService {
+  return ImageService.fromConfig(cfg, {
+    ops: deps.ops,
+    record: deps.imageStatus,
+    sink: deps.sink,
+    logger: deps.logger,
+    leader,
+    scanner: imageScanner(cfg.images, client),
+    ...(deps.frozenEnvs ? { frozenEnvs: deps.frozenEnvs } : {}),
+  });
 }
 
 /** The Lease-based elector the reconcilers share; none without a cluster or with it turned off. */
@@ -232,6 +252,7 @@ async function buildHelm(
     logger,
     leader: deps.leader,
     env: deps.env,
+    helm: instrumentedHelmClient(cfg, deps.http.metrics, deps.env, deps.redactor),
     appliedRevision: async () => (await deps.sync.status.read()).lastAppliedRevision,
     ...(deps.redactor ? { redactor: deps.redactor } : {}),
     ...(deps.locate ? { locate: deps.locate } : {}),
@@ -245,16 +266,7 @@ export function helmCommands(helm: HelmService): HelmCommands {
       const r = await helm.retry(hr, opts);
       return { accepted: r.accepted, message: r.message, ...(r.result ? { status: r.result.status } : {}) };
     },
-    releases: async () =>
-      Object.entries(await helm.status.read()).map(([key, r]) => ({
-        key,
-        file: r.file,
-        release: r.releaseName,
-        namespace: r.targetNamespace,
-        phase: r.status ? phaseOf(r.status, r.reason) : "Unknown",
-        ...(r.revision !== undefined ? { revision: r.revision } : {}),
-        ...(r.message ? { message: r.message } : {}),
-      })),
+    releases: () => releaseSummaries(helm.status),
     revisions: (hr) => helm.revisions(hr),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The reports builder (issue #14): registers the sections this process can provide (release
- * matrix, sync, locks, approvals, activity; image automation and Helm register theirs here when
- * they run), builds the `ReportRunner` the `report` command and `gitops-bot report` use, and the
+ * matrix, sync, image automation, Helm, locks, approvals, activity; a component that does not run
+ * here still has its section, which says in one line that it is off and why, as sync does without
+ * a cluster), builds the `ReportRunner` the `report` command and `gitops-bot report` use, and the
  * scheduler `serve` starts. On demand and scheduled reports go through the same `ReportBuilder`.
  */
 import type { ApprovalStore } from "../bot/approvals/store.js";
@@ -10,7 +11,13 @@ import type { Config } from "../config/schema.js";
 import { CronSchedule } from "../core/cron.js";
 import { UserError } from "../core/errors.js";
 import type { Message } from "../core/message.js";
-import { type Clock, type Logger, systemClock } from "../core/ports.js";
+import {
+  type Clock,
+  type HelmReleaseSummary,
+  type ImageCatalog,
+  type Logger,
+  systemClock,
+} from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import type { ReleaseModel } from "../core/release.js";
 import type { BuiltReport, ReportRunner } from "../core/report.js";
@@ -23,6 +30,8 @@ import { ReportBuilder, type ReportDefinition, SectionRegistry } from "../report
 import { ReportScheduler, type ScheduledReport } from "../reports/scheduler.js";
 import { activitySection } from "../reports/sections/activity.js";
 import { approvalsSection, type PendingRequest } from "../reports/sections/approvals.js";
+import { type AutomationStatus, automationSection } from "../reports/sections/automation.js";
+import { helmSection } from "../reports/sections/helm.js";
 import { locksSection } from "../reports/sections/locks.js";
 import { releasesSection } from "../reports/sections/releases.js";
 import { type SyncSnapshot, syncSection } from "../reports/sections/sync.js";
@@ -33,6 +42,18 @@ export interface ReportsDeps {
   approvals: ApprovalStore;
   /** The sync status record; undefined when no sync runs (no cluster). */
   syncStatus?: SyncStatusReader;
+  /**
+   * Image automation's read side, or why it is off: the `images` catalog over the given model
+   * (the report's, read once for all its instances) and the status record.
+   */
+  images?:
+    | {
+        catalog(ops: Pick<ReleaseOperations, "model">): ImageCatalog;
+        status?: () => Promise<AutomationStatus>;
+      }
+    | { off: string };
+  /** The HelmRelease reconciler's recorded releases (`HelmCommands.releases`), or why it is off. */
+  helm?: { releases: () => Promise<HelmReleaseSummary[]> } | { off: string };
   commitUrl(sha: string): string | undefined;
   clock?: Clock;
   logger: Logger;
@@ -110,6 +131,30 @@ function pendingRequests(
     }));
 }
 
+/**
+ * Why the HelmRelease reconciler's section has nothing to show here, in a few words: it follows
+ * the sync (so it needs a cluster), then `helm.enabled`, then a helm binary that runs.
+ */
+export function helmOff(cfg: Pick<Config, "sync" | "helm">, syncRuns: boolean): string {
+  if (!cfg.sync.enabled) return "sync.enabled is false, and Helm releases follow the sync";
+  if (!syncRuns) return "no cluster configured, and Helm releases follow the sync";
+  if (!cfg.helm.enabled) return "helm.enabled is false";
+  return "the helm binary could not be run (the bot's start log says why)";
+}
+
+/** Why image automation's section has nothing to show here. */
+export const IMAGES_OFF = "images.enabled is false";
+
+/** The automation section's catalog and status (over the report's model), or why it is off. */
+function imagesPart(
+  images: ReportsDeps["images"],
+  model: () => Promise<ReleaseModel>,
+): { catalog: ImageCatalog; status?: () => Promise<AutomationStatus> } | { off: string } {
+  if (!images) return { off: "not set up in this process" };
+  if ("off" in images) return images;
+  return { catalog: images.catalog({ model }), ...(images.status ? { status: images.status } : {}) };
+}
+
 /** Everything reports need in one process: the builder, the runner and the definitions. */
 export interface Reports {
   builder: ReportBuilder;
@@ -139,10 +184,18 @@ export function buildReports(
       head: async () => (await model()).revision,
     }),
   );
+  sections.register(
+    automationSection({
+      model,
+      repo: deps.repo,
+      commitUrl: deps.commitUrl,
+      ...imagesPart(deps.images, model),
+    }),
+  );
+  sections.register(helmSection({ model, ...(deps.helm ?? { off: "not set up in this process" }) }));
   sections.register(locksSection({ model }));
   sections.register(approvalsSection({ pending: pendingRequests(deps.approvals, cfg) }));
   sections.register(activitySection({ repo: deps.repo, commitUrl: deps.commitUrl }));
-  // Image automation (`automation`) and the HelmRelease reconciler (`helm`) register here.
 
   const repoUrl = browsableRepoUrl(cfg.notifications.repoUrl ?? deps.repo.publicUrl);
   const builder = new ReportBuilder({

@@ -13,21 +13,24 @@ import type { Config } from "../config/schema.js";
 import type { EventSink } from "../core/events.js";
 import type { Logger } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
-import { frozenEnvs } from "../gitops/freezes.js";
+import { frozenEnvs, frozenInModel } from "../gitops/freezes.js";
 import { GitConfigRepo } from "../gitops/git-config-repo.js";
 import { ReleaseService } from "../gitops/release-service.js";
+import { MetricsRegistry } from "../http/metrics.js";
 import { HttpServer } from "../http/server.js";
 import { createLogger } from "../logging.js";
 import { CommitLinker } from "../notifications/format/links.js";
 import type { HelmService } from "../reconciler/helm/service.js";
+import { ImageCatalogService } from "../reconciler/images/catalog.js";
 import type { FrozenEnvs } from "../reconciler/images/reconciler.js";
 import type { ImageService } from "../reconciler/images/service.js";
+import { ImageStateStore } from "../reconciler/images/state.js";
 import type { SyncService } from "../reconciler/sync/service.js";
 import type { ReportScheduler } from "../reports/scheduler.js";
 import { buildChat, startChat } from "./chat.js";
 import { buildNotifications } from "./notifications.js";
 import { buildReconcilers, imagesPlan } from "./reconcilers.js";
-import { buildReports } from "./reports.js";
+import { buildReports, helmOff, IMAGES_OFF } from "./reports.js";
 import { buildState, clusterPlan } from "./state.js";
 
 /** What `startService` needs from outside the config: the environment, and optional overrides for tests. */
@@ -91,14 +94,16 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
   };
 
   try {
-    const repo = await GitConfigRepo.open(cfg.repo, { logger });
+    // One registry for `/metrics`, created first so the config repo counts its push retries there.
+    const metrics = new MetricsRegistry({ process: true });
+    const repo = await GitConfigRepo.open(cfg.repo, { logger, metrics });
     stops.push({ name: "repo", stop: () => repo.close() });
     const ops = new ReleaseService({
       repo,
       releasesPath: cfg.repo.releasesPath,
       envsFrom: cfg.repo.envsFrom,
     });
-    const http = HttpServer.fromConfig(cfg.http, { logger });
+    const http = HttpServer.fromConfig(cfg.http, { logger, metrics });
 
     // One line at start saying whether the cluster reconcilers run, and why not (issue #11).
     logger.info({}, clusterPlan(cfg, deps.env).line);
@@ -153,11 +158,27 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       cfg.notifications.templates?.commitLink,
     );
     const commitUrl = (sha: string) => linker.url(sha);
+    const scanner = rec.images?.scanner;
     const built = buildReports(cfg, {
       ops,
       repo,
       approvals: state.approvals,
       ...(rec.sync ? { syncStatus: rec.sync.status } : {}),
+      // The `images` catalog over the report's model and the reconciler's scanner (its cache).
+      images: scanner
+        ? {
+            catalog: (model) =>
+              new ImageCatalogService({
+                ops: model,
+                scanner,
+                frozenEnvs: async () => frozenInModel(await model.model()),
+              }),
+            status: () => new ImageStateStore(state.imageStatus).load(),
+          }
+        : { off: IMAGES_OFF },
+      helm: rec.commandHelm?.releases
+        ? { releases: rec.commandHelm.releases }
+        : { off: helmOff(cfg, rec.sync !== undefined) },
       commitUrl,
       logger,
     });
@@ -174,6 +195,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
       ...(rec.commandHelm ? { helm: rec.commandHelm } : {}),
       reports: built.runner,
       commitUrl,
+      metrics,
     });
     // Stopped after the chat platforms (they stop taking commands and drain their queues for a
     // while) and before what commands use: a command still running finishes, commits, notifies

@@ -14,6 +14,7 @@ import type { Config } from "../config/schema.js";
 import { UserError } from "../core/errors.js";
 import type { EventSink } from "../core/events.js";
 import type { Message } from "../core/message.js";
+import type { Metrics } from "../core/metrics.js";
 import { type Clock, type Logger, nullLogger, systemClock } from "../core/ports.js";
 import type { KeyValueRecord } from "../core/record.js";
 import { Redactor } from "../core/redact.js";
@@ -28,6 +29,7 @@ import {
   type PendingApproval,
 } from "./approvals/store.js";
 import { Authorizer, type AuthzDecision } from "./authz.js";
+import { CommandMetrics } from "./command-metrics.js";
 import { commands as builtinCommands } from "./commands/index.js";
 import { IdempotencyCache } from "./idempotency.js";
 import { actorFor, canonicalText } from "./identity.js";
@@ -106,6 +108,8 @@ export interface EngineDeps {
   idempotencyTtlMs?: number;
   /** Shared record of handled invocation ids (other replicas, restarts); see idempotency.ts. */
   idempotency?: KeyValueRecord;
+  /** Where `gitops_commands_total` and `gitops_command_duration_seconds` are counted. */
+  metrics?: Metrics;
 }
 
 /** The command engine. One per process; safe for concurrent invocations. */
@@ -121,6 +125,7 @@ export class CommandEngine {
   private readonly writes: WriteRecorder;
   /** Invocations between their start and their reply (see `drain`). */
   private readonly running = new InFlight();
+  private readonly done: CommandMetrics;
 
   constructor(private readonly deps: EngineDeps) {
     this.ops = deps.ops;
@@ -138,6 +143,7 @@ export class CommandEngine {
       logger: this.logger,
     });
     this.redactor = new Redactor(deps.secrets ?? []);
+    this.done = new CommandMetrics(deps.metrics);
     this.writes = new WriteRecorder({
       ops: deps.ops,
       events: deps.events,
@@ -212,8 +218,17 @@ export class CommandEngine {
     };
   }
 
+  /** Runs the pipeline once, then counts, times and logs the outcome ("command done"). */
   private async executeOnce(inv: Invocation, opts: ExecuteOptions): Promise<EngineResult> {
     const log = this.logger.child({ invocation: inv.id, platform: inv.platform, user: inv.user.id });
+    const started = process.hrtime.bigint();
+    const r = await this.pipeline(inv, opts, log);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.done.record(inv, r, seconds, log);
+    return r;
+  }
+
+  private async pipeline(inv: Invocation, opts: ExecuteOptions, log: Logger): Promise<EngineResult> {
     const results: OpResult[] = [];
     let data: unknown;
     let command: string | undefined;
@@ -341,6 +356,7 @@ export class CommandEngine {
         actor,
         ...(approvers.length ? { approvers } : {}),
         dryRun: preview || dryRun === true,
+        invocation: inv.id,
       }),
       preview,
       registry: this.registry,

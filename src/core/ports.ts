@@ -146,6 +146,8 @@ export interface ImageCandidates {
   /** Why automation does not move this container now (locked, frozen, cannot order, registry
    * error, not automated, …); absent when it runs the newest. */
   waiting?: string;
+  /** The planner's reason code for `waiting` (`locked`, `frozen`, `cannot-order`, `registry-error`, …). */
+  reason?: string;
 }
 
 /** Lists candidate tags from the registries (the image automation's scanner and planner implement it). */

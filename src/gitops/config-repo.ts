@@ -39,6 +39,8 @@ export interface Change {
   trailers: [string, string][];
   edits: Edit[];
   dryRun?: boolean;
+  /** The chat invocation that asked for it, for the "committed and pushed" log line (not in the message). */
+  invocation?: string;
 }
 
 export interface CommitResult {

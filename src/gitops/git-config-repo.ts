@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { RepoConfig } from "../config/schema.js";
 import { isUserError, StalledError, TransientError, UserError } from "../core/errors.js";
+import type { Metrics } from "../core/metrics.js";
 import { printable } from "../core/names.js";
 import { type Clock, type Logger, systemClock } from "../core/ports.js";
 import { Redactor } from "../core/redact.js";
@@ -11,6 +12,7 @@ import { createBackend, defaultWorkdir } from "./git/create-backend.js";
 import { formatCommitMessage, parseCommitMessage, sanitizeIdentity } from "./git/message.js";
 import { Mutex } from "./git/mutex.js";
 import { NativeGitBackend } from "./git/native-backend.js";
+import { logged, type Observed, pushRetriesCounter } from "./git/observe.js";
 import { normalizeRepoPath } from "./git/paths.js";
 import { resolveRemote } from "./git/remote.js";
 import { type ReadyOptions, RemoteHealth } from "./git/remote-health.js";
@@ -27,6 +29,8 @@ export interface GitConfigRepoDeps {
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
   gitAvailable?: () => Promise<boolean>;
+  /** Where `gitops_git_push_retries_total` is counted (the HTTP server's registry). */
+  metrics?: Metrics;
 }
 
 /** Per-workdir locks: two instances on one working clone (same process) must not interleave writes. */
@@ -80,7 +84,7 @@ export class GitConfigRepo implements ConfigRepo {
     private readonly cfg: RepoConfig,
     private readonly backend: GitBackend,
     private readonly lock: WriteLock,
-    private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable">>,
+    private readonly deps: Required<Omit<GitConfigRepoDeps, "gitAvailable" | "metrics">> & Observed,
     private readonly redactor: Redactor,
     head: string,
     publicUrl: string,
@@ -148,6 +152,7 @@ export class GitConfigRepo implements ConfigRepo {
         clock: deps.clock ?? systemClock,
         random: deps.random ?? Math.random,
         sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+        pushRetries: pushRetriesCounter(deps.metrics),
       },
       redactor,
       head,
@@ -293,7 +298,7 @@ export class GitConfigRepo implements ConfigRepo {
       // A push reported as rejected may have landed after all: its answer was lost and git's
       // retry of it was refused because the branch already was at our commit.
       if (previous && (await this.contains(base, previous.sha)))
-        return this.published(previous, retries - 1, started, change.subject);
+        return this.published(previous, retries - 1, started, change);
       const files = await this.tree(base);
       const view = new TreeFileAccess(files, (oid) => this.backend.readBlob(oid));
       // An edit that throws aborts the change: nothing has been written yet but blobs in memory.
@@ -322,11 +327,11 @@ export class GitConfigRepo implements ConfigRepo {
         committer: { ...committer, timestamp: now },
       });
       const attempt: Attempt = { sha, base, files, changed, paths, diff };
-      if ((await this.publish(sha, base)) === "ok")
-        return this.published(attempt, retries, started, change.subject);
+      if ((await this.publish(sha, base)) === "ok") return this.published(attempt, retries, started, change);
       previous = attempt;
 
       retries++;
+      this.deps.pushRetries?.inc();
       if (retries > this.cfg.pushRetries) {
         throw new TransientError(
           `push to ${this.publicUrl} (${this.cfg.branch}) was rejected ${retries} times: other writers keep moving the branch`,
@@ -363,7 +368,7 @@ export class GitConfigRepo implements ConfigRepo {
   }
 
   /** The commit is on the branch: remember it and report it. */
-  private published(a: Attempt, retries: number, started: number, subject: string): CommitResult {
+  private published(a: Attempt, retries: number, started: number, change: Change): CommitResult {
     this.headSha = a.sha;
     this.health.ok();
     // The new commit's listing is the base's plus our changes: no need to read it back.
@@ -374,7 +379,7 @@ export class GitConfigRepo implements ConfigRepo {
     }
     this.trees.set(a.sha, Promise.resolve(next));
     this.deps.logger.info(
-      { sha: a.sha, parent: a.base, files: a.paths, retries, ms: Date.now() - started, subject },
+      { sha: a.sha, parent: a.base, files: a.paths, retries, ms: Date.now() - started, ...logged(change) },
       "committed and pushed",
     );
     return { sha: a.sha, parent: a.base, diff: a.diff, files: a.paths, retries };

@@ -27,6 +27,8 @@ export interface OpOptions {
   dryRun?: boolean;
   /** Free-text reason, kept in the commit body. */
   message?: string;
+  /** The invocation id of the command, logged with the commit (not part of the commit). */
+  invocation?: string;
 }
 
 /** One container moving from one tag to another. */

@@ -13,27 +13,9 @@
  * process and Node.js runtime metrics (`process_resident_memory_bytes`, `nodejs_heap_*`, …).
  */
 import * as prom from "prom-client";
+import type { Counter, Gauge, Histogram, Labels, Metrics } from "../core/metrics.js";
 
-export type Labels = Record<string, string | number>;
-
-/** A monotonically increasing value per label set. */
-export interface Counter {
-  inc(labels?: Labels, by?: number): void;
-}
-
-/** A value that goes up and down per label set. */
-export interface Gauge {
-  set(labels: Labels, value: number): void;
-  inc(labels?: Labels, by?: number): void;
-  dec(labels?: Labels, by?: number): void;
-}
-
-/** Observations counted into cumulative buckets (upper bounds, in the metric's unit). */
-export interface Histogram {
-  observe(labels: Labels, value: number): void;
-  /** Starts a timer; calling the returned function observes the elapsed seconds. */
-  startTimer(labels?: Labels): (extra?: Labels) => number;
-}
+export type { Counter, Gauge, Histogram, Labels, Metrics } from "../core/metrics.js";
 
 /** Default buckets in seconds: HTTP-ish latencies from 5 ms to 10 s. */
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -52,7 +34,7 @@ function only(labelNames: string[], labels: Labels | undefined): Record<string, 
 
 /** A set of metrics rendered together. Registering the same name twice returns the first metric
  * when the type matches (so independent components can share a metric) and throws otherwise. */
-export class MetricsRegistry {
+export class MetricsRegistry implements Metrics {
   /** The prom-client registry (for `collectDefaultMetrics`-style integrations). */
   readonly registry = new prom.Registry();
   private readonly handles = new Map<string, { kind: Kind; handle: unknown }>();

@@ -26,11 +26,34 @@ export interface MetricsCollector {
   ): void;
 }
 
-/** Registers the router's counters (one series per destination) with `metrics`. */
+/** How `gitops_notification_deliveries_total` names each counter as a `result`. */
+const RESULTS: [keyof NotificationCounters, string][] = [
+  ["sent", "delivered"],
+  ["rateLimited", "rate_limited"],
+  ["retries", "retried"],
+  ["undeliverable", "undeliverable"],
+];
+
+/** Registers the router's counters (one series per destination) with `metrics`; `providerOf`
+ * names a destination's provider (`slack`, `teams`, `webhook`) for the deliveries counter. */
 export function registerNotificationMetrics(
   metrics: MetricsCollector,
   router: { metrics(): NotificationMetrics },
+  providerOf: (destination: string) => string = () => "",
 ): void {
+  metrics.collect(
+    "gitops_notification_deliveries_total",
+    "Delivery attempts by destination, provider and result (delivered, rate_limited, retried, undeliverable).",
+    "counter",
+    ["destination", "provider", "result"],
+    () =>
+      Object.entries(router.metrics().destinations).flatMap(([destination, c]) =>
+        RESULTS.map(([k, result]) => ({
+          labels: { destination, provider: providerOf(destination), result },
+          value: c[k],
+        })),
+      ),
+  );
   metrics.collect(
     "gitops_notification_events_total",
     "Events received by the notification router.",

@@ -26,7 +26,13 @@ export interface View {
   /** The commit that started the release (a chat command or image automation). */
   origin?: CommandCommitEvent | AutoReleaseEvent;
   sync?: SyncEvent;
+  /** The latest Helm result (of any release the commit touched). */
   helm?: HelmEvent;
+  /** The latest result of each Helm release the commit touched (`namespace/release`), in arrival order. */
+  helms?: HelmEvent[];
+  /** True once events of more than one env or app folded into this view (a seed commit, an
+   * auto-release of several images): it then names no single env/app and offers no app buttons. */
+  mixed?: boolean;
   reconciler?: ReconcilerEvent;
   /** Set when the last reconciler event was a failure, kept to show "recovered" afterwards. */
   failedSince?: string;
@@ -83,9 +89,15 @@ export function eventSeverity(e: GitopsEvent): Severity {
 /** Severity of a whole view: the worst current outcome, `info` while only committed. */
 export function viewSeverity(v: View): Severity {
   if (v.kind === "reconciler") return v.reconciler?.state === "recovered" ? "success" : "error";
-  if (v.helm) return eventSeverity(v.helm);
+  const helms = v.helms ?? (v.helm ? [v.helm] : []);
+  if (helms.length > 0) return worst(helms.map(eventSeverity));
   if (v.sync) return eventSeverity(v.sync);
   return "info";
+}
+
+const SEVERITY_RANK: Severity[] = ["info", "success", "warning", "error"];
+function worst(list: Severity[]): Severity {
+  return list.reduce((a, b) => (SEVERITY_RANK.indexOf(b) > SEVERITY_RANK.indexOf(a) ? b : a), "info");
 }
 
 /** Namespaces an event touches (for namespace routes). */
@@ -129,6 +141,10 @@ export class ViewStore {
         const v = known ?? this.release(e);
         this.touch(v, e);
         v.helm = e;
+        v.helms = [
+          ...(v.helms ?? []).filter((h) => h.release !== e.release || h.namespace !== e.namespace),
+          e,
+        ];
         const failed = HELM_ERROR_PHASES.has(e.phase);
         return { views: [v], details: failed && e.error ? [{ view: v, detail: "helm-error" }] : [] };
       }
@@ -218,6 +234,7 @@ export class ViewStore {
     // One event can touch a view twice (created, then updated): count it once.
     if (v.lastEvent !== e || v.eventCount === 0) v.eventCount++;
     v.lastEvent = e;
+    if ((e.env && v.env && e.env !== v.env) || (e.app && v.app && e.app !== v.app)) v.mixed = true;
     v.env ??= e.env;
     v.app ??= e.app;
   }

@@ -87,6 +87,21 @@ export interface ControllerOptions<T = unknown> {
   requeueObject?: (obj: T, why: "interval" | "retry") => T;
 }
 
+/** One finished run, as `Controller.observe` listeners see it (the metrics, src/reconciler/metrics.ts). */
+export interface RunRecord {
+  key: string;
+  /** The condition the run ended in (a throw is `failed`, a `StalledError` `stalled`). */
+  status: Condition["status"];
+  reason?: string;
+  /** Wall time of `reconcile`, seconds. */
+  seconds: number;
+  /** When the run ended. */
+  time: Date;
+}
+
+/** Listens to every run of a controller. Must not throw (a throwing listener is ignored). */
+export type RunObserver = (run: RunRecord) => void;
+
 interface KeyState<T, P> {
   running: boolean;
   /** The newest request that arrived while running. */
@@ -123,6 +138,7 @@ export class Controller<T, P = unknown> {
   private stopped = true;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly observers: RunObserver[] = [];
 
   constructor(
     private readonly reconciler: Reconciler<T, P>,
@@ -153,6 +169,24 @@ export class Controller<T, P = unknown> {
       for (const w of st.next?.waiters ?? []) w({ status: "failed", message: "controller stopped" });
       st.next = undefined;
       st.failures = 0;
+    }
+  }
+
+  /** The reconciler's name (`sync`, `image`, `helm`). */
+  get name(): string {
+    return this.reconciler.name;
+  }
+
+  /** Calls `fn` after every run (metrics); the reconcilers themselves need no code for it. */
+  observe(fn: RunObserver): void {
+    this.observers.push(fn);
+  }
+
+  /** The current condition of every key the controller has run (for the items-by-condition gauge). */
+  *conditions(): Iterable<{ key: string; status: Condition["status"]; reason?: string }> {
+    for (const [key, st] of this.keys) {
+      if (st.last)
+        yield { key, status: st.last.status, ...(st.last.reason ? { reason: st.last.reason } : {}) };
     }
   }
 
@@ -236,6 +270,7 @@ export class Controller<T, P = unknown> {
     }
     let result: ReconcileResult<P>;
     let retryAfter: number | undefined;
+    const started = process.hrtime.bigint();
     try {
       result = await this.reconciler.reconcile(obj, ctx);
       st.restore = false;
@@ -251,8 +286,16 @@ export class Controller<T, P = unknown> {
         result = { status: "failed", message: `internal error (ref ${ref})` };
       }
     }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (this.stopped && result.status === "failed") return result;
     await this.notify(key, obj, st, prev, result);
+    this.record({
+      key,
+      status: result.status,
+      seconds,
+      time: this.clock.now(),
+      ...(result.reason ? { reason: result.reason } : {}),
+    });
     if (retryAfter !== undefined) result.requeueAfterMs = Math.max(result.requeueAfterMs ?? 0, retryAfter);
     return result;
   }
@@ -307,6 +350,16 @@ export class Controller<T, P = unknown> {
       { key, status: result.status, reason: result.reason, message: result.message },
       "reconciled",
     );
+  }
+
+  private record(run: RunRecord): void {
+    for (const fn of this.observers) {
+      try {
+        fn(run);
+      } catch (err) {
+        this.logger.debug({ err }, "a run observer threw");
+      }
+    }
   }
 
   private schedule(key: string, obj: T, st: KeyState<T, P>, result: ReconcileResult<P>): void {

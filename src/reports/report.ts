@@ -2,12 +2,13 @@
  * Sync reports (issue #14): what runs where, what is stuck, what is locked and by whom, what
  * happened, built from sections their owners contribute.
  *
- * Adding a section (image automation's `automation`, the HelmRelease reconciler's `helm`): implement
- * `ReportSection` from `src/core/report.ts` next to the data it shows (e.g.
- * `src/reconciler/image/report-section.ts`), and register it in `src/app/reports.ts`
- * (`sections.register(automationSection(...))`). The id must be one of `REPORT_SECTION_IDS` (config
- * validation lists them). Nothing here changes: a report lists the section when it is registered,
- * and says "not available here" when a report asks for a section this process does not have.
+ * Adding a section: implement `ReportSection` from `src/core/report.ts` over the owning
+ * component's port (`sections/automation.ts` takes image automation's `ImageCatalog` and status
+ * record, `sections/helm.ts` `HelmCommands.releases`; ADR 0018), and register it in
+ * `src/app/reports.ts` (`sections.register(automationSection(...))`). The id must be one of
+ * `REPORT_SECTION_IDS` (config validation lists them). Nothing here changes: a report lists the
+ * section when it is registered, and says "not available here" when a report asks for a section
+ * this process does not have.
  *
  * `ReportBuilder.build` collects every section once and renders the same data twice: a `Message`
  * (Slack, Teams) and plain text (`--print`, the shell). On demand and scheduled posts call the same

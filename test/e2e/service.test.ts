@@ -181,4 +181,22 @@ describe("gitops-bot serve against a real API server", () => {
     expect(reply).toMatch(new RegExp(`cluster synced at \`?${head.slice(0, 7)}`));
     expect(reply).not.toContain("behind the config repo");
   });
+
+  it("exports the sync's reconcile series, the leader gauge and the commands on /metrics", async () => {
+    // The runs above (at start, and after /gitops sync) ended ready on the leader.
+    const metrics = await waitFor("a ready sync run on /metrics", async () => {
+      const t = await (await fetch(`${service.url}/metrics`)).text();
+      return /^gitops_reconcile_total\{reconciler="sync",result="ready"\} [1-9]/m.test(t) ? t : undefined;
+    });
+    expect(metrics).toMatch(/^gitops_reconcile_duration_seconds_count\{reconciler="sync"\} [1-9]\d*$/m);
+    const last = /^gitops_reconcile_last_success_timestamp_seconds\{reconciler="sync"\} ([\d.e+]+)$/m.exec(
+      metrics,
+    );
+    expect(Number(last?.[1])).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(metrics).toMatch(/^gitops_reconcile_items\{reconciler="sync",status="ready",reason="\w+"\} 1$/m);
+    // Leader election is on with a cluster, and this single replica holds the Lease.
+    expect(metrics).toMatch(/^gitops_leader 1$/m);
+    expect(metrics).toMatch(/^gitops_commands_total\{verb="promote",result="ok",platform="slack"\} 1$/m);
+    expect(metrics).toMatch(/^gitops_commands_total\{verb="sync",result="ok",platform="slack"\} [1-9]/m);
+  });
 });

@@ -129,6 +129,15 @@ describe("the report chat command", () => {
     expect(r.outcome).toBe("ok");
     expect(r.message.visibility).toBe("actor");
     expect({ ...r.message, visibility: "channel" }).toEqual(posts[0]);
+    // Every section is in it, the image automation and Helm ones included.
+    const posted = JSON.stringify(posts[0]);
+    for (const title of [
+      "Image automation (7)",
+      "Helm releases (3)",
+      "No auto-releases in this period.",
+      "rolled back to revision 7",
+    ])
+      expect(posted).toContain(title);
     expect(r.results).toEqual([]); // read-only: no commit
   });
 

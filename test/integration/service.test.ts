@@ -172,6 +172,9 @@ describe("gitops-bot serve (composition root)", () => {
     const text = JSON.stringify(report.args);
     expect(text).toContain("Sync report: it-cluster");
     expect(text).toMatch(/podinfo/); // the release matrix
+    // Components this process does not run say so in one line, with why.
+    expect(text).toContain("Image automation is off: images.enabled is false.");
+    expect(text).toContain("Helm is off: sync.enabled is false, and Helm releases follow the sync.");
     expect(text).not.toContain(BOT_TOKEN);
     // Nothing is wrong and nothing waits: the problems-only report stays quiet.
     expect(await service.reports?.run("quiet")).toBe("healthy");

@@ -125,6 +125,7 @@ export class OperationRunner {
       trailers: buildTrailers(t),
       edits: [edit],
       ...(a.dryRun ? { dryRun: true } : {}),
+      ...(a.invocation ? { invocation: a.invocation } : {}),
     });
     const result: OpResult = {
       app: inst.app,
@@ -166,6 +167,7 @@ export class OperationRunner {
       trailers: buildTrailers(t),
       edits: [edit],
       ...(a.dryRun ? { dryRun: true } : {}),
+      ...(a.invocation ? { invocation: a.invocation } : {}),
     });
     return { app: "", env, action: op.action, subject, commit, imageChanges: [], locked: false };
   }

@@ -56,6 +56,7 @@ function tagChange(v: View): { image?: string; from?: string; to: string } | und
 }
 
 function where(v: View): RichText {
+  if (v.mixed) return [b("changes")];
   const out: RichText = [b(v.app ?? "changes")];
   if (v.env) out.push(t(" in "), b(v.env));
   return out;
@@ -110,7 +111,12 @@ function status(v: View, awaitsSync: boolean): RichText {
       countBy(o, "failed") > 0 ? "sync failed" : v.sync.recovered ? "synced (recovered)" : "synced";
     parts.push(n.length > 0 ? `${state}: ${n.join(", ")}` : `${state}: no changes`);
   } else if (v.origin && awaitsSync) parts.push("waiting for sync");
-  if (v.helm)
+  const helms = v.helms ?? [];
+  if (helms.length > 1) {
+    const byPhase = new Map<string, number>();
+    for (const h of helms) byPhase.set(h.phase, (byPhase.get(h.phase) ?? 0) + 1);
+    parts.push(`Helm: ${[...byPhase].map(([phase, n]) => `${n} ${phase}`).join(", ")}`);
+  } else if (v.helm)
     parts.push(
       `Helm ${v.helm.phase}${v.helm.revision !== undefined ? ` (revision ${v.helm.revision})` : ""}`,
     );
@@ -134,23 +140,26 @@ function lockState(v: View, opts: RichOptions): { locked: boolean; text: RichTex
 
 function facts(v: View, opts: RichOptions): { label: string; value: RichText }[] {
   const f: { label: string; value: RichText }[] = [];
-  if (v.env) f.push({ label: "Env", value: [t(v.env)] });
-  if (v.app) f.push({ label: "App", value: [t(v.app)] });
+  if (v.env && !v.mixed) f.push({ label: "Env", value: [t(v.env)] });
+  if (v.app && !v.mixed) f.push({ label: "App", value: [t(v.app)] });
   const change = tagChange(v);
   if (change) {
     const value: RichText = change.from ? [code(change.from), t(" → "), code(change.to)] : [code(change.to)];
     f.push({ label: "Tag", value });
   }
-  const chart = v.helm ? chartText(v.helm, "") : "";
-  if (chart) f.push({ label: "Chart", value: [t(chart)] });
-  for (const i of v.helm?.images ?? []) {
-    if (change && change.to === i.to) continue;
-    const tags = i.from ? [code(i.from), t(" → "), code(i.to)] : [code(i.to)];
-    f.push({ label: "Image", value: [t(`${i.image} `), ...tags] });
-  }
-  if (v.helm) {
-    const rev = v.helm.revision !== undefined ? ` (revision ${v.helm.revision})` : "";
-    f.push({ label: "Helm", value: [t(`${v.helm.release}: ${v.helm.phase}${rev}`)] });
+  const helms = v.helms ?? (v.helm ? [v.helm] : []);
+  if (helms.length > 1) {
+    // One commit, several releases (a seed commit, an auto-release of several images): one line each.
+    for (const h of helms) f.push({ label: "Helm", value: [t(helmLine(h, true))] });
+  } else if (v.helm) {
+    const chart = chartText(v.helm, "");
+    if (chart) f.push({ label: "Chart", value: [t(chart)] });
+    for (const i of v.helm.images ?? []) {
+      if (change && change.to === i.to) continue;
+      const tags = i.from ? [code(i.from), t(" → "), code(i.to)] : [code(i.to)];
+      f.push({ label: "Image", value: [t(`${i.image} `), ...tags] });
+    }
+    f.push({ label: "Helm", value: [t(helmLine(v.helm, false))] });
   }
   const o = v.origin;
   if (o?.kind === "auto-release")
@@ -165,7 +174,9 @@ function facts(v: View, opts: RichOptions): { label: string; value: RichText }[]
   if (lock) f.push({ label: "Lock", value: lock.text });
   // The subject says what a commit without image changes did (`policy chart-image semver:~0.4`).
   const commit =
-    v.origin?.commit ?? (v.sync ? v.sync.commits.find((c) => c.sha === v.sync?.toRevision) : undefined);
+    v.origin?.commit ??
+    (v.sync ? v.sync.commits.find((c) => c.sha === v.sync?.toRevision) : undefined) ??
+    v.helm?.commit;
   const sha = commit?.sha ?? v.sync?.toRevision;
   if (sha)
     f.push({
@@ -176,6 +187,13 @@ function facts(v: View, opts: RichOptions): { label: string; value: RichText }[]
   return f;
 }
 
+/** `podinfo-dev: deployed (revision 2)`; with `where`, also the namespace and chart. */
+function helmLine(h: NonNullable<View["helm"]>, where: boolean): string {
+  const rev = h.revision !== undefined ? ` (revision ${h.revision})` : "";
+  const chart = where ? chartText(h, ", chart ") : "";
+  return `${h.release}${where ? ` in ${h.namespace}` : ""}: ${h.phase}${rev}${chart}`;
+}
+
 function nextEnv(v: View, opts: RichOptions): string | undefined {
   if (!v.env || !opts.envOrder) return undefined;
   const i = opts.envOrder.indexOf(v.env);
@@ -184,7 +202,7 @@ function nextEnv(v: View, opts: RichOptions): string | undefined {
 
 /** Buttons; each runs a chat command, re-authorized at click time. */
 function actions(v: View, opts: RichOptions): Action[] {
-  if (!v.env || !v.app || v.kind !== "release") return [];
+  if (!v.env || !v.app || v.mixed || v.kind !== "release") return [];
   const { env, app } = v;
   const out: Action[] = [];
   const o = v.origin;

@@ -1,6 +1,8 @@
+import type { HelmReleaseSummary } from "../../core/ports.js";
 import type { KubeClient } from "../../kube/client.js";
 import type { ConditionStatus } from "../conditions.js";
 import { type StatusCodec, StatusStore } from "../status-store.js";
+import { phaseOf } from "./hr-status.js";
 
 /**
  * What the Helm reconciler remembers of one HelmRelease (key `<namespace>/<name>`). Helm's own
@@ -106,4 +108,17 @@ export class HelmStateStore implements HelmStatusReader {
     const data = await this.store.data();
     return helmCodec.decode(data).releases;
   }
+}
+
+/** The status record as `HelmCommands.releases` reports it (the `status` command, the Helm report section). */
+export async function releaseSummaries(reader: HelmStatusReader): Promise<HelmReleaseSummary[]> {
+  return Object.entries(await reader.read()).map(([key, r]) => ({
+    key,
+    file: r.file,
+    release: r.releaseName,
+    namespace: r.targetNamespace,
+    phase: r.status ? phaseOf(r.status, r.reason) : "Unknown",
+    ...(r.revision !== undefined ? { revision: r.revision } : {}),
+    ...(r.message ? { message: r.message } : {}),
+  }));
 }

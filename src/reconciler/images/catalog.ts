@@ -60,7 +60,10 @@ export class ImageCatalogService implements ImageCatalog {
       order: needsTimestamps(f) ? "time" : "version",
       tags: [],
     };
-    if (d.action === "wait" && d.reason !== "newest") out.waiting = d.message;
+    if (d.action === "wait" && d.reason !== "newest") {
+      out.waiting = d.message;
+      out.reason = d.reason;
+    }
     const next = d.action === "update" ? d.to : undefined;
     if (!scan?.ok || img.filterError) {
       out.tags = [{ tag: img.tag, current: true, matches: !img.filterError && matchesTagFilter(f, img.tag) }];

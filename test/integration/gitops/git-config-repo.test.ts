@@ -10,6 +10,7 @@ import { TransientError, UserError } from "../../../src/core/errors.js";
 import type { Logger } from "../../../src/core/ports.js";
 import type { Change, FileAccess } from "../../../src/gitops/config-repo.js";
 import { GitConfigRepo } from "../../../src/gitops/git-config-repo.js";
+import { MetricsRegistry } from "../../../src/http/metrics.js";
 import { createLogger } from "../../../src/logging.js";
 import { type GitServer, startGitServer } from "../../harness/git-server.js";
 
@@ -76,8 +77,8 @@ describe.each(["native", "isomorphic"] as const)("GitConfigRepo over HTTP (%s ba
     });
   };
 
-  const open = async (over: Partial<RepoConfig> = {}) => {
-    const r = await GitConfigRepo.open(cfg(over), { logger: logs.logger });
+  const open = async (over: Partial<RepoConfig> = {}, metrics?: MetricsRegistry) => {
+    const r = await GitConfigRepo.open(cfg(over), { logger: logs.logger, ...(metrics ? { metrics } : {}) });
     repos.push(r);
     return r;
   };
@@ -198,8 +199,9 @@ describe.each(["native", "isomorphic"] as const)("GitConfigRepo over HTTP (%s ba
     );
   });
 
-  it("retries a push rejected because another writer pushed in between", async () => {
-    const repo = await open();
+  it("retries a push rejected because another writer pushed in between, and counts the retry", async () => {
+    const metrics = new MetricsRegistry();
+    const repo = await open({}, metrics);
     let injected = false;
     const off = server.onRequest(async (r) => {
       if (r.isPush && r.authenticated && !injected) {
@@ -211,6 +213,7 @@ describe.each(["native", "isomorphic"] as const)("GitConfigRepo over HTTP (%s ba
       const res = await repo.commit(change("ours", setTag("releases/dev/podinfo.yaml", "1.1.0")));
       expect(injected).toBe(true);
       expect(res.retries).toBeGreaterThanOrEqual(1);
+      expect(await metrics.render()).toContain(`gitops_git_push_retries_total ${res.retries}\n`);
       const subjects = (await bare(server, repoName, ["log", "--format=%s", "main"])).split("\n");
       expect(subjects).toEqual(["ours", "other writer", "initial"]);
       expect(await bare(server, repoName, ["show", "main:other.yaml"])).toBe("x: 1");

@@ -188,3 +188,50 @@ describe("rich layout", () => {
     ).toBe(true);
   });
 });
+
+describe("one commit, several Helm releases (a seed commit, an auto-release of several images)", () => {
+  const opts = { linker, envOrder: ["dev", "stg", "prod"] };
+  const seed: GitopsEvent = { ...ev.manualSync, id: "ev-seed-sync", env: undefined, app: undefined };
+  const release = (env: string, phase: "deployed" | "failed"): GitopsEvent => ({
+    ...ev.gitChartDeployed,
+    id: `ev-seed-${env}`,
+    env,
+    release: `podinfo-${env}`,
+    namespace: env,
+    file: `releases/${env}/podinfo.yaml`,
+    revision: 1,
+    phase,
+  });
+  const view = viewOf(
+    seed,
+    release("dev", "deployed"),
+    release("stg", "deployed"),
+    release("prod", "failed"),
+  );
+  const msg = richMessage(view, opts);
+  const text = messageToPlainText(msg);
+
+  it("lists every release's Helm result, not only the last", () => {
+    expect(text).toContain("podinfo-dev in dev: deployed (revision 1)");
+    expect(text).toContain("podinfo-stg in stg: deployed (revision 1)");
+    expect(text).toContain("podinfo-prod in prod: failed (revision 1)");
+    expect(text).toContain("Helm: 2 deployed, 1 failed");
+  });
+
+  it("names no single env or app and offers no buttons for one app in one env", () => {
+    expect(text).not.toMatch(/Env: dev/);
+    expect(msg.blocks.some((x) => x.kind === "actions")).toBe(false);
+  });
+
+  it("is coloured by the worst release", () => {
+    expect(msg.severity).toBe("error");
+  });
+});
+
+describe("a Helm result whose commit this process did not make (`cmd` in CI, a push to git)", () => {
+  it("still links the commit that caused it", () => {
+    const msg = richMessage(viewOf(ev.gitChartDeployed), { linker });
+    expect(messageToPlainText(msg)).toContain("change test image");
+    expect(JSON.stringify(msg)).toContain(`https://github.com/org/config/commit/${ev.SHA_MANUAL}`);
+  });
+});

@@ -193,6 +193,9 @@ describe("ReportScheduler", () => {
   it("onlyProblems: a slot with nothing to report is claimed but not posted", async () => {
     const s = await reportState();
     s.sync.status = { ...s.sync.status, result: "success", errors: [], drift: [] };
+    s.images.candidates = {}; // every automated image runs the newest tag
+    s.images.status = { status: "ready", reason: "UpToDate", message: "up to date" };
+    for (const r of s.helm.releases) r.phase = "Deployed";
     await s.approvals.delete("k7m2q9xa");
     await s.ops.unlock({
       app: "frontend",

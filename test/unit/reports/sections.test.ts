@@ -12,7 +12,7 @@ import { renderSlack } from "../../../src/chat/slack/render.js";
 import { renderTeams } from "../../../src/chat/teams/render.js";
 import { CronSchedule } from "../../../src/core/cron.js";
 import type { ReportSectionId } from "../../../src/core/report.js";
-import type { ReportDefinition } from "../../../src/reports/report.js";
+import { ReportBuilder, type ReportDefinition, SectionRegistry } from "../../../src/reports/report.js";
 import { alice, reportState } from "../../helpers/report-state.js";
 
 const dir = join(import.meta.dirname, "../../fixtures/reports");
@@ -70,6 +70,30 @@ const CASES: { id: ReportSectionId; schedule?: string; problems: RegExp[]; shows
     problems: [/1 approval\(s\) pending/],
     shows: [/promote podinfo stg prod/, /1 more from anyone allowed in prod other than bob/],
   },
+  // A yearly slot, so the period holds the auto-release the test commits.
+  {
+    id: "automation",
+    schedule: "0 1 1 1 *",
+    problems: [/1 automated image\(s\) cannot be updated: registry errors/, /1 automated image\(s\) stalled/],
+    shows: [
+      /podinfo `dev-e1e2e3e4` → `dev-f00dcafe` on the next cycle/,
+      /\*stg\* · frozen by bob &lt;bob@example.com&gt;: release weekend, back on monday \(11 d\)/,
+      /frontend\/web `1\.4\.2` → `1\.5\.0` waits \(2 newer\): locked by alice: db migration/,
+      /frontend\/proxy `1\.27\.3` \*waits: docker\.io\/library\/nginx: 429/,
+      /Auto-releases \(1\)/,
+      /dev\/podinfo chart-image: dev-abc12345 -&gt; dev-e1e2e3e4 \(releases\/dev\/podinfo\.yaml\)/,
+    ],
+  },
+  {
+    id: "helm",
+    problems: [/^1 Helm release\(s\) failed$/m, /^1 Helm release\(s\) rolled back$/m],
+    shows: [
+      /0 of 3 release\(s\) deployed/,
+      /podinfo \*failed\* \(`stg\/podinfo-rc` rev 3\): upgrade failed: values don't meet/,
+      /rolled back to revision 7/,
+      /podinfo pending \(`dev\/podinfo-dev` rev 5\)/,
+    ],
+  },
   // A yearly slot, so the period holds the commits the state was built with (and a dozen more).
   { id: "activity", schedule: "0 1 1 1 *", problems: [], shows: [/… and \d+ more/, /by person/] },
 ];
@@ -78,6 +102,11 @@ describe("report sections", () => {
   for (const c of CASES) {
     it(`${c.id}: renders the same data for Slack, Teams and text (golden)`, async () => {
       const s = await reportState();
+      if (c.id === "automation") {
+        const actor = { ...alice, id: "automation:image", name: "image-automation" };
+        const updates = [{ app: "podinfo", env: "dev", container: "chart-image", tag: "dev-e1e2e3e4" }];
+        await s.ops.autoRelease({ updates, actor });
+      }
       if (c.id === "activity") {
         for (let k = 0; k < 6; k++) {
           await s.ops.lock({ app: "podinfo", env: "dev", actor: alice, message: `try ${k}` });
@@ -122,8 +151,12 @@ describe("report sections", () => {
   });
 
   it("says a section is not available when nothing in the process provides it", async () => {
-    const s = await reportState();
-    const r = await s.reports.builder.build(def("automation"), { now: NOW });
+    const builder = new ReportBuilder({
+      sections: new SectionRegistry(),
+      cluster: "c",
+      envs: async () => ["dev"],
+    });
+    const r = await builder.build(def("automation"), { now: NOW });
     expect(r.text).toContain("== Image automation ==\nnot available here");
     expect(r.problems).toEqual([]);
   });

@@ -1,0 +1,99 @@
+/**
+ * The metrics serve wires from outside the components that keep them: the leader gauge (read from
+ * the elector at scrape time), the registry client's request counters, the reconcilers' series
+ * (`ReconcilerMetrics`, once for all of them) and the Helm CLI wrapper. See docs/operations.md.
+ */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Config } from "../config/schema.js";
+import type { Metrics } from "../core/metrics.js";
+import type { Redactor } from "../core/redact.js";
+import { HelmCli, type HelmClient } from "../helm/cli.js";
+import { instrumentHelm } from "../helm/metrics.js";
+import type { LeaderElector } from "../kube/leader-election.js";
+import type { Controller } from "../reconciler/controller.js";
+import { ReconcilerMetrics } from "../reconciler/metrics.js";
+import type { RegistryStats } from "../registry/client.js";
+
+/** `gitops_leader`: 1 while this replica runs the reconcilers (it leads, or leader election is off). */
+export function registerLeaderMetric(metrics: Metrics, elector: LeaderElector | undefined): void {
+  metrics.collect(
+    "gitops_leader",
+    "1 while this replica leads (runs the reconcilers and reports), 0 otherwise; 1 when leader election is off.",
+    "gauge",
+    [],
+    () => [{ value: !elector || elector.isLeader() ? 1 : 0 }],
+  );
+}
+
+const REQUEST_KINDS: [keyof RegistryStats, string][] = [
+  ["ping", "ping"],
+  ["token", "token"],
+  ["tagPages", "tag_page"],
+  ["manifestHead", "manifest_head"],
+  ["manifestGet", "manifest_get"],
+  ["blobGet", "blob_get"],
+];
+
+/** The image registry client's counters: requests by kind, 429 answers, time waited. */
+export function registerRegistryMetrics(metrics: Metrics, client: { stats(): RegistryStats }): void {
+  metrics.collect(
+    "gitops_registry_requests_total",
+    "Requests to container registries by kind (tag_page, manifest_head, manifest_get, blob_get, token, ping).",
+    "counter",
+    ["kind"],
+    () => {
+      const s = client.stats();
+      return REQUEST_KINDS.map(([k, kind]) => ({ labels: { kind }, value: s[k] }));
+    },
+  );
+  metrics.collect(
+    "gitops_registry_throttled_total",
+    "429 (Too Many Requests) answers from container registries.",
+    "counter",
+    [],
+    () => [{ value: client.stats().throttled }],
+  );
+  metrics.collect(
+    "gitops_registry_wait_seconds_total",
+    "Time spent waiting for a registry's request budget or its Retry-After.",
+    "counter",
+    [],
+    () => [{ value: client.stats().waitedMs / 1000 }],
+  );
+}
+
+/** Exports every controller's runs (reconcile duration, results, last success, items by condition). */
+export function registerReconcilerMetrics(
+  metrics: Metrics,
+  controllers: (Pick<Controller<unknown>, "name" | "observe" | "conditions"> | undefined)[],
+): void {
+  const rm = new ReconcilerMetrics(metrics);
+  for (const c of controllers) if (c) rm.attach(c);
+}
+
+/**
+ * The helm client the HelmRelease reconciler would build for itself (same binary, home and
+ * environment), with its operations counted and timed.
+ */
+export function instrumentedHelmClient(
+  cfg: Pick<Config, "helm" | "sync" | "kube">,
+  metrics: Metrics,
+  env: Record<string, string | undefined>,
+  redactor?: Redactor,
+): HelmClient {
+  const cacheDir = cfg.helm.cacheDir ?? join(tmpdir(), `gitops-bot-helm-${cfg.sync.name}`);
+  const passEnv: Record<string, string> = {};
+  for (const k of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"]) {
+    const v = env[k];
+    if (v) passEnv[k] = v;
+  }
+  const cli = new HelmCli({
+    binary: cfg.helm.binary,
+    home: join(cacheDir, "home"),
+    ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
+    ...(redactor ? { redactor } : {}),
+    env: passEnv,
+  });
+  return instrumentHelm(cli, metrics);
+}
