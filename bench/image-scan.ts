@@ -10,6 +10,10 @@
  *           GET and a config blob GET, 10 at a time (`--registry-burst` 10)
  *   ratio = ours/peer requests for the cold scan
  *   other = cold times, steady-state rescan requests (target: REPOS tag lists, 0 manifest/blob).
+ *   big_* = one repository with BIG_TAGS (10,000) tags, the same mix and workloads: ours cold scan
+ *           time, requests and heap growth (peak while scanning, and retained with the scan held;
+ *           exact with `node --expose-gc`, else indicative), the steady rescan, and the naive peer's
+ *           cold scan of it (`BENCH_BIG_PEER=0` skips the peer; `BENCH_BIG_TAGS=0` the whole case).
  */
 
 import type { AppInstance } from "../src/core/release.js";
@@ -21,10 +25,12 @@ import { startRegistryProxy } from "../test/helpers/registry-proxy.js";
 
 const REPOS = Number(process.env["BENCH_REPOS"] ?? 100);
 const TAGS = Number(process.env["BENCH_TAGS"] ?? 100);
+const BIG_TAGS = Number(process.env["BENCH_BIG_TAGS"] ?? 10_000);
+const BIG_PEER = process.env["BENCH_BIG_PEER"] !== "0";
 
-function tagsFor(i: number): string[] {
+function tagsFor(i: number, n = TAGS): string[] {
   const out: string[] = [];
-  for (let t = 0; t < TAGS; t++) {
+  for (let t = 0; t < n; t++) {
     const r = t % 10;
     if (r < 4) out.push(`dev-${i}-${String(t).padStart(4, "0")}`);
     else if (r < 7) out.push(`stg-${i}-${String(t).padStart(4, "0")}`);
@@ -84,6 +90,78 @@ async function naiveScan(base: string, repos: string[]): Promise<number> {
   return timed;
 }
 
+type Proxy = Awaited<ReturnType<typeof startRegistryProxy>>;
+type Registry = Awaited<ReturnType<typeof startRegistry>>;
+
+const requests = (c: Proxy["counts"]) => c.tags + c.manifestGet + c.manifestHead + c.blobGet;
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** Heap in use now (after a full GC when `--expose-gc` allows one). */
+function heapNow(): number {
+  global.gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+/** The 10,000-tag repository (see the file comment): the `big_*` fields of the summary line. */
+async function bigRepository(reg: Registry, proxy: Proxy): Promise<string> {
+  const repo = "bench/big";
+  const base = Date.UTC(2025, 0, 1);
+  const t0 = Date.now();
+  await pool(
+    tagsFor(9999, BIG_TAGS).map((tag, t) => ({ tag, created: new Date(base + t * 60_000) })),
+    8,
+    async (j) => {
+      await pushImage(reg, repo, j.tag, { created: j.created, layerContent: "shared layer" });
+    },
+  );
+  process.stderr.write(`[image-scan] pushed ${BIG_TAGS} tags of ${repo} in ${Date.now() - t0} ms
+`);
+  const instances = [
+    workload("dev", `${proxy.host}/${repo}`, "dev-9999-0000", { kind: "glob", expr: "dev-*" }),
+    workload("prod", `${proxy.host}/${repo}`, "1.0.7", { kind: "semver", expr: "^1" }),
+  ];
+  const scanner = new ImageScanner({
+    client: new DistributionClient({ hosts: [{ host: proxy.host, maxConcurrency: 10 }] }),
+  });
+  proxy.resetCounts();
+  const before = heapNow();
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+  }, 20);
+  let t = Date.now();
+  const scans = await scanner.scan(wantedScans(instances));
+  const plan = planImageUpdates({ instances, scans });
+  const coldMs = Date.now() - t;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+  const retained = heapNow() - before;
+  const cold = { ...proxy.counts };
+  proxy.resetCounts();
+  t = Date.now();
+  planImageUpdates({ instances, scans: await scanner.scan(wantedScans(instances)) });
+  const steadyMs = Date.now() - t;
+  const steady = { ...proxy.counts };
+  let peer = "big_peer=skipped";
+  if (BIG_PEER) {
+    proxy.resetCounts();
+    t = Date.now();
+    await naiveScan(proxy.url, [repo]);
+    const peerMs = Date.now() - t;
+    const peerReq = requests(proxy.counts);
+    peer = `big_peer=${peerReq}req big_peer_cold=${peerMs}ms big_ratio=${(requests(cold) / peerReq).toFixed(3)}`;
+  }
+  process.stderr.write(
+    `[image-scan] big: cold ${coldMs} ms ${JSON.stringify(cold)}; steady ${steadyMs} ms ${JSON.stringify(steady)}; updates ${plan.updates.length}; gc ${global.gc ? "exposed" : "not exposed"}\n`,
+  );
+  return (
+    `big_tags=${BIG_TAGS} big_ours=${requests(cold)}req big_cold=${coldMs}ms ` +
+    `big_heap_peak=${mib(peak - before)}MiB big_heap_retained=${mib(retained)}MiB ` +
+    `big_steady_lists=${steady.tags} big_steady_manifest_blob=${steady.manifestGet + steady.manifestHead + steady.blobGet} ` +
+    `big_steady=${steadyMs}ms ${peer}`
+  );
+}
+
 export default async function run(): Promise<string> {
   const reg = await startRegistry();
   const proxy = await startRegistryProxy({ target: reg.url });
@@ -134,11 +212,12 @@ export default async function run(): Promise<string> {
     process.stderr.write(
       `[image-scan] ours cold ${oursMs} ms ${JSON.stringify(ours)}; steady ${steadyMs} ms ${JSON.stringify(steady)}; naive ${peerMs} ms ${JSON.stringify(peer)}; updates ${updates}\n`,
     );
+    const big = BIG_TAGS > 0 ? ` ${await bigRepository(reg, proxy)}` : "";
     return (
       `image-scan: ours=${oursReq}req peer=${peerReq}req ratio=${(oursReq / peerReq).toFixed(3)} ` +
       `ours_cold=${oursMs}ms peer_cold=${peerMs}ms steady_lists=${steady.tags} ` +
       `steady_manifest_blob=${steady.manifestGet + steady.manifestHead + steady.blobGet} steady=${steadyMs}ms ` +
-      `repos=${REPOS} tags=${TAGS} updates=${updates}`
+      `repos=${REPOS} tags=${TAGS} updates=${updates}${big}`
     );
   } finally {
     await proxy.close();

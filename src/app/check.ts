@@ -130,7 +130,7 @@ export async function runCheck(
     : plan.line.replace(/^sync: /, "");
   const destinations = cfg.notifications.destinations.map((d) => d.name);
   // Image automation needs no cluster; with one (and leader election) only the leader runs it.
-  const images = imagesPlan(cfg, plan.syncRuns).line.replace(/^image automation: /, "");
+  const images = imagesPlan(cfg, plan.location.kind !== "none").line.replace(/^image automation: /, "");
   const helm = await helmLine(cfg, plan.syncRuns, report);
   report.config = { clusterName: cfg.clusterName, frontEnds, sync, images, helm, destinations };
   report.warnings.push(...configWarnings(cfg));

@@ -3,7 +3,8 @@
  * registry webhook and the `images` catalog, the leader election they share, the `SyncTrigger` the
  * commands use, and their stop. The sync needs a cluster: without one (`AppState.syncRuns` false)
  * it is not built (issue #11). Image automation needs only git and registries: it runs without a
- * cluster, and with a cluster and leader election only on the leader. The HelmRelease reconciler
+ * cluster, and with a cluster and leader election only on the leader, also when the sync is off
+ * (`kube` is then the Lease's client only: `clusterPlan().election`). The HelmRelease reconciler
  * needs the sync (it follows the revision the sync applied) and a helm binary. Serve logs one line for each.
  */
 
@@ -38,7 +39,7 @@ export interface ReconcilersDeps {
   repo: GitConfigRepo;
   /** The release operations image automation commits through. */
   ops: ReleaseOperations;
-  /** The cluster client; the sync is off without one. */
+  /** The cluster client: the sync's and the Lease's; the sync and leader election are off without one. */
   kube: KubeClient | undefined;
   sink: EventSink;
   http: HttpServer;

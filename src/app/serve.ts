@@ -107,7 +107,7 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
 
     // One line at start saying whether the cluster reconcilers run, and why not (issue #11).
     logger.info({}, clusterPlan(cfg, deps.env).line);
-    const state = await buildState(cfg, { env: deps.env, logger });
+    const state = await buildState(cfg, { env: deps.env, logger, reconcilers: true });
     stops.push({ name: "state", stop: () => state.stop() });
     const chat = await buildChat(cfg, {
       logger,
@@ -130,12 +130,13 @@ export async function startService(cfg: Config, deps: ServiceDeps): Promise<Serv
     stops.push({ name: "notifications", stop: notifications.stop });
     const { sink, router } = notifications;
 
-    const clustered = state.syncRuns && state.kube !== undefined;
-    logger.info({}, imagesPlan(cfg, clustered).line);
+    // The reconcilers' cluster: the sync's, or only the Lease's when the sync is off (issue #12).
+    const clustered = (state.syncRuns || state.election) && state.kube !== undefined;
+    logger.info({}, imagesPlan(cfg, state.location.kind !== "none").line);
     const rec = await buildReconcilers(cfg, {
       repo,
       ops,
-      kube: state.syncRuns ? state.kube : undefined,
+      kube: clustered ? state.kube : undefined,
       sink,
       http,
       logger,

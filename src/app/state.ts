@@ -6,6 +6,9 @@
  *   ConfigMap, behind a `FallbackRecord`, so replies and commits never wait on the cluster and an
  *   outage degrades the store to this process (said once) until the cluster is back (issue #11);
  * - else a file under the data dir (beside the repo workdir, or the OS temp dir);
+ * - the cluster client also exists, with no store in the cluster, when only the Lease needs it:
+ *   image automation runs with a cluster found and `kube.leaderElection.enabled` but the sync is
+ *   off (`sync.enabled: false`), so the replicas still elect one leader (`clusterPlan().election`);
  * - `memory: true` (the demo, tests): memory.
  *
  * The stores: pending approvals, Teams conversation references, the notification ledger (only
@@ -42,6 +45,9 @@ export interface AppState {
   kube: KubeClient | undefined;
   /** Whether the cluster reconcilers (sync) run: enabled and a cluster to run against. */
   syncRuns: boolean;
+  /** Whether the reconcilers elect their leader with a Lease (`ClusterPlan.election`, and `kube`
+   * was built for it: `StateDeps.reconcilers`). */
+  election: boolean;
   approvals: ApprovalStore;
   /** Teams conversation references (only with a `teams` section). */
   conversations: ConversationStore | undefined;
@@ -63,6 +69,9 @@ export interface StateDeps {
   memory?: boolean;
   /** For tests: the FallbackRecord deadline. */
   clusterTimeoutMs?: number;
+  /** The reconcilers run in this process (`serve`): build the client the Lease needs
+   * (`clusterPlan().election`) even when no store lives in the cluster. One-shot commands: no. */
+  reconcilers?: boolean;
 }
 
 /** The directory files of state go to without a cluster (as approvals always did). */
@@ -70,22 +79,42 @@ export function dataDir(cfg: Pick<Config, "repo">): string {
   return cfg.repo.workdir ? dirname(resolve(cfg.repo.workdir)) : join(tmpdir(), "gitops-bot");
 }
 
-/** Whether the cluster reconcilers will run, and one line saying why (start log, `check`). */
+/** What `clusterPlan` decides. */
+export interface ClusterPlan {
+  location: ClusterLocation;
+  /** The sync runs: enabled, and a cluster to run against. */
+  syncRuns: boolean;
+  /** The reconcilers that run elect a leader with a Lease in the cluster: a cluster was found,
+   * `kube.leaderElection.enabled`, and the sync or image automation runs (image automation needs
+   * no cluster, but with one every replica would run it: duplicate commits and events). */
+  election: boolean;
+  /** One line for the start log and `check`. */
+  line: string;
+}
+
+/** Whether the cluster reconcilers will run and a Lease elects their leader, and one line saying
+ * why (start log, `check`). */
 export function clusterPlan(
-  cfg: Pick<Config, "sync" | "kube">,
+  cfg: Pick<Config, "sync" | "kube"> & { images?: Pick<Config["images"], "enabled"> },
   env: Record<string, string | undefined>,
-): { location: ClusterLocation; syncRuns: boolean; line: string } {
+): ClusterPlan {
   const location = locateCluster({ kubeconfig: cfg.kube.kubeconfig, env });
   const where = describeLocation(location);
-  if (!cfg.sync.enabled)
-    return { location, syncRuns: false, line: `sync: off (sync.enabled: false); ${where}` };
-  if (location.kind === "none")
+  const found = location.kind !== "none";
+  const imagesRun = cfg.images?.enabled !== false;
+  if (!cfg.sync.enabled) {
+    const election = found && imagesRun && cfg.kube.leaderElection.enabled;
+    const lease = election ? "; image automation elects its leader with a Lease there" : "";
+    return { location, syncRuns: false, election, line: `sync: off (sync.enabled: false); ${where}${lease}` };
+  }
+  if (!found)
     return {
       location,
       syncRuns: false,
+      election: false,
       line: `sync: off, ${where}; chat and notifications work without it (set kube.kubeconfig, KUBECONFIG or run in a cluster to turn it on)`,
     };
-  return { location, syncRuns: true, line: `sync: on, ${where}` };
+  return { location, syncRuns: true, election: cfg.kube.leaderElection.enabled, line: `sync: on, ${where}` };
 }
 
 /** The rule above, applied: which stores are shared through the cluster, and the client to reach it. */
@@ -107,8 +136,9 @@ async function placement(cfg: Config, deps: StateDeps) {
   const approvalsShared = shared(cfg.approvals.store, "approvals");
   const teamsShared = cfg.teams ? shared(cfg.teams.store, "teams") : false;
   const inCluster = !deps.memory && plan.syncRuns;
+  const lease = deps.reconcilers === true && plan.election;
   const kube =
-    location.kind !== "none" && (plan.syncRuns || approvalsShared || teamsShared)
+    location.kind !== "none" && (plan.syncRuns || lease || approvalsShared || teamsShared)
       ? // @kubernetes/client-node costs ~85 MiB of RSS and a second to import: only with a cluster.
         (await import("../kube/k8s-client.js")).K8sKubeClient.fromOptions({
           env: deps.env,
@@ -185,6 +215,7 @@ export async function buildState(cfg: Config, deps: StateDeps): Promise<AppState
     location,
     kube,
     syncRuns: plan.syncRuns,
+    election: plan.election && kube !== undefined,
     approvals,
     conversations,
     ledger,

@@ -53,3 +53,36 @@ export type RepositoryScan =
        * refused): a fix of the image name or the config, not a registry outage. */
       permanent?: boolean;
     };
+
+/** Docker Hub's names: image references say `docker.io`, its notifications and API other hosts. */
+const DOCKER_HUB = new Set([
+  "docker.io",
+  "index.docker.io",
+  "registry-1.docker.io",
+  "registry.hub.docker.com",
+]);
+
+/** `host[:port]` split, lowercased, Docker Hub's aliases as `docker.io`. */
+function hostParts(host: string): { name: string; port?: string } {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host.toLowerCase());
+  const name = m?.[1] ?? host.toLowerCase();
+  if (DOCKER_HUB.has(name)) return { name: "docker.io" };
+  return m?.[2] ? { name, port: m[2] } : { name };
+}
+
+/**
+ * Whether a repository a registry notification names (`host/path`) is `scanned`, the repository of
+ * an image reference: the same path on the same registry, where Docker Hub's hosts are one
+ * (`registry-1.docker.io/library/nginx` = `docker.io/library/nginx`) and a port missing on one side
+ * is not a difference (registries behind a proxy report their host without it).
+ */
+export function notifiedRepositoryIs(notified: string, scanned: RepositoryId): boolean {
+  const slash = notified.indexOf("/");
+  if (slash < 0) return false;
+  const a = hostParts(notified.slice(0, slash));
+  const b = hostParts(scanned.host);
+  let path = notified.slice(slash + 1);
+  if (a.name === "docker.io" && !path.includes("/")) path = `library/${path}`;
+  if (a.name !== b.name || path !== scanned.path) return false;
+  return a.port === undefined || b.port === undefined || a.port === b.port;
+}

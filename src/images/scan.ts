@@ -13,6 +13,9 @@
  *   it should `forgetTag`): the cost of not sending a HEAD per tag per scan.
  * - Per-registry concurrency, request rate and `Retry-After` are the client's budget; after a rate
  *   limit error the rest of that repository's timestamps are not asked for in this scan.
+ * - A scan limited to some repositories (`ScanOptions.relist`: a registry webhook named them) lists
+ *   only those; the others reuse this process's last complete listing of them (a listing is never
+ *   reused across a failed one: a failure drops it), and are listed when there is none yet.
  */
 
 import { StalledError } from "../core/errors.js";
@@ -66,10 +69,18 @@ export interface ImageScannerOptions {
   tagConcurrency?: number;
 }
 
+/** How one `scan` lists tags. */
+export interface ScanOptions {
+  /** List only these repositories (keys); reuse the last listing of the others when there is one. */
+  relist?: ReadonlySet<string>;
+}
+
 /** Scans repositories for the planner (see the file comment). */
 export class ImageScanner {
   readonly cache: ScanCache;
   private readonly platform: Platform;
+  /** The last complete tag listing of each repository (for `ScanOptions.relist`). */
+  private readonly listings = new Map<string, string[]>();
 
   constructor(private readonly opts: ImageScannerOptions) {
     this.cache = opts.cache ?? new InMemoryScanCache();
@@ -78,7 +89,7 @@ export class ImageScanner {
 
   /** Scans every request (each repository once), by repository key. Never throws: a failure is
    * that repository's `ok: false` scan, with a message naming the registry and repository. */
-  async scan(requests: readonly ScanRequest[]): Promise<Map<string, RepositoryScan>> {
+  async scan(requests: readonly ScanRequest[], opts: ScanOptions = {}): Promise<Map<string, RepositoryScan>> {
     const byKey = new Map<string, ScanRequest>();
     for (const r of requests) {
       const seen = byKey.get(r.repository.key);
@@ -95,18 +106,21 @@ export class ImageScanner {
     }
     const out = new Map<string, RepositoryScan>();
     await pool([...byKey.values()], this.opts.concurrency ?? 4, async (r) => {
-      out.set(r.repository.key, await this.scanOne(r));
+      out.set(r.repository.key, await this.scanOne(r, opts));
     });
     return out;
   }
 
   /** Scans one repository (see `scan`). */
-  async scanOne(req: ScanRequest): Promise<RepositoryScan> {
+  async scanOne(req: ScanRequest, opts: ScanOptions = {}): Promise<RepositoryScan> {
     const repo = req.repository;
     let tags: string[];
     try {
-      tags = await this.opts.client.tags({ host: repo.host, path: repo.path });
+      const reuse = opts.relist && !opts.relist.has(repo.key) ? this.listings.get(repo.key) : undefined;
+      tags = reuse ?? (await this.opts.client.tags({ host: repo.host, path: repo.path }));
+      this.listings.set(repo.key, tags);
     } catch (err) {
+      this.listings.delete(repo.key);
       const permanent = err instanceof StalledError;
       return {
         ok: false,

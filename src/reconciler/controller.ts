@@ -55,6 +55,9 @@ export interface Reconciler<T, P = unknown> {
   /** Objects with the same key are reconciled one at a time, latest request wins. */
   key(obj: T): string;
   reconcile(obj: T, ctx: ReconcileContext): Promise<ReconcileResult<P>>;
+  /** Combines a request arriving while another waits for the same key (default: the newest wins),
+   * e.g. two webhooks naming different repositories. */
+  merge?(queued: T, incoming: T): T;
   /** Identifies the input; a stalled key is not retried until a request with a different fingerprint. */
   fingerprint?(obj: T): string;
   /** `failed` reasons that wait for new input or the interval instead of a backoff retry
@@ -219,7 +222,7 @@ export class Controller<T, P = unknown> {
     const state = st;
     return new Promise((resolve) => {
       if (state.next) {
-        state.next.obj = obj;
+        state.next.obj = this.reconciler.merge ? this.reconciler.merge(state.next.obj, obj) : obj;
         state.next.waiters.push(resolve);
       } else {
         state.next = { obj, waiters: [resolve] };

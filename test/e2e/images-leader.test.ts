@@ -42,56 +42,65 @@ const until = async (what: string, cond: () => boolean, ms = 20_000) => {
   }
 };
 
+/** A config repo with one automated workload at dev-1, and a builder of replicas sharing a Lease
+ * (`sync` overrides the sync section: `{ enabled: false }` turns it off; `image` is the workload's
+ * repository in the registry, one per test). */
+async function setup(sync: Record<string, unknown> = {}, image = "e2e/web") {
+  const id = randomBytes(4).toString("hex");
+  const ns = `images-${id}`;
+  const seed = join(dir, "seed");
+  await mkdir(join(seed, "releases", "dev"), { recursive: true });
+  await writeFile(
+    join(seed, "releases", "dev", "web.yaml"),
+    [
+      "apiVersion: apps/v1",
+      "kind: Deployment",
+      "metadata:\n  name: web\n  namespace: dev",
+      '  annotations:\n    fluxcd.io/automated: "true"\n    filter.fluxcd.io/app: glob:dev-*',
+      "spec:\n  template:\n    spec:\n      containers:",
+      `        - name: app\n          image: ${reg.host}/${image}:dev-1`,
+      "",
+    ].join("\n"),
+  );
+  const repoName = `images-${id}.git`;
+  await git.createBareRepo(repoName, { seedFrom: seed });
+  await pushImage(reg, image, "dev-1", { created: day(1) });
+
+  const replica = (name: string) =>
+    startService(
+      parseConfig(
+        {
+          clusterName: "e2e",
+          repo: {
+            url: git.url(repoName),
+            auth: { username: USER, password: PASSWORD },
+            workdir: join(dir, `work-${name}`, "clone"),
+          },
+          http: { host: "127.0.0.1", port: 0 },
+          kube: {
+            kubeconfig: e2eEnv().kubeconfigPath,
+            leaderElection: {
+              leaseName: `lease-${id}`,
+              leaseDuration: "4s",
+              renewDeadline: "3s",
+              retryPeriod: "500ms",
+            },
+          },
+          // The sync runs too unless `sync` turns it off (it shares the Lease); it syncs a folder the
+          // repo does not have.
+          sync: { name: `img-${id}`, namespace: ns, interval: "1h", paths: ["not-in-this-repo/"], ...sync },
+          images: { interval: "1h" },
+        },
+        {},
+      ),
+      { env: { POD_NAME: `gitops-bot-${name}` }, logger: nullLogger },
+    );
+  return { replica };
+}
+
 describe("image automation with leader election", () => {
   it("runs on the leader only, and on the other replica once the leader stops", async () => {
-    const id = randomBytes(4).toString("hex");
-    const ns = `images-${id}`;
-    const seed = join(dir, "seed");
-    await mkdir(join(seed, "releases", "dev"), { recursive: true });
-    await writeFile(
-      join(seed, "releases", "dev", "web.yaml"),
-      [
-        "apiVersion: apps/v1",
-        "kind: Deployment",
-        "metadata:\n  name: web\n  namespace: dev",
-        '  annotations:\n    fluxcd.io/automated: "true"\n    filter.fluxcd.io/app: glob:dev-*',
-        "spec:\n  template:\n    spec:\n      containers:",
-        `        - name: app\n          image: ${reg.host}/e2e/web:dev-1`,
-        "",
-      ].join("\n"),
-    );
-    const repoName = `images-${id}.git`;
-    await git.createBareRepo(repoName, { seedFrom: seed });
-    await pushImage(reg, "e2e/web", "dev-1", { created: day(1) });
-
-    const replica = (name: string) =>
-      startService(
-        parseConfig(
-          {
-            clusterName: "e2e",
-            repo: {
-              url: git.url(repoName),
-              auth: { username: USER, password: PASSWORD },
-              workdir: join(dir, `work-${name}`, "clone"),
-            },
-            http: { host: "127.0.0.1", port: 0 },
-            kube: {
-              kubeconfig: e2eEnv().kubeconfigPath,
-              leaderElection: {
-                leaseName: `lease-${id}`,
-                leaseDuration: "4s",
-                renewDeadline: "3s",
-                retryPeriod: "500ms",
-              },
-            },
-            // The sync runs too (it shares the Lease); it syncs a folder the repo does not have.
-            sync: { name: `img-${id}`, namespace: ns, interval: "1h", paths: ["not-in-this-repo/"] },
-            images: { interval: "1h" },
-          },
-          {},
-        ),
-        { env: { POD_NAME: `gitops-bot-${name}` }, logger: nullLogger },
-      );
+    const { replica } = await setup();
     const a = await replica("a");
     services.push(a);
     await until("a to lead", () => a.images?.controller.running === true);
@@ -126,6 +135,29 @@ describe("image automation with leader election", () => {
     expect(log.filter((c) => c.subject.includes("Auto-release")).map((c) => c.subject)).toEqual([
       `[dev/web] Auto-release ${reg.host}/e2e/web:dev-3`,
       `[dev/web] Auto-release ${reg.host}/e2e/web:dev-2`,
+    ]);
+  });
+
+  it("elects one leader with the sync off too (sync.enabled: false)", async () => {
+    const { replica } = await setup({ enabled: false }, "e2e/web-nosync");
+    const a = await replica("a");
+    services.push(a);
+    await until("a to lead", () => a.images?.controller.running === true);
+    const b = await replica("b");
+    services.push(b);
+    expect(a.sync).toBeUndefined();
+    await pushImage(reg, "e2e/web-nosync", "dev-2", { created: day(2) });
+    // The follower refuses and names the leader: one replica commits, not every one.
+    const onB = await b.images?.trigger({ reason: "command" });
+    expect(onB).toMatchObject({ accepted: false });
+    expect(onB?.message).toContain("gitops-bot-a");
+    expect(b.images?.controller.running).toBe(false);
+    const onA = await a.images?.trigger({ reason: "command" });
+    expect(onA?.result).toMatchObject({ status: "ready", reason: "Released" });
+    await b.repo.sync();
+    const log = await b.repo.log({ limit: 50 });
+    expect(log.filter((c) => c.subject.includes("Auto-release")).map((c) => c.subject)).toEqual([
+      `[dev/web] Auto-release ${reg.host}/e2e/web-nosync:dev-2`,
     ]);
   });
 });

@@ -6,18 +6,54 @@ import type { Actor, ReleaseOperations } from "../../gitops/operations.js";
 import { resourceId } from "../../gitops/trailers.js";
 import { type Freeze, type ImageDecision, planImageUpdates, wantedScans } from "../../images/plan.js";
 import type { ImageScanner } from "../../images/scan.js";
+import { notifiedRepositoryIs, type ScanRequest } from "../../images/scan-result.js";
 import type { Condition } from "../conditions.js";
 import type { Description, Notice, ReconcileContext, ReconcileResult, Reconciler } from "../controller.js";
 import { findingText, ImageReasons, imageFindings, recordedCondition } from "./conditions.js";
 import type { ImageState, ImageStateStore } from "./state.js";
 
+/** A repository a registry webhook named (`host/path`, as the notification spells it) and its tags. */
+export interface NotifiedPush {
+  repository: string;
+  tags: readonly string[];
+}
+
 /** Why a cycle runs. */
 export interface ImageRequest {
   reason: "start" | "interval" | "retry" | "webhook" | "command";
-  /** The repository a webhook named (`host/path`), for logs. */
-  repository?: string;
+  /** What registry webhooks named: their re-pushed tags are read again, and a `webhook` cycle lists
+   * only these repositories (the others reuse their last listing, see `ScanOptions.relist`). */
+  notified?: readonly NotifiedPush[];
   /** Who asked (the registry that sent a webhook, a chat user), for logs. */
   actor?: string;
+}
+
+/** Two waiting requests as one: a webhook cycle only when both are (naming both's repositories),
+ * else the other one (a full cycle); the notified tags are kept either way. */
+export function mergeImageRequests(queued: ImageRequest, incoming: ImageRequest): ImageRequest {
+  const notified = [...(queued.notified ?? []), ...(incoming.notified ?? [])];
+  const full = incoming.reason !== "webhook" ? incoming : queued.reason !== "webhook" ? queued : incoming;
+  return { ...full, ...(notified.length > 0 ? { notified } : {}) };
+}
+
+/** The scans a cycle for `req` makes: which repositories it lists (`relist`, none: all), having
+ * forgotten the re-pushed tags a webhook named. */
+function scanScope(
+  req: ImageRequest,
+  wanted: readonly ScanRequest[],
+  scanner: ImageScanner,
+): { relist?: ReadonlySet<string> } {
+  const matched = new Set<string>();
+  for (const n of req.notified ?? []) {
+    for (const w of wanted) {
+      if (!notifiedRepositoryIs(n.repository, w.repository)) continue;
+      matched.add(w.repository.key);
+      for (const t of n.tags) scanner.cache.forgetTag(w.repository.key, t);
+    }
+  }
+  // A webhook naming no repository automation uses still scans them all (as an interval would): a
+  // host spelt in a way not matched must not make the webhook useless.
+  return req.reason === "webhook" && matched.size > 0 ? { relist: matched } : {};
 }
 
 /** Frozen envs (the freeze record): names, or names with who froze them and why. */
@@ -89,6 +125,10 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
     return "images";
   }
 
+  merge(queued: ImageRequest, incoming: ImageRequest): ImageRequest {
+    return mergeImageRequests(queued, incoming);
+  }
+
   reset(): void {
     this.state = undefined;
   }
@@ -128,11 +168,19 @@ export class ImageReconciler implements Reconciler<ImageRequest, ImagePayload> {
         observedRevision: model.revision,
       });
     }
+    const wanted = wantedScans(model.instances, frozen);
+    const scope = scanScope(req, wanted, scanner);
     ctx.logger.debug(
-      { reason: req.reason, repository: req.repository, actor: req.actor, head: model.revision },
+      {
+        reason: req.reason,
+        notified: req.notified?.map((n) => n.repository),
+        relist: scope.relist ? [...scope.relist] : "all",
+        actor: req.actor,
+        head: model.revision,
+      },
       "image scan",
     );
-    const scans = await scanner.scan(wantedScans(model.instances, frozen));
+    const scans = await scanner.scan(wanted, scope);
     const plan = planImageUpdates({ instances: model.instances, frozen, scans });
     this.last = { time: this.clock.now().toISOString(), decisions: plan.decisions };
     const permanent = new Set(

@@ -8,9 +8,10 @@
  * - Docker Hub (which cannot sign): the secret in the URL (`/hooks/registry?token=<secret>`) or an
  *   `X-Webhook-Token` header.
  *
- * An unverified request gets 401 and does nothing. A verified one forgets the named tags' cached
- * digests and runs a cycle (202 at once: registries time hooks out); the cycle lists the registry
- * itself, so a forged or stale payload can at most cause a scan.
+ * An unverified request gets 401 and does nothing. A verified one runs a cycle (202 at once:
+ * registries time hooks out) that lists only the named repositories and reads the named tags again
+ * (`ImageService.rescan`); the cycle lists the registry itself, so a forged or stale payload can at
+ * most cause a scan.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { type Logger, nullLogger } from "../../core/ports.js";

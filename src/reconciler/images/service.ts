@@ -114,16 +114,18 @@ export class ImageService {
   }
 
   /**
-   * A registry said `repository` (`host/path`) changed: forget what the cache knows of `tags` (a
-   * re-pushed tag gets a new digest) and run a cycle now. The cycle reads the registry itself: the
-   * notification is only a trigger.
+   * A registry said `repository` (`host/path`) changed: run a cycle now that lists only that
+   * repository (one tag list, whatever else automation watches) and reads `tags` again (a re-pushed
+   * tag gets a new digest). The cycle reads the registry itself: the notification is only a trigger.
+   * `wait` (tests): resolve with the cycle's result.
    */
   rescan(
     repository: string,
     tags: readonly string[],
     actor: string,
+    opts: { wait?: boolean } = {},
   ): Promise<ReconcilerTriggerResult<ImagePayload>> {
-    for (const t of tags) this.scanner.cache.forgetTag(repository, t);
-    return this.service.trigger({ reason: "webhook", repository, actor }, { wait: false });
+    const req: ImageRequest = { reason: "webhook", notified: [{ repository, tags: [...tags] }], actor };
+    return this.service.trigger(req, { wait: opts.wait ?? false });
   }
 }

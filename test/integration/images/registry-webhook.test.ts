@@ -98,6 +98,45 @@ describe("POST /hooks/registry", () => {
     expect(proxy.counts).toMatchObject({ tags: 1, manifestGet: 0, blobGet: 0, manifestHead: 0 });
   });
 
+  it("a webhook lists only the repository it names, also when its host drops the port", async () => {
+    await pushImage(reg, "hook/one", "dev-1", { created: day(1) });
+    await pushImage(reg, "hook/two", "dev-1", { created: day(1) });
+    const s = await setup({
+      "releases/dev/one.yaml": deployment({
+        env: "dev",
+        name: "one",
+        images: [{ container: "app", image: `${proxy.host}/hook/one:dev-1`, filter: "glob:dev-*" }],
+      }),
+      "releases/dev/two.yaml": deployment({
+        env: "dev",
+        name: "two",
+        images: [{ container: "app", image: `${proxy.host}/hook/two:dev-1`, filter: "glob:dev-*" }],
+      }),
+    });
+    proxy.resetCounts();
+    await s.cycle();
+    expect(proxy.counts.tags).toBe(2);
+    await pushImage(reg, "hook/one", "dev-2", { created: day(2) });
+    await pushImage(reg, "hook/two", "dev-2", { created: day(2) });
+
+    // The registry reports its host without the port (as behind a proxy): still hook/one's repository.
+    const notified = "127.0.0.1/hook/one";
+    proxy.resetCounts();
+    const r = await s.images.rescan(notified, ["dev-2"], "distribution", { wait: true });
+    expect(r.result).toMatchObject({ status: "ready", reason: "Released" });
+    // One tag list (hook/one's), one manifest and one config blob for its new tag; hook/two reused
+    // its listing from the last cycle, so its own push waits for the next one.
+    expect(proxy.counts).toMatchObject({ tags: 1, manifestGet: 1, blobGet: 1, manifestHead: 0 });
+    expect(proxy.log.filter((l) => l.includes("/tags/list"))[0]).toContain("/v2/hook/one/tags/list");
+    expect((await s.log())[0]!.subject).toBe(`[dev/one] Auto-release ${proxy.host}/hook/one:dev-2`);
+
+    // The next full cycle lists both and releases hook/two.
+    proxy.resetCounts();
+    await s.cycle();
+    expect(proxy.counts.tags).toBe(2);
+    expect((await s.log())[0]!.subject).toBe(`[dev/two] Auto-release ${proxy.host}/hook/two:dev-2`);
+  });
+
   it("reads and verifies GHCR, Harbor, Docker Hub and distribution notifications", async () => {
     const calls: string[] = [];
     const url = await serve({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TransientError } from "../../../src/core/errors.js";
 import { ImageScanner, InMemoryScanCache } from "../../../src/images/scan.js";
-import type { ScanRequest } from "../../../src/images/scan-result.js";
+import { notifiedRepositoryIs, type ScanRequest } from "../../../src/images/scan-result.js";
 import type { ImageConfig, RegistryClient, RepositoryRef } from "../../../src/registry/client.js";
 
 /** A registry at the process boundary: canned tags and configs, recording calls. */
@@ -83,5 +83,60 @@ describe("ImageScanner", () => {
       repository: req().repository,
       error: "r.example/team/app: socket hang up",
     });
+  });
+
+  it("a scan limited to some repositories reuses the others' last listing, or lists them when none", async () => {
+    const client = new FakeRegistryClient(["1.0.0"]);
+    const s = new ImageScanner({ client });
+    const other = req({
+      repository: { key: "r.example/team/api", host: "r.example", path: "team/api" },
+      timeFilters: [],
+      runningTags: [],
+    });
+    const mine = req({ timeFilters: [], runningTags: [] });
+    // No listing of team/api yet: it is listed although only team/app was named.
+    await s.scan([mine, other], { relist: new Set(["r.example/team/app"]) });
+    expect(client.calls.sort()).toEqual(["tags team/api", "tags team/app"]);
+    client.calls = [];
+    const out = await s.scan([mine, other], { relist: new Set(["r.example/team/app"]) });
+    expect(client.calls).toEqual(["tags team/app"]);
+    expect(out.get("r.example/team/api")).toMatchObject({ ok: true, tags: ["1.0.0"] });
+    // A failed listing is never reused: the next limited scan lists that repository again.
+    client.tags = async (repo) => {
+      client.calls.push(`tags ${repo.path}`);
+      throw new Error("socket hang up");
+    };
+    await s.scan([other]);
+    client.calls = [];
+    expect(
+      (await s.scan([mine, other], { relist: new Set(["r.example/team/app"]) })).get(other.repository.key),
+    ).toMatchObject({ ok: false });
+    expect(client.calls.sort()).toEqual(["tags team/api", "tags team/app"]);
+  });
+});
+
+describe("notifiedRepositoryIs", () => {
+  const id = (key: string) => {
+    const i = key.indexOf("/");
+    return { key, host: key.slice(0, i), path: key.slice(i + 1) };
+  };
+  it("matches Docker Hub's hosts as one, and a host whose port the notification dropped", () => {
+    expect(notifiedRepositoryIs("registry-1.docker.io/library/nginx", id("docker.io/library/nginx"))).toBe(
+      true,
+    );
+    expect(notifiedRepositoryIs("index.docker.io/team/app", id("docker.io/team/app"))).toBe(true);
+    expect(notifiedRepositoryIs("registry.hub.docker.com/nginx", id("docker.io/library/nginx"))).toBe(true);
+    expect(notifiedRepositoryIs("registry.local/team/web", id("registry.local:5000/team/web"))).toBe(true);
+    expect(notifiedRepositoryIs("Registry.Local:5000/team/web", id("registry.local:5000/team/web"))).toBe(
+      true,
+    );
+  });
+  it("does not match another path, registry or port", () => {
+    expect(notifiedRepositoryIs("docker.io/library/redis", id("docker.io/library/nginx"))).toBe(false);
+    expect(notifiedRepositoryIs("ghcr.io/library/nginx", id("docker.io/library/nginx"))).toBe(false);
+    expect(notifiedRepositoryIs("registry.local:5001/team/web", id("registry.local:5000/team/web"))).toBe(
+      false,
+    );
+    expect(notifiedRepositoryIs("registry.local/team", id("registry.local/team/web"))).toBe(false);
   });
 });
