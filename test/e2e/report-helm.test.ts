@@ -4,40 +4,22 @@
  * reconciler's own store) and lists the failed and rolled-back releases by env with Helm's
  * message; a deployed one only counts.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultExamplesDir, prepareDemoRepo } from "../../src/app/demo.js";
 import { HELM_FIELD_MANAGER } from "../../src/reconciler/helm/service.js";
 import { HelmStateStore } from "../../src/reconciler/helm/state.js";
 import { e2eEnv, e2eKubeClient, newNamespace } from "../harness/e2e.js";
+import { runCli } from "../helpers/cli.js";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-function cli(args: string[], home: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1", KUBECONFIG: "", HOME: home },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", rej);
-    child.on("close", (code) => res({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], home: string) => runCli(args, { env: { KUBECONFIG: "", HOME: home } });
 
 describe("gitops-bot report: the helm section", () => {
   it("lists the failed and rolled-back releases from the Helm status record in the cluster", async () => {

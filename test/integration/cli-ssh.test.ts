@@ -1,33 +1,14 @@
 /** `gitops-bot cmd --config` over SSH: the key from a mounted file, the host key checked, as a subprocess. */
-import { spawn } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultExamplesDir } from "../../src/app/demo.js";
 import { type GitServer, startGitServer } from "../harness/git-server.js";
 import { type SshServer, startSshServer } from "../harness/ssh-server.js";
+import { runCli } from "../helpers/cli.js";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", rej);
-    child.on("close", (code) => res({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args);
 
 describe("gitops-bot cmd over SSH", () => {
   let git: GitServer;

@@ -1,13 +1,11 @@
 /** `gitops-bot demo` and `gitops-bot cmd` as subprocesses: piped stdin, output and exit codes. */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultExamplesDir, prepareDemoRepo } from "../../src/app/demo.js";
 import { type GitServer, startGitServer } from "../harness/git-server.js";
-
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
+import { runCli } from "../helpers/cli.js";
 
 interface Run {
   code: number | null;
@@ -15,25 +13,8 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1", ...o.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", rej);
-    child.on("close", (code) => res({ code, stdout, stderr }));
-    child.stdin.end(o.input ?? "");
-  });
-}
+const cli = (args: string[], o: { input?: string; env?: Record<string, string> } = {}): Promise<Run> =>
+  runCli(args, o);
 
 const dirs: string[] = [];
 let server: GitServer;

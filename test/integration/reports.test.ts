@@ -3,45 +3,25 @@
  * JSON, exit codes), and the `report` chat command, which replies with what the schedule posts
  * for the same state and time.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultExamplesDir, prepareDemoRepo } from "../../src/app/demo.js";
 import { CommandEngine } from "../../src/bot/engine.js";
 import type { Message } from "../../src/core/message.js";
 import { ReportScheduler } from "../../src/reports/scheduler.js";
 import { MemoryRecord } from "../../src/state/record.js";
+import { runCli } from "../helpers/cli.js";
 import { reportState } from "../helpers/report-state.js";
 
-const CLI = resolve(import.meta.dirname, "../../src/cli.ts");
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1", KUBECONFIG: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", rej);
-    child.on("close", (code) => res({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>) =>
+  runCli(args, { env: { KUBECONFIG: "", ...env } });
 
 async function configFile(): Promise<{ config: string; home: string }> {
   const dir = await mkdtemp(join(tmpdir(), "report-it-"));

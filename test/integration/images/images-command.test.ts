@@ -3,17 +3,16 @@
  * child process): candidates from the real registry newest first with their creation time, the one
  * running, the one automation releases next, and why automation waits.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushImage } from "../../harness/registry.js";
+import { runCli } from "../../helpers/cli.js";
 import { day, deployment, PASSWORD, reg, server, setup, USER, useImageFixture } from "./fixture.js";
 
 useImageFixture();
 
-const CLI = resolve(import.meta.dirname, "../../../src/cli.ts");
 let dir: string;
 
 beforeAll(async () => {
@@ -23,23 +22,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", rej);
-    child.on("close", (code) => res({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { env });
 
 describe("images via gitops-bot cmd --config", () => {
   it("lists candidates newest first, marks running and next, and says why automation waits", async () => {

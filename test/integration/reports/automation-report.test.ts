@@ -4,10 +4,10 @@
  * locked, frozen, or the next cycle), lists the auto-release committed through the real write path,
  * and the Helm section says in one line that it is off without a cluster.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareDemoRepo } from "../../../src/app/demo.js";
@@ -17,9 +17,9 @@ import { GitConfigRepo } from "../../../src/gitops/git-config-repo.js";
 import type { Actor } from "../../../src/gitops/operations.js";
 import { ReleaseService } from "../../../src/gitops/release-service.js";
 import { pushImage, type RegistryServer, startRegistry } from "../../harness/registry.js";
+import { runCli } from "../../helpers/cli.js";
 import { deployment } from "../images/fixture.js";
 
-const CLI = resolve(import.meta.dirname, "../../../src/cli.ts");
 const run = promisify(execFile);
 const day = (n: number) => new Date(Date.UTC(2026, 0, n, 12));
 const bot: Actor = {
@@ -41,24 +41,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      env: { ...process.env, NO_COLOR: "1", KUBECONFIG: "", HOME: dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", rej);
-    child.on("close", (code) => res({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { env: { KUBECONFIG: "", HOME: dir } });
 
 /** A config repo (bare, like a git server's) with web automated in dev, stg and prod (prod locked). */
 async function configRepo(): Promise<string> {
