@@ -27,6 +27,20 @@ import {
   type RepositoryRef,
 } from "./client.js";
 import type { RegistryCredentials } from "./docker-config.js";
+import {
+  expectOk,
+  fmt,
+  json,
+  type Manifest,
+  name,
+  nextLink,
+  parseTime,
+  pickPlatform,
+  reason,
+} from "./responses.js";
+import { requestToken } from "./token.js";
+
+export { nextLink, parseTime } from "./responses.js";
 
 /** Per-host settings (the `images.registries[]` config). */
 export interface RegistryHostOptions {
@@ -392,165 +406,21 @@ export class DistributionClient implements RegistryClient {
     return true;
   }
 
-  private async fetchToken(
+  /** One token request for `h` (counted), see `requestToken`. */
+  private fetchToken(
     h: Host,
     realm: string,
     service: string | undefined,
     scope: string,
     creds: RegistryCredentials | undefined,
   ): Promise<{ token: string; expiresIn?: number }> {
-    const u = new URL(realm);
-    if (u.protocol !== "https:" && !(u.protocol === "http:" && (isLoopbackHost(u.host) || h.opts.insecure))) {
-      throw new StalledError(
-        `${h.opts.host}: the token realm ${u.origin} is not HTTPS; credentials are not sent there`,
-      );
-    }
     this.counters.token++;
-    let res: Response;
-    try {
-      if (creds?.identityToken) {
-        const form = new URLSearchParams({
-          grant_type: "refresh_token",
-          refresh_token: creds.identityToken,
-          client_id: "gitops-bot",
-          ...(service ? { service } : {}),
-          ...(scope ? { scope } : {}),
-        });
-        res = await this.fetch(u, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: form,
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
-        });
-      } else {
-        if (service) u.searchParams.set("service", service);
-        if (scope) u.searchParams.set("scope", scope);
-        const headers: Record<string, string> = {};
-        if (creds?.username !== undefined && creds.password !== undefined) {
-          headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
-        }
-        res = await this.fetch(u, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
-      }
-    } catch (err) {
-      throw new TransientError(
-        `${h.opts.host}: the token service ${u.origin} did not answer (${reason(err)})`,
-        {
-          cause: err,
-        },
-      );
-    }
-    if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
-      throw new StalledError(
-        `${h.opts.host}: the token service refused the credentials (HTTP ${res.status})`,
-      );
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new TransientError(`${h.opts.host}: the token service answered HTTP ${res.status}`);
-    }
-    const body = (await res.json().catch(() => ({}))) as {
-      token?: unknown;
-      access_token?: unknown;
-      expires_in?: unknown;
+    const ctx = {
+      host: h.opts.host,
+      fetch: this.fetch,
+      ...(h.opts.insecure ? { insecure: true } : {}),
+      ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
     };
-    const token = typeof body.token === "string" ? body.token : body.access_token;
-    if (typeof token !== "string" || token.length === 0) {
-      throw new TransientError(`${h.opts.host}: the token service sent no token`);
-    }
-    return { token, ...(typeof body.expires_in === "number" ? { expiresIn: body.expires_in } : {}) };
+    return requestToken(ctx, realm, service, scope, creds);
   }
-}
-
-interface Descriptor {
-  digest?: string;
-  mediaType?: string;
-  platform?: { os?: string; architecture?: string; variant?: string };
-}
-interface Manifest {
-  mediaType?: string;
-  manifests?: Descriptor[];
-  config?: { digest?: string };
-  annotations?: Record<string, string>;
-}
-
-function pickPlatform(list: Descriptor[], want: Platform): string | undefined {
-  const real = list.filter(
-    (d) => d.digest && d.platform?.os !== "unknown" && d.platform?.architecture !== "unknown",
-  );
-  const exact = real.find(
-    (d) =>
-      d.platform?.os === want.os &&
-      d.platform.architecture === want.architecture &&
-      (want.variant === undefined || d.platform.variant === want.variant),
-  );
-  return exact?.digest;
-}
-
-function fmt(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-}
-
-function name(repo: RepositoryRef): string {
-  return `${repo.host}/${repo.path}`;
-}
-
-function reason(err: unknown): string {
-  const e = err as { name?: string; cause?: { code?: string }; message?: string };
-  if (e?.name === "TimeoutError") return "timed out";
-  return e?.cause?.code ?? e?.message ?? String(err);
-}
-
-async function expectOk(res: Response, repo: RepositoryRef, what: string): Promise<void> {
-  if (res.ok) return;
-  await res.body?.cancel();
-  if (res.status === 403)
-    throw new StalledError(
-      `${name(repo)}: the registry forbids ${what} (403); check the credentials' access`,
-    );
-  if (res.status >= 500)
-    throw new TransientError(`${name(repo)}: the registry failed to ${what} (HTTP ${res.status})`);
-  throw new StalledError(`${name(repo)}: could not ${what} (HTTP ${res.status})`);
-}
-
-async function json(res: Response, repo: RepositoryRef, what: string): Promise<unknown> {
-  const text = await res.text();
-  try {
-    const v: unknown = JSON.parse(text);
-    if (!v || typeof v !== "object") throw new Error("not an object");
-    return v;
-  } catch {
-    throw new TransientError(
-      `${name(repo)}: the registry sent a ${what} that is not valid JSON (truncated?)`,
-    );
-  }
-}
-
-/** The next page from a `Link` header: same origin only; a link that lost its port gets ours back. */
-export function nextLink(link: string | null, base: string, repo: RepositoryRef): string | undefined {
-  if (!link) return undefined;
-  for (const part of link.split(/,(?=\s*<)/)) {
-    const m = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
-    if (!m || !/\brel="?next"?/i.test(m[2] ?? "")) continue;
-    const next = new URL(m[1] ?? "", base);
-    const ours = new URL(base);
-    if (next.origin === ours.origin) return next.toString();
-    if (next.hostname === ours.hostname && next.port === "" && ours.port !== "") {
-      next.protocol = ours.protocol;
-      next.port = ours.port;
-      return next.toString();
-    }
-    throw new TransientError(
-      `${name(repo)}: the registry's next page is on another host (${next.origin}); not followed`,
-    );
-  }
-  return undefined;
-}
-
-/** An RFC 3339 time that can order images: not zero, not 1970 (reproducible builds), else undefined. */
-export function parseTime(text: string | undefined): Date | undefined {
-  if (!text) return undefined;
-  const t = Date.parse(text);
-  if (Number.isNaN(t) || t <= 86_400_000) return undefined;
-  return new Date(t);
 }

@@ -42,11 +42,7 @@ const MAX_FUNCTION_LINES = 80;
  * the rule holds for everything else, and so this list can only shrink. Do not add to it; split
  * the file.
  */
-const OVERSIZED_FILES_IN_PROGRESS = new Set([
-  "helm/cli.ts",
-  "helm/spec.ts",
-  "registry/distribution-client.ts",
-]);
+const OVERSIZED_FILES_IN_PROGRESS = new Set(["helm/cli.ts", "helm/spec.ts"]);
 /** Functions over the limit that the helm work owns (helm/, reconciler/helm/); likewise only to shrink. */
 const LONG_FUNCTIONS_IN_PROGRESS = new Set([
   "helm/decide.ts:nextAction",
