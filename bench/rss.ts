@@ -7,15 +7,17 @@
  *          ≤ 120 MiB)
  *   peer = a bare Bolt app (its HTTPReceiver listening, one slash-command listener), 3 s idle: the
  *          least a Slack bot on Node.js costs
- *   other: loaded = the same bot with the sync reconciler on, against a real kube-apiserver (the e2e
- *          tools), managing a config repo of BENCH_RSS_APPS apps × 3 envs (one Deployment each):
- *          peak RSS over the first sync (all applied) and 3 s after (target ≤ 400 MiB);
- *          `BENCH_RSS_APPS=0` skips it
+ *   other: loaded = the same bot with all three reconcilers on, against a real kube-apiserver and
+ *          helm (the e2e tools) and a local registry, managing a config repo of BENCH_RSS_APPS
+ *          apps × 3 envs (one Deployment each, every one automated: image automation scans and
+ *          plans them all each cycle) plus BENCH_RSS_RELEASES HelmReleases of a tiny chart: peak
+ *          RSS until all are applied and every release is deployed, and 3 s after (target
+ *          ≤ 400 MiB); `BENCH_RSS_APPS=0` skips it
  *
  * Peak RSS is VmHWM of /proc/<pid>/status (Linux), the median of RUNS (default 3) for each idle
  * side, one run for loaded. Reported: ours and peer in MiB, ratio ours/peer, the targets and
  * whether they are met, our time from spawn to "started", loaded peak and its first sync's time.
- * Env: BENCH_RSS_RUNS, BENCH_RSS_APPS (default 1000).
+ * Env: BENCH_RSS_RUNS, BENCH_RSS_APPS (default 1000), BENCH_RSS_RELEASES (default 50).
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -26,6 +28,7 @@ import { promisify } from "node:util";
 import { defaultExamplesDir, prepareDemoRepo } from "../src/app/demo.js";
 import { K8sKubeClient } from "../src/kube/k8s-client.js";
 import { startKube } from "../test/harness/kube.js";
+import { pushImage, type RegistryServer, startRegistry } from "../test/harness/registry.js";
 import { loadTools } from "../test/harness/tools.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -35,6 +38,12 @@ const TARGET_MIB = 120;
 const LOADED_TARGET_MIB = 400;
 const APPS = Number(process.env["BENCH_RSS_APPS"] ?? 1000);
 const ENVS = ["dev", "stg", "prod"];
+/** HelmReleases of a tiny chart in the loaded repo (dev), installed by the Helm reconciler. */
+const RELEASES = Number(process.env["BENCH_RSS_RELEASES"] ?? 50);
+/** Image repositories the automated workloads share (in the local registry). */
+const IMAGE_REPOS = 10;
+/** The chart's git URL in the HelmReleases, an alias of the config repo. */
+const CHART_GIT = "https://example.invalid/bench-config.git";
 
 const PEER = `
 import bolt from "@slack/bolt";
@@ -146,7 +155,7 @@ async function idle(dir: string, env: NodeJS.ProcessEnv) {
 }
 
 /** A config repo of APPS apps in each of ENVS: namespaces/ and releases/<env>/<app>.yaml. */
-async function bigRepo(dir: string): Promise<string> {
+async function bigRepo(dir: string, registry: string): Promise<string> {
   const repo = join(dir, "big-repo");
   await mkdir(join(repo, "namespaces"), { recursive: true });
   const nsDocs = ENVS.map((e) => `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${e} }\n`);
@@ -160,19 +169,22 @@ async function bigRepo(dir: string): Promise<string> {
         [
           "apiVersion: apps/v1",
           "kind: Deployment",
-          `metadata: { name: ${app}, namespace: ${env}, labels: { app: ${app} } }`,
+          // Image automation watches every workload (semver, the running tag is the newest: a scan
+          // and a plan per cycle, no commit), as a team with automated envs would have it.
+          `metadata: { name: ${app}, namespace: ${env}, labels: { app: ${app} }, annotations: { fluxcd.io/automated: "true", filter.fluxcd.io/app: "semver:~1.0" } }`,
           "spec:",
           "  replicas: 1",
           `  selector: { matchLabels: { app: ${app} } }`,
           "  template:",
           `    metadata: { labels: { app: ${app} } }`,
           "    spec:",
-          `      containers: [{ name: app, image: "ghcr.io/stefanprodan/podinfo:6.5.${i % 10}", ports: [{ containerPort: 9898 }] }]`,
+          `      containers: [{ name: app, image: "${registry}/bench/app-${i % IMAGE_REPOS}:1.0.0", ports: [{ containerPort: 9898 }] }]`,
           "",
         ].join("\n"),
       );
     }
   }
+  await helmReleases(repo);
   const git = (...args: string[]) => promisify(execFile)("git", args, { cwd: repo });
   await git("init", "-q", "-b", "main");
   await git("add", "-A");
@@ -180,19 +192,58 @@ async function bigRepo(dir: string): Promise<string> {
   return repo;
 }
 
+/** A tiny hook-free chart (one ConfigMap) in the repo and RELEASES HelmReleases of it in dev. */
+async function helmReleases(repo: string): Promise<void> {
+  await mkdir(join(repo, "charts", "tiny", "templates"), { recursive: true });
+  await writeFile(join(repo, "charts", "tiny", "Chart.yaml"), "apiVersion: v2\nname: tiny\nversion: 0.1.0\n");
+  await writeFile(join(repo, "charts", "tiny", "values.yaml"), "message: hello\n");
+  await writeFile(
+    join(repo, "charts", "tiny", "templates", "cm.yaml"),
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: {{ .Release.Name }} }\ndata: { message: {{ .Values.message | quote }} }\n",
+  );
+  await mkdir(join(repo, "releases", "dev"), { recursive: true });
+  for (let i = 0; i < RELEASES; i++) {
+    const name = `tiny-${String(i).padStart(3, "0")}`;
+    await writeFile(
+      join(repo, "releases", "dev", `${name}.yaml`),
+      [
+        "apiVersion: helm.fluxcd.io/v1",
+        "kind: HelmRelease",
+        `metadata: { name: ${name}, namespace: dev }`,
+        "spec:",
+        `  releaseName: ${name}`,
+        `  chart: { git: ${CHART_GIT}, path: charts/tiny, ref: main }`,
+        `  values: { message: "release ${i}" }`,
+        "",
+      ].join("\n"),
+    );
+  }
+}
+
+/** Pushes the automated workloads' images (one tag each: what runs is the newest). */
+async function images(): Promise<RegistryServer> {
+  const reg = await startRegistry();
+  for (let r = 0; r < IMAGE_REPOS; r++) await pushImage(reg, `bench/app-${r}`, "1.0.0");
+  return reg;
+}
+
 /** Slack + sync against a real kube-apiserver, APPS × ENVS Deployments: peak over the first sync. */
 async function loaded(dir: string, env: NodeJS.ProcessEnv) {
-  const kube = await startKube({ tools: await loadTools() });
+  const tools = await loadTools();
+  const kube = await startKube({ tools });
+  const reg = await images();
   try {
-    const repo = await bigRepo(dir);
+    const repo = await bigRepo(dir, reg.host);
     const config = join(dir, "loaded.yaml");
     await writeFile(
       config,
       [
-        `repo: { url: ${JSON.stringify(repo)}, workdir: ${JSON.stringify(join(dir, "work-loaded"))} }`,
+        `repo: { url: ${JSON.stringify(repo)}, workdir: ${JSON.stringify(join(dir, "work-loaded"))}, aliases: [${JSON.stringify(CHART_GIT)}] }`,
         ...slackConfig,
         `kube: { kubeconfig: ${JSON.stringify(kube.kubeconfigPath)} }`,
         "sync: { interval: 1h }",
+        `helm: { binary: ${JSON.stringify(tools.helm)}, cacheDir: ${JSON.stringify(join(dir, "helm-cache"))} }`,
+        "images: { interval: 10s }",
         "",
       ].join("\n"),
     );
@@ -203,7 +254,10 @@ async function loaded(dir: string, env: NodeJS.ProcessEnv) {
         const n = (
           await client.list("apps/v1", "Deployment", { labelSelector: "gitops-bot.dev/sync=default" })
         ).length;
-        if (n >= want) return;
+        const released = (
+          await client.list("v1", "Secret", { namespace: "dev", labelSelector: "owner=helm,status=deployed" })
+        ).length;
+        if (n >= want && released >= RELEASES) return;
         await new Promise((r) => setTimeout(r, 1000));
       }
     };
@@ -219,6 +273,7 @@ async function loaded(dir: string, env: NodeJS.ProcessEnv) {
     );
     return { mib: m.mib, syncS: (m.readyMs - m.startMs) / 1000, objects: want };
   } finally {
+    await reg.stop();
     await kube.stop();
   }
 }
