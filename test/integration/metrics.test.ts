@@ -204,12 +204,14 @@ describe("/metrics after a command and an image automation run", () => {
     expect(committed).toMatchObject({ invocation: "slack:cmd:trig-metrics-1" });
 
     // The lock's notification reached Slack: one delivery counted for the destination's provider.
-    const delivered = await waitFor("the delivery", async () =>
-      sample(
+    // The series may already be exported at 0 (the destination's first attempt is still queued).
+    const delivered = await waitFor("the delivery", async () => {
+      const n = sample(
         await scrape(),
         'gitops_notification_deliveries_total{destination="deploys",provider="slack",result="delivered"}',
-      ),
-    );
+      );
+      return n !== undefined && n >= 1 ? n : undefined;
+    });
     expect(delivered).toBeGreaterThanOrEqual(1);
   });
 });
