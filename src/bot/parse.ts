@@ -129,9 +129,16 @@ export function tokenize(text: string): Token[] {
 
 /** Quotes tokens so that `tokenize(quote(ts))` gives `ts` back (used to store and replay commands). */
 export function quote(tokens: string[]): string {
-  return tokens
-    .map((s) => (s !== "" && /^[A-Za-z0-9_./:=@+,^$*~%-]+$/u.test(s) ? s : `'${s.replace(/'/g, `'"'"'`)}'`))
-    .join(" ");
+  return (
+    tokens
+      // `--` bare ends the options; as a value it must be quoted to come back as itself.
+      .map((s) =>
+        s !== "" && s !== "--" && /^[A-Za-z0-9_./:=@+,^$*~%-]+$/u.test(s)
+          ? s
+          : `'${s.replace(/'/g, `'"'"'`)}'`,
+      )
+      .join(" ")
+  );
 }
 
 /** Removes a leading `/gitops`, `gitops` or `@gitops-bot` the way users type it in the shell. */

@@ -68,6 +68,10 @@ describe("tokenize", () => {
     expect(userError(() => tokenize(`lock a b "oops`)).code).toBe("bad-quote");
   });
 
+  it("quotes a literal `--` so it is not read back as the end of options", () => {
+    expect(tokenize(quote(["--", ""])).map((t) => t.text)).toEqual(["--", ""]);
+  });
+
   const word = fc.string({ minLength: 0, maxLength: 30 }).filter((s) => !/[\u0000-\u001f]/.test(s));
   it("round-trips: tokenize(quote(ts)) == ts (property)", () => {
     fc.assert(
