@@ -15,7 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultExamplesDir } from "../../src/app/demo.js";
-import { e2eEnv } from "../harness/e2e.js";
+import { e2eEnv, e2eKubeClient } from "../harness/e2e.js";
 import { type ManagedProcess, removeOnExit, startProcess } from "../harness/process.js";
 import { pushImage } from "../harness/registry.js";
 
@@ -61,6 +61,52 @@ async function helmReleases(ns: string): Promise<{ name: string; revision: strin
   return JSON.parse(stdout) as { name: string; revision: string; status: string }[];
 }
 
+/**
+ * The suites share one API server and the examples' fixed namespaces (dev, stg, prod): remove what
+ * the demo's sync and Helm made there, or the next suite syncing the examples finds objects owned
+ * by another sync source and leaves them alone. (No controller-manager: namespaces cannot be
+ * deleted, their objects can.)
+ */
+async function cleanCluster(): Promise<void> {
+  const kube = e2eKubeClient();
+  try {
+    for (const ns of ["dev", "stg", "prod"]) {
+      for (const r of await helmReleases(ns).catch(() => [])) {
+        await run(
+          e2eEnv().tools.helm,
+          ["uninstall", r.name, "-n", ns, "--kubeconfig", e2eEnv().kubeconfigPath],
+          {
+            env: {
+              ...process.env,
+              HELM_CACHE_HOME: scratch,
+              HELM_CONFIG_HOME: scratch,
+              HELM_DATA_HOME: scratch,
+            },
+          },
+        ).catch(() => undefined);
+      }
+    }
+    for (const [apiVersion, kind] of [
+      ["apps/v1", "Deployment"],
+      ["v1", "Service"],
+      ["v1", "ConfigMap"],
+    ] as const) {
+      for (const o of await kube.list(apiVersion, kind, { labelSelector: "gitops-bot.dev/sync=demo" })) {
+        await kube
+          .delete({
+            apiVersion,
+            kind,
+            name: o.metadata.name,
+            ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+          })
+          .catch(() => undefined);
+      }
+    }
+  } finally {
+    kube.close();
+  }
+}
+
 let scratch: string;
 let unregister: () => void;
 let demo: ManagedProcess | undefined;
@@ -86,6 +132,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await demo?.stop(30_000);
+  await cleanCluster();
   await rm(scratch, { recursive: true, force: true });
   unregister?.();
 });
