@@ -1,15 +1,10 @@
 /**
  * The metrics serve wires from outside the components that keep them: the leader gauge (read from
- * the elector at scrape time), the registry client's request counters, the reconcilers' series
- * (`ReconcilerMetrics`, once for all of them) and the Helm CLI wrapper. See docs/operations.md.
+ * the elector at scrape time), the registry client's request counters and the reconcilers' series
+ * (`ReconcilerMetrics`, once for all of them); the Helm CLI is wrapped where the Helm service builds
+ * it (`wrapHelm`). See docs/operations.md.
  */
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Config } from "../config/schema.js";
 import type { Metrics } from "../core/metrics.js";
-import type { Redactor } from "../core/redact.js";
-import { HelmCli, type HelmClient } from "../helm/cli.js";
-import { instrumentHelm } from "../helm/metrics.js";
 import type { LeaderElector } from "../kube/leader-election.js";
 import type { Controller } from "../reconciler/controller.js";
 import { ReconcilerMetrics } from "../reconciler/metrics.js";
@@ -70,30 +65,4 @@ export function registerReconcilerMetrics(
 ): void {
   const rm = new ReconcilerMetrics(metrics);
   for (const c of controllers) if (c) rm.attach(c);
-}
-
-/**
- * The helm client the HelmRelease reconciler would build for itself (same binary, home and
- * environment), with its operations counted and timed.
- */
-export function instrumentedHelmClient(
-  cfg: Pick<Config, "helm" | "sync" | "kube">,
-  metrics: Metrics,
-  env: Record<string, string | undefined>,
-  redactor?: Redactor,
-): HelmClient {
-  const cacheDir = cfg.helm.cacheDir ?? join(tmpdir(), `gitops-bot-helm-${cfg.sync.name}`);
-  const passEnv: Record<string, string> = {};
-  for (const k of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECONFIG"]) {
-    const v = env[k];
-    if (v) passEnv[k] = v;
-  }
-  const cli = new HelmCli({
-    binary: cfg.helm.binary,
-    home: join(cacheDir, "home"),
-    ...(cfg.kube.kubeconfig ? { kubeconfig: cfg.kube.kubeconfig } : {}),
-    ...(redactor ? { redactor } : {}),
-    env: passEnv,
-  });
-  return instrumentHelm(cli, metrics);
 }

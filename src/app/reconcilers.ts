@@ -15,6 +15,7 @@ import type { KeyValueRecord } from "../core/record.js";
 import type { Redactor } from "../core/redact.js";
 import type { GitConfigRepo } from "../gitops/git-config-repo.js";
 import type { ReleaseOperations } from "../gitops/operations.js";
+import { instrumentHelm } from "../helm/metrics.js";
 import type { HttpServer } from "../http/server.js";
 import type { KubeClient } from "../kube/client.js";
 import { type Leadable, LeaderElector, runWhileLeading } from "../kube/leader-election.js";
@@ -28,12 +29,7 @@ import { ImageService } from "../reconciler/images/service.js";
 import { mountGitWebhook } from "../reconciler/sync/git-webhook.js";
 import { SyncService } from "../reconciler/sync/service.js";
 import type { DistributionClient } from "../registry/distribution-client.js";
-import {
-  instrumentedHelmClient,
-  registerLeaderMetric,
-  registerReconcilerMetrics,
-  registerRegistryMetrics,
-} from "./metrics.js";
+import { registerLeaderMetric, registerReconcilerMetrics, registerRegistryMetrics } from "./metrics.js";
 
 export interface ReconcilersDeps {
   repo: GitConfigRepo;
@@ -256,7 +252,7 @@ async function buildHelm(
     logger,
     leader: deps.leader,
     env: deps.env,
-    helm: instrumentedHelmClient(cfg, deps.http.metrics, deps.env, deps.redactor),
+    wrapHelm: (cli) => instrumentHelm(cli, deps.http.metrics),
     appliedRevision: async () => (await deps.sync.status.read()).lastAppliedRevision,
     ...(deps.redactor ? { redactor: deps.redactor } : {}),
     ...(deps.locate ? { locate: deps.locate } : {}),

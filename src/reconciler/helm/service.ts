@@ -34,6 +34,8 @@ export interface HelmServiceDeps {
   redactor?: Redactor;
   /** A HelmClient other than the real CLI (the benchmark's recorder wraps it). */
   helm?: HelmClient;
+  /** Wraps the real CLI this service builds (serve counts and times its operations). */
+  wrapHelm?: (cli: HelmClient) => HelmClient;
   /** Process environment (in-cluster helm needs KUBERNETES_SERVICE_*). */
   env?: Record<string, string | undefined>;
   locate?: (file: string) => Promise<{ env?: string; app?: string } | undefined>;
@@ -103,7 +105,11 @@ export class HelmService {
   ) {
     this.logger = (deps.logger ?? nullLogger).child({ component: "helm" });
     const cacheDir = cfg.helm.cacheDir ?? join(tmpdir(), `gitops-bot-helm-${cfg.sync.name}`);
-    const helm = deps.helm ?? helmCli(cfg, deps, cacheDir);
+    const cli = (): HelmClient => {
+      const real = helmCli(cfg, deps, cacheDir);
+      return deps.wrapHelm ? deps.wrapHelm(real) : real;
+    };
+    const helm = deps.helm ?? cli();
     this.gitCharts = new GitChartRepos({
       cacheDir: join(cacheDir, "git-repos"),
       credentials: cfg.helm.gitCredentials,
